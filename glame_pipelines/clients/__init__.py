@@ -1,0 +1,1 @@
+"""Plain-Python clients of the source APIs: no Dagster, no database."""

@@ -1,0 +1,142 @@
+"""HTTP plumbing shared by every source client: retries with backoff and jitter, and secret redaction.
+
+Clients decide what a response means (their vendor's error envelope); this module only decides whether
+and when to try again, and makes sure no token reaches a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import TypeVar
+
+import requests
+
+T = TypeVar("T")
+
+SECRET_QUERY_PARAMS = ("access_token", "oauth_token", "token", "password", "client_secret")
+_QUERY_SECRET_RE = re.compile(
+    r"(?P<key>(?:%s)=)[^&\s\"'#]+" % "|".join(SECRET_QUERY_PARAMS), re.IGNORECASE
+)
+_TELEGRAM_PATH_RE = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
+_AUTH_HEADER_RE = re.compile(r"(?P<scheme>\b(?:Basic|Bearer|OAuth)\s+)[A-Za-z0-9+/=._-]{8,}")
+REDACTED = "***"
+
+
+class ApiError(Exception):
+    """An error from a source API, its message already free of secrets."""
+
+    source = "api"
+
+
+class TransientError(ApiError):
+    """Worth retrying: rate limit, 5xx, proxy error page, timeout, dropped connection."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Redactor:
+    """Removes known secret values (and their Basic-auth and URL-encoded forms) from any text."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()):
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        if not secret or len(secret) < 4:
+            return
+        self._secrets.add(secret)
+        self._secrets.add(requests.utils.quote(secret, safe=""))
+        self._secrets.add(base64.b64encode(secret.encode()).decode())
+
+    def __call__(self, text: object) -> str:
+        out = str(text)
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            out = out.replace(secret, REDACTED)
+        out = _QUERY_SECRET_RE.sub(lambda m: m.group("key") + REDACTED, out)
+        out = _TELEGRAM_PATH_RE.sub("/bot" + REDACTED, out)
+        return _AUTH_HEADER_RE.sub(lambda m: m.group("scheme") + REDACTED, out)
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for a log line: secret query parameters and Telegram bot tokens masked."""
+    return Redactor()(url)
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded in attempts and in total sleep."""
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_total_sleep: float = 120.0
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_delay)
+        return self.rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+    def run(self, call: Callable[[], T], on_retry: Callable[[int, TransientError, float], None] | None = None) -> T:
+        """Call until it returns or raises a non-transient error; the last transient error is re-raised."""
+        slept = 0.0
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return call()
+            except TransientError as error:
+                wait = self.delay(attempt, error.retry_after)
+                if attempt == self.max_attempts or slept + wait > self.max_total_sleep:
+                    raise
+                if on_retry:
+                    on_retry(attempt, error, wait)
+                self.sleep(wait)
+                slept += wait
+        raise AssertionError("unreachable")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is either seconds or an HTTP date (RFC 9110 section 10.2.3)."""
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def looks_like_html(response: requests.Response) -> bool:
+    content_type = response.headers.get("Content-Type", "")
+    return "html" in content_type or response.text.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    redact: Redactor,
+    timeout: float,
+    **kwargs,
+) -> requests.Response:
+    """One request; connection problems and timeouts become TransientError with a redacted message."""
+    try:
+        return session.request(method, url, timeout=timeout, **kwargs)
+    except requests.Timeout as error:
+        raise TransientError(f"timed out after {timeout:g}s: {redact(url)}") from None  # requests' own text carries the full URL
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
+        raise TransientError(f"connection failed: {redact(url)} ({type(error).__name__})") from None  # requests' own text carries the full URL
+

@@ -1,0 +1,194 @@
+"""The one bulk loader every source uses: stream rows through COPY into a temp table, then merge.
+
+Everything happens in one transaction, so a failure at any point (a broken page, a killed process)
+leaves the previous rows as they were. Merging by key with an anti-join means unchanged rows are
+neither rewritten nor re-stamped: a re-run of the same data leaves the table byte-for-byte the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+import psycopg
+from psycopg import sql
+
+RAW_SCHEMA = "raw"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A landing table: typed columns for keys and filters, plus the record as the API sent it."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    description: str = ""
+    schema: str = RAW_SCHEMA
+
+    @property
+    def ident(self) -> sql.Composed:
+        return sql.Identifier(self.schema, self.name)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def create_statements(self) -> list[sql.Composable]:
+        typed = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in self.columns]
+        key_not_null = [sql.SQL("{} {} not null").format(sql.Identifier(c.name), sql.SQL(c.type))
+                        for c in self.columns if c.name in self.key]
+        body = [*key_not_null, *(t for c, t in zip(self.columns, typed) if c.name not in self.key),
+                sql.SQL("payload jsonb not null"),
+                sql.SQL("_loaded_at timestamptz not null default now()"),
+                sql.SQL("_run_id text"),
+                sql.SQL("primary key ({})").format(sql.SQL(", ").join(map(sql.Identifier, self.key)))]
+        statements: list[sql.Composable] = [
+            sql.SQL("create schema if not exists {}").format(sql.Identifier(self.schema)),
+            sql.SQL("create table if not exists {} ({})").format(self.ident, sql.SQL(", ").join(body)),
+        ]
+        statements += [
+            sql.SQL("alter table {} add column if not exists {} {}").format(
+                self.ident, sql.Identifier(c.name), sql.SQL(c.type))
+            for c in self.columns
+        ]
+        return statements
+
+
+@dataclass(frozen=True)
+class Window:
+    """The slice of a table one load owns: rows in it that the source no longer has are deleted."""
+
+    predicate: str  # SQL over the table's columns, with %s placeholders
+    params: tuple = ()
+    label: str = ""
+
+
+@dataclass
+class LoadResult:
+    received: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = field(init=False, default=0)
+
+    def finish(self, distinct: int) -> "LoadResult":
+        self.unchanged = distinct - self.inserted - self.updated
+        return self
+
+    def as_metadata(self) -> dict[str, int]:
+        return {k: v for k, v in vars(self).items()}
+
+
+def ensure_table(conn: psycopg.Connection, table: RawTable) -> None:
+    with conn.transaction():
+        _lock(conn, f"ddl:{table.schema}.{table.name}")
+        for statement in table.create_statements():
+            conn.execute(statement)
+
+
+def load(
+    conn: psycopg.Connection,
+    table: RawTable,
+    rows: Iterable[Sequence],
+    *,
+    run_id: str | None = None,
+    window: Window | None = None,
+) -> LoadResult:
+    """Load `rows` (each: the table's typed columns in order, then the payload dict) atomically.
+
+    With a `window`, the load replaces that slice: rows inside it missing from `rows` are deleted.
+    Without one, it upserts by key and deletes nothing. Two loads of the same slice never interleave.
+    """
+    ensure_table(conn, table)
+    result = LoadResult()
+    with conn.transaction():
+        _lock(conn, f"load:{table.schema}.{table.name}:{window.label if window else '*'}")
+        stage = _create_stage(conn, table)
+        result.received = _copy_rows(conn, stage, table, rows)
+        distinct = _dedupe_stage(conn, stage, table)
+        if window is not None:
+            result.deleted = _delete_missing(conn, stage, table, window)
+        result.inserted, result.updated = _merge(conn, stage, table, run_id)
+    return result.finish(distinct)
+
+
+def _lock(conn: psycopg.Connection, name: str) -> None:
+    conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
+
+
+def _create_stage(conn: psycopg.Connection, table: RawTable) -> sql.Identifier:
+    stage = sql.Identifier(f"_stage_{table.name}")
+    columns = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in table.columns]
+    conn.execute(sql.SQL(
+        "create temp table {} ({}, payload jsonb not null, _seq bigint generated always as identity) "
+        "on commit drop").format(stage, sql.SQL(", ").join(columns)))
+    return stage
+
+
+def _copy_rows(conn: psycopg.Connection, stage: sql.Identifier, table: RawTable, rows: Iterable[Sequence]) -> int:
+    width = len(table.columns)
+    count = 0
+    target = sql.SQL("copy {} ({}) from stdin").format(
+        stage, sql.SQL(", ").join(map(sql.Identifier, [*table.column_names, "payload"])))
+    with conn.cursor() as cur, cur.copy(target) as copy:
+        for row in rows:
+            if len(row) != width + 1:
+                raise ValueError(f"{table.name}: expected {width} columns and a payload, got {len(row)} values")
+            copy.write_row((*row[:width], _json(row[width])))
+            count += 1
+    return count
+
+
+def _json(payload) -> str:
+    return payload if isinstance(payload, str) else orjson.dumps(payload).decode()
+
+
+def _key_match(left: str, right: str, key: Sequence[str]) -> sql.Composable:
+    return sql.SQL(" and ").join(
+        sql.SQL("{}.{} = {}.{}").format(sql.Identifier(left), sql.Identifier(k), sql.Identifier(right), sql.Identifier(k))
+        for k in key)
+
+
+def _dedupe_stage(conn: psycopg.Connection, stage: sql.Identifier, table: RawTable) -> int:
+    """Keep the last copy of a key: $skip paging over live data can repeat a record."""
+    key = sql.SQL(", ").join(map(sql.Identifier, table.key))
+    conn.execute(sql.SQL(
+        "delete from {stage} s using (select _seq, row_number() over (partition by {key} order by _seq desc) as rn "
+        "from {stage}) d where s._seq = d._seq and d.rn > 1").format(stage=stage, key=key))
+    return conn.execute(sql.SQL("select count(*) from {}").format(stage)).fetchone()[0]
+
+
+def _delete_missing(conn: psycopg.Connection, stage: sql.Identifier, table: RawTable, window: Window) -> int:
+    query = sql.SQL("delete from {table} t where ({predicate}) and not exists (select 1 from {stage} s where {match})").format(
+        table=table.ident, predicate=sql.SQL(window.predicate), stage=stage, match=_key_match("s", "t", table.key))
+    return conn.execute(query, window.params).rowcount
+
+
+def _merge(conn: psycopg.Connection, stage: sql.Identifier, table: RawTable, run_id: str | None) -> tuple[int, int]:
+    """Insert new keys, update changed rows; unchanged rows are filtered out before they cost a write."""
+    names = [*table.column_names, "payload"]
+    cols = sql.SQL(", ").join(map(sql.Identifier, names))
+    updates = sql.SQL(", ").join(
+        sql.SQL("{0} = excluded.{0}").format(sql.Identifier(n)) for n in [*names, "_loaded_at", "_run_id"])
+    query = sql.SQL(
+        "with merged as (insert into {table} as t ({cols}, _loaded_at, _run_id) "
+        "select {scols}, now(), %s from {stage} s "
+        "where not exists (select 1 from {table} t where {match} and t.payload = s.payload) "
+        "on conflict ({key}) do update set {updates} "
+        "returning (xmax = 0) as inserted) "
+        "select count(*) filter (where inserted), count(*) filter (where not inserted) from merged"
+    ).format(
+        table=table.ident, cols=cols, scols=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in names),
+        stage=stage, match=_key_match("t", "s", table.key), key=sql.SQL(", ").join(map(sql.Identifier, table.key)),
+        updates=updates)
+    inserted, updated = conn.execute(query, (run_id,)).fetchone()
+    return inserted, updated
