@@ -192,3 +192,22 @@ def _merge(conn: psycopg.Connection, stage: sql.Identifier, table: RawTable, run
         updates=updates)
     inserted, updated = conn.execute(query, (run_id,)).fetchone()
     return inserted, updated
+
+
+@dataclass
+class Rejects:
+    """Records that could not be turned into rows, with their reason; loaded beside the good ones."""
+
+    items: list[tuple[int, str, object]] = field(default_factory=list)
+
+    def rows(self, source: str, partition: str) -> list[tuple]:
+        return [(source, partition, n, reason, {"record": record}) for n, reason, record in self.items]
+
+
+def convert_records(records: Iterable, to_row, rejects: Rejects):
+    """`to_row(record) + (record,)` for each record; a record it cannot convert goes to `rejects`."""
+    for number, record in enumerate(records, 1):
+        try:
+            yield (*to_row(record), record)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            rejects.items.append((number, f"{type(error).__name__}: {error}", record))

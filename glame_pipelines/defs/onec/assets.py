@@ -1,0 +1,221 @@
+"""1C assets: registers by Moscow day (each run replaces its days), catalogs upserted by Ref_Key."""
+
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import dagster as dg
+
+from glame_pipelines.clients.onec import OnecClient, clean_ref, parse_onec_datetime
+from glame_pipelines.defs.onec.resources import OnecResource
+from glame_pipelines.defs.shared import (
+    WarehouseResource,
+    daily_partitions,
+    partition_days,
+    replace_rejects,
+    reported_as_failure,
+)
+from glame_pipelines.warehouse.loader import LoadResult, RawTable, Rejects, Window, convert_records, load
+from glame_pipelines.warehouse import tables
+
+GROUP = "onec"
+LABEL = "1C"
+MIGRATION_DOCUMENT = "Document_ВводНачальныхОстатков"
+
+
+def _number(value) -> str:
+    """A 1C number, checked: a bad value is rejected here rather than failing the whole COPY."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"not a number: {value!r}")
+    return str(Decimal(str(value)))
+
+
+def _moment(value):
+    moment = parse_onec_datetime(value)
+    if moment is None:
+        raise ValueError(f"no date: {value!r}")
+    return moment
+
+
+def _register_head(r: dict) -> tuple:
+    return (r["Recorder"], int(r["LineNumber"]), r.get("Recorder_Type"), _moment(r["Period"]), bool(r.get("Active", True)))
+
+
+def sales_row(r: dict) -> tuple:
+    return (*_register_head(r), clean_ref(r.get("Склад_Key")), clean_ref(r.get("Номенклатура_Key")),
+            clean_ref(r.get("Контрагент_Key")), _number(r["Количество"]), _number(r["Сумма"]))
+
+
+def card_sales_row(r: dict) -> tuple:
+    return (*_register_head(r), clean_ref(r.get("ДисконтнаяКарта_Key")), clean_ref(r.get("ВладелецКарты_Key")),
+            clean_ref(r.get("Номенклатура_Key")), _number(r["Количество"]), _number(r["Сумма"]),
+            _number(r.get("Скидка", 0)))
+
+
+def bonus_points_row(r: dict) -> tuple:
+    return (*_register_head(r), r.get("RecordType"), clean_ref(r.get("БонуснаяКарта_Key")),
+            _number(r.get("Начислено", 0)), _number(r.get("КСписанию", 0)))
+
+
+def bonus_balance_row(r: dict) -> tuple:
+    return (r["БонуснаяКарта_Key"], _number(r.get("НачисленоBalance", 0)), _number(r.get("КСписаниюBalance", 0)))
+
+
+def receipt_row(r: dict) -> tuple:
+    """The journal's shape is unverified on the brand's base: take what is there, require only a ref and date."""
+    reference = r.get("Ref") or r.get("Ref_Key") or r.get("Document")
+    if not reference:
+        raise KeyError("no Ref / Ref_Key in the journal entry")
+    amount = r.get("СуммаДокумента")
+    return (reference, r.get("Type") or r.get("Ref_Type"), _moment(r.get("Date")), clean_ref(r.get("Покупатель_Key")),
+            clean_ref(r.get("Склад_Key")), None if amount is None else _number(amount))
+
+
+def catalog_row(r: dict) -> tuple:
+    return (r["Ref_Key"], r.get("Code"), r.get("Description"), bool(r.get("DeletionMark", False)))
+
+
+@dataclass(frozen=True)
+class Register:
+    """A dated 1C entity set loaded by Moscow day."""
+
+    name: str
+    endpoint: str  # the OnecResource field holding the entity-set name
+    table: RawTable
+    to_row: Callable[[dict], tuple]
+    date_field: str = "Period"
+    date_column: str = "period"
+    orderby: tuple[str, ...] = ("Recorder", "LineNumber")
+    description: str = ""
+
+
+REGISTERS = (
+    Register("sales", "sales_endpoint", tables.ONEC_SALES, sales_row,
+             description="Sales register records (shift reports, online orders, returns as negative lines)."),
+    Register("card_sales", "card_sales_endpoint", tables.ONEC_CARD_SALES, card_sales_row,
+             description="Sales by discount card: who bought what, with the discount."),
+    Register("bonus_points", "bonus_points_endpoint", tables.ONEC_BONUS_POINTS, bonus_points_row,
+             description="Bonus points accrued and spent, per card."),
+    Register("receipts", "receipts_endpoint", tables.ONEC_RECEIPTS, receipt_row, date_field="Date",
+             date_column="document_date", orderby=("Date",),
+             description="Retail receipts journal (one row per receipt, with the buyer)."),
+)
+
+
+def _day_window(register: Register, day: date) -> Window:
+    column = register.date_column
+    return Window(f"{column} >= %s and {column} < %s", (day, day + timedelta(1)), day.isoformat())
+
+
+def load_register_days(context: dg.AssetExecutionContext, client: OnecClient, entity_set: str,
+                       register: Register, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Replace each day of the run's range with what 1C holds for it now, one transaction per day."""
+    days = partition_days(context)
+    total = LoadResult()
+    rejected = 0
+    source = f"onec/{register.name}"
+    with warehouse.connect() as conn:
+        for index, day in enumerate(days, 1):
+            rejects = Rejects()
+            records = client.iter_window(entity_set, day, day + timedelta(1), date_field=register.date_field,
+                                         orderby=register.orderby)
+            result = load(conn, register.table, convert_records(records, register.to_row, rejects),
+                          run_id=context.run_id, window=_day_window(register, day))
+            rejected += replace_rejects(conn, source, day.isoformat(), rejects, context.run_id)
+            for name in ("received", "inserted", "updated", "deleted"):
+                setattr(total, name, getattr(total, name) + getattr(result, name))
+            if len(days) > 7 and (index % 7 == 0 or index == len(days)):
+                context.log.info(f"{source}: {index}/{len(days)} days loaded (through {day})")
+        rows = conn.execute(
+            f"select count(*) from raw.{register.table.name} where {register.date_column} >= %s and {register.date_column} < %s",
+            (days[0], days[-1] + timedelta(1))).fetchone()[0]
+    if rejected:
+        context.log.warning(f"{source}: {rejected} records rejected, kept in raw.load_rejects")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows, "days": len(days), "received": total.received, "inserted": total.inserted,
+        "updated": total.updated, "deleted": total.deleted, "rejected": rejected,
+        "entity_set": entity_set, "table": f"raw.{register.table.name}",
+    })
+
+
+def _register_asset(register: Register) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=register.name, key_prefix=GROUP, group_name=GROUP, partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(), description=register.description,
+        kinds={"odata", "postgres"}, metadata={"table": f"raw.{register.table.name}"},
+    )
+    def _asset(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with reported_as_failure(LABEL):
+            return load_register_days(context, onec.client(), getattr(onec, register.endpoint), register, warehouse)
+
+    return _asset
+
+
+@dataclass(frozen=True)
+class Catalog:
+    name: str
+    endpoint: str
+    table: RawTable
+    description: str
+
+
+CATALOGS = (
+    Catalog("discount_cards", "discount_cards_endpoint", tables.ONEC_DISCOUNT_CARDS,
+            "Discount cards: the card number (the customer's phone) and its owner."),
+    Catalog("customers", "customers_endpoint", tables.ONEC_CUSTOMERS, "Counterparties: the brand's customers."),
+    Catalog("products", "products_endpoint", tables.ONEC_PRODUCTS, "Products (nomenclature) with article and folder."),
+    Catalog("stores", "stores_endpoint", tables.ONEC_STORES, "Warehouses: the stores and the online shop."),
+)
+
+
+def _load_whole(context, conn, table: RawTable, records, to_row, source: str, window: Window | None) -> dict:
+    rejects = Rejects()
+    result = load(conn, table, convert_records(records, to_row, rejects), run_id=context.run_id, window=window)
+    rejected = replace_rejects(conn, source, "all", rejects, context.run_id)
+    rows = conn.execute(f"select count(*) from raw.{table.name}").fetchone()[0]
+    return {"dagster/row_count": rows, **{k: v for k, v in result.as_metadata().items()}, "rejected": rejected,
+            "table": f"raw.{table.name}"}
+
+
+def _catalog_asset(catalog: Catalog) -> dg.AssetsDefinition:
+    @dg.asset(name=catalog.name, key_prefix=GROUP, group_name=GROUP, description=catalog.description,
+              kinds={"odata", "postgres"}, metadata={"table": f"raw.{catalog.table.name}"})
+    def _asset(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with reported_as_failure(LABEL), warehouse.connect() as conn:
+            records = onec.client().iter_records(getattr(onec, catalog.endpoint), orderby=["Ref_Key"])
+            return dg.MaterializeResult(metadata=_load_whole(
+                context, conn, catalog.table, records, catalog_row, f"onec/{catalog.name}", window=None))
+
+    return _asset
+
+
+@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"odata", "postgres"},
+          metadata={"table": "raw.onec_opening_balances"})
+def opening_balances(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """History migrated into 1C (Document_ВводНачальныхОстатков): customers' lifetime totals only
+    reconcile with 1C when it is included. Its date lies before the daily partitions, so it has its own asset."""
+    day = date.fromisoformat(onec.opening_balances_date)
+    with reported_as_failure(LABEL), warehouse.connect() as conn:
+        records = onec.client().iter_window(onec.sales_endpoint, day, day + timedelta(1), orderby=("Recorder", "LineNumber"))
+        migrated = (r for r in records if MIGRATION_DOCUMENT in (r.get("Recorder_Type") or ""))
+        return dg.MaterializeResult(metadata=_load_whole(
+            context, conn, tables.ONEC_OPENING_BALANCES, migrated, sales_row, "onec/opening_balances",
+            window=Window("true", (), "all")))
+
+
+@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"odata", "postgres"},
+          metadata={"table": "raw.onec_bonus_balances"})
+def bonus_balances(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Current bonus balance per card, from the register's Balance virtual table (not the newest row)."""
+    with reported_as_failure(LABEL), warehouse.connect() as conn:
+        records = onec.client().iter_records(onec.bonus_balances_endpoint)
+        return dg.MaterializeResult(metadata=_load_whole(
+            context, conn, tables.ONEC_BONUS_BALANCES, records, bonus_balance_row, "onec/bonus_balances",
+            window=Window("true", (), "all")))
+
+
+register_assets = [_register_asset(r) for r in REGISTERS]
+catalog_assets = [_catalog_asset(c) for c in CATALOGS]
+onec_assets = [*register_assets, *catalog_assets, opening_balances, bonus_balances]

@@ -1,0 +1,72 @@
+"""What every source's assets share: the warehouse resource, the daily partitions, env wiring."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+import dagster as dg
+import psycopg
+from pydantic import Field
+
+from glame_pipelines.settings import TIMEZONE, history_start
+from glame_pipelines.warehouse.connection import WAREHOUSE_URL_ENV, WarehouseNotConfigured, connect
+
+daily_partitions = dg.DailyPartitionsDefinition(start_date=history_start(), timezone=TIMEZONE, end_offset=0)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The Postgres warehouse the raw tables land in."""
+
+    url: str | None = Field(default=None, description=f"Postgres URL, from {WAREHOUSE_URL_ENV}.")
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        if not self.url:
+            raise WarehouseNotConfigured(f"{WAREHOUSE_URL_ENV} is not set: `glame run` sets it, or export it.")
+        with connect(self.url) as conn:
+            yield conn
+
+
+def env_fields(mapping: Mapping[str, str], ints: frozenset[str] = frozenset()) -> dict[str, dg.EnvVar]:
+    """Resource fields bound to the variables that are set: EnvVar keeps values out of the UI, and an
+    unset optional variable must not fail every run that touches the resource."""
+    return {
+        field: (dg.EnvVar.int(var) if field in ints else dg.EnvVar(var))
+        for field, var in mapping.items()
+        if os.environ.get(var)
+    }
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[date]:
+    """The Moscow days of the run's partition range, in order."""
+    window = context.partition_time_window
+    first, last = window.start.date(), window.end.date()
+    return [first + timedelta(n) for n in range((last - first).days)]
+
+
+@contextmanager
+def reported_as_failure(source_label: str) -> Iterator[None]:
+    """A source's expected failures (not configured, auth, API errors) become one clear Dagster
+    failure naming the source, instead of a stack trace."""
+    from glame_pipelines.clients.http import ApiError
+    from glame_pipelines.settings import SourceNotConfigured
+
+    try:
+        yield
+    except (SourceNotConfigured, WarehouseNotConfigured) as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    except ApiError as error:
+        raise dg.Failure(description=f"{source_label}: {error}", allow_retries=False) from None
+
+
+def replace_rejects(conn: psycopg.Connection, source: str, partition: str, rejects, run_id: str | None) -> int:
+    """Keep this load's rejected records (and only them) for its source and partition."""
+    from glame_pipelines.warehouse.loader import Window, load
+    from glame_pipelines.warehouse.tables import LOAD_REJECTS
+
+    load(conn, LOAD_REJECTS, rejects.rows(source, partition), run_id=run_id,
+         window=Window("source = %s and partition = %s", (source, partition), f"{source}:{partition}"))
+    return len(rejects.items)

@@ -1,0 +1,45 @@
+"""Process set-up shared by `glame` and `make dev`: the warehouse, the Dagster instance, dbt's profile.
+
+Everything is derived from GLAME_WAREHOUSE_URL (or the embedded server) and exported, so Dagster's
+subprocesses and dbt see the same warehouse as this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from glame_pipelines.warehouse.connection import (
+    DAGSTER_URL_ENV,
+    EMBEDDED_DIR,
+    PROJECT_ROOT,
+    WAREHOUSE_URL_ENV,
+    dbt_env,
+    ensure_database,
+    resolve_or_start_embedded,
+    sqlalchemy_url,
+)
+
+log = logging.getLogger(__name__)
+WAREHOUSE_DB = "glame"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    warehouse_url: str
+    embedded: bool
+
+
+def prepare() -> Runtime:
+    """Resolve the warehouse (embedded when unset), create the Dagster database, export the settings."""
+    server_url, embedded = resolve_or_start_embedded()
+    warehouse_url = ensure_database(server_url, WAREHOUSE_DB) if embedded else server_url
+    os.environ[WAREHOUSE_URL_ENV] = warehouse_url
+    if not os.environ.get(DAGSTER_URL_ENV):
+        os.environ[DAGSTER_URL_ENV] = sqlalchemy_url(ensure_database(warehouse_url, "dagster"))
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    os.environ.setdefault("GLAME_DAGSTER_ARTIFACTS", str(EMBEDDED_DIR / "dagster"))
+    os.environ.setdefault("GLAME_DAGSTER_COMPUTE_LOGS", str(EMBEDDED_DIR / "dagster" / "compute_logs"))
+    os.environ.update(dbt_env(warehouse_url))
+    return Runtime(warehouse_url, embedded)
