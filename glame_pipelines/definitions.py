@@ -1,25 +1,22 @@
 """The code location: every source's assets, the dbt models, jobs, schedules and sensors."""
 
-import warnings
-
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-
-from glame_pipelines.defs.dbt.assets import glame_dbt_models  # noqa: E402
-from glame_pipelines.defs.dbt.manifest import dbt_executable  # noqa: E402
-from glame_pipelines.defs.dbt.project import dbt_project  # noqa: E402
-
-from glame_pipelines.defs.onec import resources as onec_resources  # noqa: E402
-from glame_pipelines.defs.onec.assets import onec_assets  # noqa: E402
-from glame_pipelines.defs.shared import WarehouseResource, env_fields  # noqa: E402
-from glame_pipelines.warehouse.connection import WAREHOUSE_URL_ENV  # noqa: E402
+from glame_pipelines.defs.automation import models_job, sources_job
+from glame_pipelines.defs.dbt.assets import glame_dbt_models
+from glame_pipelines.defs.dbt.manifest import dbt_executable
+from glame_pipelines.defs.dbt.project import dbt_project
+from glame_pipelines.defs.onec import resources as onec_resources
+from glame_pipelines.defs.onec.assets import onec_assets
+from glame_pipelines.defs.shared import WarehouseResource, env_fields
+from glame_pipelines.warehouse.connection import WAREHOUSE_URL_ENV
 
 
 def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[*onec_assets, glame_dbt_models],
+        jobs=[sources_job, models_job],
         resources={
             "warehouse": WarehouseResource(**env_fields({"url": WAREHOUSE_URL_ENV})),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -13,6 +14,8 @@ from pydantic import Field
 
 from glame_pipelines.settings import TIMEZONE, history_start
 from glame_pipelines.warehouse.connection import WAREHOUSE_URL_ENV, WarehouseNotConfigured, connect
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)  # backfill_policy: single-run backfills are what we need
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=history_start(), timezone=TIMEZONE, end_offset=0)
 
@@ -26,7 +29,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def connect(self) -> Iterator[psycopg.Connection]:
         if not self.url:
             raise WarehouseNotConfigured(f"{WAREHOUSE_URL_ENV} is not set: `glame run` sets it, or export it.")
-        with connect(self.url) as conn:
+        with connect(self.url, autocommit=True) as conn:  # each load commits its own transaction
             yield conn
 
 

@@ -112,7 +112,7 @@ class SandboxServer:
         return self.base_url + api.prefix.rstrip("/")
 
     def start(self) -> "SandboxServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="glame-sandbox", daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="glame-sandbox", daemon=True)
         self._thread.start()
         return self
 
@@ -162,7 +162,7 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             query = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
             if "application/x-www-form-urlencoded" in self.headers.get("Content-Type", ""):
                 query.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-            server.requests.append((method, api.prefix + sub_path))
+            server.requests.append((method, unquote(self.path)))
             request = Request(method, sub_path, query, {k.lower(): v for k, v in self.headers.items()}, body)
             fault = server.faults.next_fault()
             if fault:

@@ -89,10 +89,21 @@ class LoadResult:
 
 
 def ensure_table(conn: psycopg.Connection, table: RawTable) -> None:
+    """Create the table or add new columns, only when needed: DDL takes an exclusive lock, which
+    would queue behind any long BI query on the table and then block every reader behind it."""
+    if not _missing_columns(conn, table):
+        return
     with conn.transaction():
         _lock(conn, f"ddl:{table.schema}.{table.name}")
         for statement in table.create_statements():
             conn.execute(statement)
+
+
+def _missing_columns(conn: psycopg.Connection, table: RawTable) -> set[str]:
+    present = {row[0] for row in conn.execute(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+        (table.schema, table.name))}
+    return {*table.column_names, "payload", "_loaded_at", "_run_id"} - present
 
 
 def load(
@@ -107,6 +118,8 @@ def load(
 
     With a `window`, the load replaces that slice: rows inside it missing from `rows` are deleted.
     Without one, it upserts by key and deletes nothing. Two loads of the same slice never interleave.
+    On an autocommit connection each call is its own transaction; inside a caller's transaction it
+    is a savepoint, committed with the caller's.
     """
     ensure_table(conn, table)
     result = LoadResult()

@@ -1,0 +1,176 @@
+"""`glame`: check sources, run them through Dagster, serve the sandbox, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import date, datetime, timedelta
+
+from glame_pipelines.settings import SOURCES, TIMEZONE, history_start
+
+log = logging.getLogger("glame")
+
+
+def moscow_today() -> date:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+# --- check ----------------------------------------------------------------------------------------
+
+
+def check_onec() -> str:
+    from glame_pipelines.clients.http import RetryPolicy
+    from glame_pipelines.defs.onec.resources import ENV, OnecResource
+
+    settings = {field: os.environ[var] for field, var in ENV.items() if os.environ.get(var)}
+    if "page_size" in settings:
+        settings["page_size"] = int(settings["page_size"])
+    resource = OnecResource(**settings)
+    client = resource.client(retry=RetryPolicy(max_attempts=2, base_delay=0.2))
+    client.timeout = 20
+    client.probe(resource.sales_endpoint)
+    return f"{resource.sales_endpoint} answered"
+
+
+CHECKS = {"onec": check_onec}
+
+
+def check(groups: list[str]) -> int:
+    """One cheap authenticated call per configured source; the reason and the remedy otherwise."""
+    from glame_pipelines.clients.http import ApiError
+
+    failed = 0
+    for group in groups:
+        source = SOURCES[group]
+        missing = source.missing()
+        if missing:
+            print(f"SKIP {group:15} not configured: set {', '.join(missing)}")
+            continue
+        try:
+            detail = CHECKS[group]()
+        except ApiError as error:
+            failed += 1
+            print(f"FAIL {group:15} {error}")
+        except Exception as error:  # noqa: BLE001 - the check reports, it does not crash
+            failed += 1
+            print(f"FAIL {group:15} {type(error).__name__}: {error}")
+        else:
+            print(f"OK   {group:15} {detail}")
+    return 1 if failed else 0
+
+
+# --- run ------------------------------------------------------------------------------------------
+
+
+def parse_window(start: str | None, end: str | None) -> tuple[date, date]:
+    """Inclusive Moscow days; default yesterday. Today is refused: its data is not complete."""
+    yesterday = moscow_today() - timedelta(1)
+    first = date.fromisoformat(start) if start else yesterday
+    last = date.fromisoformat(end) if end else (first if start else yesterday)
+    if last > yesterday:
+        raise SystemExit(f"--end {last} is not over yet in Moscow; the latest complete day is {yesterday}")
+    if first > last:
+        raise SystemExit(f"--start {first} is after --end {last}")
+    if first < date.fromisoformat(history_start()):
+        raise SystemExit(f"--start {first} is before the partitions start ({history_start()}; GLAME_HISTORY_START)")
+    return first, last
+
+
+def run(start: str | None, end: str | None, only: list[str] | None, dbt: bool = True) -> int:
+    """Materialise the configured sources for the window through Dagster, then the dbt models."""
+    from glame_pipelines.runtime import prepare
+
+    first, last = parse_window(start, end)
+    prepare()
+    from glame_pipelines import orchestration
+
+    groups = only or list(SOURCES)
+    configured = [g for g in groups if SOURCES[g].is_configured()]
+    status = 0
+    for group in groups:
+        if group not in configured:
+            print(f"skipped {group}: not configured, set {', '.join(SOURCES[group].missing())}")
+            status = 1 if only else status
+    print(f"Loading {', '.join(configured) or 'nothing'} for {first} … {last} ({(last - first).days + 1} days)")
+    outcome = orchestration.run_sources(configured, first, last)
+    for line in outcome.report():
+        print(line)
+    if not outcome.success:
+        status = 1
+    if dbt:
+        dbt_outcome = orchestration.run_models(failed_groups=outcome.failed_groups)
+        for line in dbt_outcome.report():
+            print(line)
+        status = status or (0 if dbt_outcome.success else 1)
+    return status
+
+
+# --- sandbox and demo -----------------------------------------------------------------------------
+
+
+def sandbox(port: int) -> int:
+    from glame_pipelines.sandbox import build_sandbox
+
+    server, env = build_sandbox(port=port)
+    with server:
+        print(f"Sandbox serving on {server.base_url}. To point the sources at it:")
+        for name, value in env.items():
+            print(f"  export {name}={value}")
+        try:
+            server._thread.join()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def demo(days: int) -> int:
+    from glame_pipelines.runtime import prepare
+    from glame_pipelines.sandbox import build_sandbox
+
+    runtime = prepare()
+    print(f"Warehouse: {'embedded Postgres in .glame/' if runtime.embedded else 'GLAME_WAREHOUSE_URL'}")
+    server, env = build_sandbox()
+    with server:
+        print(f"Sandbox on {server.base_url}: every source of this demo points at it (demo data, not your APIs)")
+        os.environ.update(env)
+        yesterday = moscow_today() - timedelta(1)
+        status = run(str(yesterday - timedelta(days - 1)), str(yesterday), None)
+    from glame_pipelines.summary import print_summary
+
+    print_summary(runtime.warehouse_url)
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="glame", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_check = sub.add_parser("check", help="one cheap authenticated call per configured source")
+    p_check.add_argument("--only", nargs="+", choices=list(SOURCES))
+    p_run = sub.add_parser("run", help="load sources for a window through Dagster, then build the dbt models")
+    p_run.add_argument("--start", help="first Moscow day (YYYY-MM-DD); default yesterday")
+    p_run.add_argument("--end", help="last Moscow day, inclusive; default --start, or yesterday")
+    p_run.add_argument("--only", nargs="+", choices=list(SOURCES), metavar="SOURCE",
+                       help=f"asset groups to load: {', '.join(SOURCES)}")
+    p_run.add_argument("--no-dbt", action="store_true", help="load the raw tables only")
+    p_sandbox = sub.add_parser("sandbox", help="serve the local API simulators")
+    p_sandbox.add_argument("--port", type=int, default=8765)
+    p_demo = sub.add_parser("demo", help="embedded Postgres + sandbox + run + summary")
+    p_demo.add_argument("--days", type=int, default=30)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("dagster").propagate = False  # Dagster prints its own run log
+    if args.command == "check":
+        return check(args.only or list(SOURCES))
+    if args.command == "run":
+        return run(args.start, args.end, args.only, dbt=not args.no_dbt)
+    if args.command == "sandbox":
+        return sandbox(args.port)
+    return demo(args.days)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

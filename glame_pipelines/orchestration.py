@@ -1,0 +1,94 @@
+"""Running assets through the Dagster instance from the command line, so runs show in the UI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import dagster as dg
+
+PARTITION_RANGE_START = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END = "dagster/asset_partition_range_end"
+def _console(level: str) -> dict:
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
+@dataclass
+class Outcome:
+    run_id: str | None = None
+    materialized: dict[str, dict] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    failed_groups: set[str] = field(default_factory=set)
+    checks_failed: list[str] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return not self.failures and not self.checks_failed
+
+    def report(self) -> list[str]:
+        lines = [f"  ok    {key}" + (f": {meta['dagster/row_count']:,} rows" if "dagster/row_count" in meta else "")
+                 for key, meta in sorted(self.materialized.items())]
+        lines += [f"  FAIL  {step}: {message}" for step, message in sorted(self.failures.items())]
+        lines += [f"  FAIL  check {name}" for name in self.checks_failed]
+        if self.run_id:
+            lines.append(f"  run {self.run_id} (open it in the Dagster UI: make dev)")
+        return lines
+
+
+def _execute(job_name: str, keys: list[dg.AssetKey], tags: dict[str, str], log_level: str) -> Outcome:
+    from glame_pipelines.definitions import defs
+
+    outcome = Outcome()
+    if not keys:
+        return outcome
+    job = defs.resolve_job_def(job_name)
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.get(), asset_selection=keys, tags=tags, raise_on_error=False,
+        run_config=_console(log_level),
+    )
+    outcome.run_id = result.run_id
+    graph = defs.resolve_asset_graph()
+    for event in result.all_events:
+        if event.is_step_materialization:
+            materialization = event.event_specific_data.materialization
+            outcome.materialized[materialization.asset_key.to_user_string()] = {
+                k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+        elif event.is_step_failure:
+            data = event.step_failure_data
+            message = data.user_failure_data.description if data.user_failure_data else data.error.message.strip()
+            outcome.failures[event.step_key] = message
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+                outcome.checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+    failed_steps = set(outcome.failures)
+    for key in keys:
+        node = graph.get(key)
+        if key.to_user_string() not in outcome.materialized and any(s in failed_steps for s in _step_names(key)):
+            outcome.failed_groups.add(node.group_name)
+    return outcome
+
+
+def _step_names(key: dg.AssetKey) -> set[str]:
+    return {"__".join(key.path), key.path[-1]}
+
+
+def run_sources(groups: list[str], first: date, last: date) -> Outcome:
+    """One run of `sources_job` over the groups' assets for the inclusive Moscow-day range."""
+    from glame_pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name in groups]
+    tags = {PARTITION_RANGE_START: first.isoformat(), PARTITION_RANGE_END: last.isoformat(), "glame/launched_by": "glame run"}
+    return _execute("sources_job", keys, tags, "INFO")  # INFO carries the per-week progress lines
+
+
+def run_models(failed_groups: set[str] = frozenset()) -> Outcome:
+    """Build the dbt models, leaving out those downstream of a source that just failed."""
+    from glame_pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    models = dg.AssetSelection.groups("staging", "intermediate", "marts").resolve(graph)
+    if failed_groups:
+        models -= dg.AssetSelection.groups(*failed_groups).downstream().resolve(graph)
+    return _execute("models_job", sorted(models), {"glame/launched_by": "glame run"}, "WARNING")
