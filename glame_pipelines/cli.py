@@ -19,6 +19,22 @@ def moscow_today() -> date:
     return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
+def load_dotenv(path: str = ".env") -> None:
+    """Read a .env for `check`, `run` and `dev` without overriding what is exported (Dagster's own
+    loader overrides, so `dev` runs Dagster from a folder without one)."""
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            name, _, value = line.partition("=")
+            value = value.strip().strip("'\"")
+            if value and not os.environ.get(name.strip()):
+                os.environ[name.strip()] = value
+
+
 # --- check ----------------------------------------------------------------------------------------
 
 
@@ -145,6 +161,26 @@ def demo(days: int) -> int:
     return status
 
 
+def dev(port: int) -> int:
+    """`dagster dev` on 127.0.0.1 with this project's instance, from .glame/ so no .env overrides us."""
+    import subprocess
+
+    from glame_pipelines.defs.dbt.manifest import ensure_manifest
+    from glame_pipelines.runtime import prepare
+    from glame_pipelines.warehouse.connection import EMBEDDED_DIR, PROJECT_ROOT
+
+    prepare()
+    ensure_manifest()
+    EMBEDDED_DIR.mkdir(parents=True, exist_ok=True)
+    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    command = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+    print(f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C stops it)")
+    try:
+        return subprocess.run(command, cwd=EMBEDDED_DIR, check=False).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="glame", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -158,11 +194,17 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--no-dbt", action="store_true", help="load the raw tables only")
     p_sandbox = sub.add_parser("sandbox", help="serve the local API simulators")
     p_sandbox.add_argument("--port", type=int, default=8765)
+    p_dev = sub.add_parser("dev", help="the Dagster UI on 127.0.0.1")
+    p_dev.add_argument("--port", type=int, default=3000)
     p_demo = sub.add_parser("demo", help="embedded Postgres + sandbox + run + summary")
     p_demo.add_argument("--days", type=int, default=30)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("dagster").propagate = False  # Dagster prints its own run log
+    if args.command in ("check", "run", "dev"):
+        load_dotenv()
+    if args.command == "dev":
+        return dev(args.port)
     if args.command == "check":
         return check(args.only or list(SOURCES))
     if args.command == "run":

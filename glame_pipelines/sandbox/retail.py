@@ -88,7 +88,7 @@ class Customer:
     ref: str
     code: str
     name: str
-    phone: str  # 11 digits, 7XXXXXXXXXX
+    phone: str  # 11 digits starting with 7
     city: str
     card_ref: str
     card_code: str

@@ -1,0 +1,34 @@
+# The two set-up commands of the README are `make demo` and `make test`; both create .venv when missing.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+export DAGSTER_HOME := $(CURDIR)
+
+.PHONY: venv demo test dev bench check clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv  ## embedded Postgres (unless GLAME_WAREHOUSE_URL) + sandbox + 30 days through Dagster + summary
+	$(VENV)/bin/glame demo
+
+test: venv  ## the whole test suite on a real Postgres (GLAME_TEST_DATABASE_URL, else embedded)
+	$(PY) -m pytest
+
+dev: venv  ## the Dagster UI on http://127.0.0.1:3000
+	$(VENV)/bin/glame dev
+
+check: venv  ## one authenticated call per configured source
+	$(VENV)/bin/glame check
+
+bench: venv  ## benchmarks; writes bench/results.md
+	$(PY) bench/run.py
+
+clean:
+	rm -rf dbt_project/target dbt_project/logs .pytest_cache
