@@ -156,8 +156,12 @@ def demo(days: int) -> int:
         yesterday = moscow_today() - timedelta(1)
         status = run(str(yesterday - timedelta(days - 1)), str(yesterday), None)
     from glame_pipelines.summary import print_summary
+    from glame_pipelines.warehouse.connection import stop_embedded
 
     print_summary(runtime.warehouse_url)
+    if runtime.embedded:
+        stop_embedded()  # started with cleanup_mode=None for Dagster's subprocesses: stop it ourselves
+        print("\nThe embedded Postgres is stopped; `make dev` starts it again with this data.")
     return status
 
 
