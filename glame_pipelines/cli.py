@@ -128,10 +128,14 @@ def run(start: str | None, end: str | None, only: list[str] | None, dbt: bool = 
 # --- sandbox and demo -----------------------------------------------------------------------------
 
 
-def sandbox(port: int) -> int:
+def sandbox(args: argparse.Namespace) -> int:
     from glame_pipelines.sandbox import build_sandbox
+    from glame_pipelines.sandbox.server import FaultPlan
 
-    server, env = build_sandbox(port=port)
+    server, env = build_sandbox(port=args.port, faults=FaultPlan(rate=args.fault_rate, seed=args.seed))
+    onec = server.api("onec")
+    onec.quirks.reject_filter_on.update(args.reject_date_filter or [])
+    onec.quirks.reject_orderby_on.update(args.reject_orderby or [])
     with server:
         print(f"Sandbox serving on {server.base_url}. To point the sources at it:")
         for name, value in env.items():
@@ -198,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--no-dbt", action="store_true", help="load the raw tables only")
     p_sandbox = sub.add_parser("sandbox", help="serve the local API simulators")
     p_sandbox.add_argument("--port", type=int, default=8765)
+    p_sandbox.add_argument("--fault-rate", type=float, default=0.0, help="share of requests answered with a fault")
+    p_sandbox.add_argument("--seed", type=int, default=0, help="seed of the fault sequence")
+    p_sandbox.add_argument("--reject-date-filter", nargs="+", metavar="ENTITY_SET",
+                           help="1C sets that answer 400 to a filter on their date field")
+    p_sandbox.add_argument("--reject-orderby", nargs="+", metavar="ENTITY_SET", help="1C sets that answer 400 to $orderby")
     p_dev = sub.add_parser("dev", help="the Dagster UI on 127.0.0.1")
     p_dev.add_argument("--port", type=int, default=3000)
     p_demo = sub.add_parser("demo", help="embedded Postgres + sandbox + run + summary")
@@ -214,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return run(args.start, args.end, args.only, dbt=not args.no_dbt)
     if args.command == "sandbox":
-        return sandbox(args.port)
+        return sandbox(args)
     return demo(args.days)
 
 

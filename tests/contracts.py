@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from glame_pipelines.sandbox.server import Api, Request, Response
 
-CONTRACTS = Path(__file__).resolve().parents[2] / "shared" / "contracts"
+CONTRACTS = Path(os.environ.get("GLAME_CONTRACTS_DIR", Path(__file__).resolve().parents[2] / "shared" / "contracts"))
 
 
 def sample(source: str, name: str) -> bytes:

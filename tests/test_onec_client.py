@@ -155,3 +155,8 @@ def test_filter_literals_reach_the_server_percent_encoded(onec_client, sandbox):
     assert "%D0%9F%D1%80%D0%BE%D0%B4%D0%B0%D0%B6%D0%B8" in url  # Продажи as UTF-8
     assert "Period%20ge%20datetime'2025-03-14T00:00:00'" in url
     assert "$format=json" in url
+
+
+def test_catalog_read_survives_a_set_that_cannot_sort(onec_client, onec_api):
+    onec_api.quirks.reject_orderby_on.add("Catalog_Контрагенты")
+    assert len(list(onec_client.iter_all("Catalog_Контрагенты", orderby=["Ref_Key"]))) == 400

@@ -326,6 +326,22 @@ class OnecClient:
             if moment is not None and lower <= moment < upper:
                 yield record
 
+    def iter_all(self, entity_set: str, orderby: Sequence[str] = ()) -> Iterator[dict]:
+        """Every record of a set, ordered when the set allows it (catalogs, virtual tables)."""
+        plan = self.query_plan(entity_set)
+        started = False
+        while True:
+            try:
+                for record in self.iter_records(entity_set, orderby=list(orderby) if plan.server_order and orderby else None):
+                    started = True
+                    yield record
+                return
+            except OnecBadRequest as refusal:
+                if started or not (plan.server_order and orderby):
+                    raise
+                plan.server_order = False
+                log.warning("1C: %s; reading %s unordered", refusal, entity_set)
+
     def query_plan(self, entity_set: str) -> QueryPlan:
         return self._plans.setdefault(entity_set, QueryPlan())
 

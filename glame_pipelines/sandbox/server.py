@@ -108,6 +108,10 @@ class SandboxServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}"
 
+    def api(self, name: str) -> Api:
+        """The mounted API whose prefix starts with /<name>/."""
+        return next(api for api in self.apis if api.prefix.startswith(f"/{name}/"))
+
     def url(self, api: Api) -> str:
         return self.base_url + api.prefix.rstrip("/")
 

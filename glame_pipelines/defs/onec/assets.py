@@ -184,7 +184,7 @@ def _catalog_asset(catalog: Catalog) -> dg.AssetsDefinition:
               kinds={"odata", "postgres"}, metadata={"table": f"raw.{catalog.table.name}"})
     def _asset(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with reported_as_failure(LABEL), warehouse.connect() as conn:
-            records = onec.client().iter_records(getattr(onec, catalog.endpoint), orderby=["Ref_Key"])
+            records = onec.client().iter_all(getattr(onec, catalog.endpoint), orderby=["Ref_Key"])
             return dg.MaterializeResult(metadata=_load_whole(
                 context, conn, catalog.table, records, catalog_row, f"onec/{catalog.name}", window=None))
 
@@ -210,7 +210,7 @@ def opening_balances(context: dg.AssetExecutionContext, onec: OnecResource, ware
 def bonus_balances(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Current bonus balance per card, from the register's Balance virtual table (not the newest row)."""
     with reported_as_failure(LABEL), warehouse.connect() as conn:
-        records = onec.client().iter_records(onec.bonus_balances_endpoint)
+        records = onec.client().iter_all(onec.bonus_balances_endpoint)
         return dg.MaterializeResult(metadata=_load_whole(
             context, conn, tables.ONEC_BONUS_BALANCES, records, bonus_balance_row, "onec/bonus_balances",
             window=Window("true", (), "all")))
