@@ -7,20 +7,40 @@ from glame_pipelines.defs.automation import models_job, sources_job
 from glame_pipelines.defs.dbt.assets import glame_dbt_models
 from glame_pipelines.defs.dbt.manifest import dbt_executable
 from glame_pipelines.defs.dbt.project import dbt_project
-from glame_pipelines.defs.onec import resources as onec_resources
+from glame_pipelines.defs.instagram import resources as instagram
+from glame_pipelines.defs.instagram.assets import instagram_assets
+from glame_pipelines.defs.onec import resources as onec
 from glame_pipelines.defs.onec.assets import onec_assets
 from glame_pipelines.defs.shared import WarehouseResource, env_fields
+from glame_pipelines.defs.telegram import resources as telegram
+from glame_pipelines.defs.telegram.assets import telegram_assets
+from glame_pipelines.defs.vk import resources as vk
+from glame_pipelines.defs.vk.assets import vk_assets
+from glame_pipelines.defs.yandex_metrika import resources as metrika
+from glame_pipelines.defs.yandex_metrika.assets import yandex_metrika_assets
 from glame_pipelines.warehouse.connection import WAREHOUSE_URL_ENV
+
+
+def source_resources() -> dict[str, dg.ConfigurableResource]:
+    """Each source's resource, bound to the variables set in this process's environment."""
+    return {
+        "warehouse": WarehouseResource(**env_fields(WarehouseResource, {"url": WAREHOUSE_URL_ENV})),
+        "onec": onec.OnecResource(**env_fields(onec.OnecResource, onec.ENV)),
+        "yandex_metrika": metrika.MetrikaResource(**env_fields(metrika.MetrikaResource, metrika.ENV)),
+        "instagram": instagram.InstagramResource(**env_fields(instagram.InstagramResource, instagram.ENV)),
+        "vk": vk.VkResource(**env_fields(vk.VkResource, vk.ENV)),
+        "telegram": telegram.TelegramResource(**env_fields(telegram.TelegramResource, telegram.ENV)),
+    }
 
 
 def build_definitions() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*onec_assets, glame_dbt_models],
+        assets=[*onec_assets, *yandex_metrika_assets, *instagram_assets, *vk_assets, *telegram_assets,
+                glame_dbt_models],
         jobs=[sources_job, models_job],
         resources={
-            "warehouse": WarehouseResource(**env_fields({"url": WAREHOUSE_URL_ENV})),
+            **source_resources(),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
-            "onec": onec_resources.OnecResource(**env_fields(onec_resources.ENV, ints=frozenset({"page_size"}))),
         },
     )
 

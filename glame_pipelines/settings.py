@@ -42,6 +42,11 @@ SOURCES: dict[str, Source] = {
         requirements=(("ONEC_API_URL",),),
         alternatives=((("ONEC_API_TOKEN",), ("ONEC_USERNAME", "ONEC_PASSWORD")),),
     ),
+    "yandex_metrika": Source("yandex_metrika", "Yandex.Metrika",
+                             requirements=(("YANDEX_METRIKA_COUNTER_ID", "YANDEX_METRIKA_OAUTH_TOKEN"),)),
+    "instagram": Source("instagram", "Instagram", requirements=(("INSTAGRAM_ACCESS_TOKEN", "INSTAGRAM_BUSINESS_ACCOUNT_ID"),)),
+    "vk": Source("vk", "VK", requirements=(("VK_ACCESS_TOKEN", "VK_GROUP_ID"),)),
+    "telegram": Source("telegram", "Telegram", requirements=(("TELEGRAM_BOT_TOKEN", "TELEGRAM_CHANNEL_USERNAME"),)),
 }
 
 

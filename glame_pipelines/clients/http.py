@@ -7,6 +7,7 @@ and when to try again, and makes sure no token reaches a message.
 from __future__ import annotations
 
 import base64
+import logging
 import random
 import re
 import time
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
+import orjson
 import requests
 
 T = TypeVar("T")
@@ -32,6 +34,10 @@ class ApiError(Exception):
     """An error from a source API, its message already free of secrets."""
 
     source = "api"
+
+
+class AuthError(ApiError):
+    """Credentials rejected, expired or lacking a permission: never retried; the message says what to do."""
 
 
 class TransientError(ApiError):
@@ -140,3 +146,51 @@ def send(
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
         raise TransientError(f"connection failed: {redact(url)} ({type(error).__name__})") from None  # requests' own text carries the full URL
 
+
+
+class JsonApiClient:
+    """Base of the JSON clients: one retrying request path; subclasses read their vendor's envelope."""
+
+    source = "api"
+
+    def __init__(self, base_url: str, *, secrets: Iterable[str | None] = (), timeout: float = 30.0,
+                 retry: RetryPolicy | None = None, session: requests.Session | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.redact = Redactor(secrets)
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.session = session or requests.Session()
+        self.log = logging.getLogger(f"glame.{self.source}")
+
+    def request(self, method: str, url: str, **kwargs):
+        """Send with retries; `decode` turns the response into data or a typed error."""
+        if not url.startswith("http"):
+            url = f"{self.base_url}/{url.lstrip('/')}"
+
+        def attempt():
+            self.before_request()
+            response = send(self.session, method, url, redact=self.redact, timeout=self.timeout, **kwargs)
+            return self.decode(response, url)
+
+        return self.retry.run(attempt, on_retry=self._log_retry)
+
+    def before_request(self) -> None:
+        """Client-side pacing hook."""
+
+    def decode(self, response: requests.Response, url: str):  # pragma: no cover - every client overrides
+        response.raise_for_status()
+        return response.json()
+
+    def _log_retry(self, attempt: int, error: TransientError, wait: float) -> None:
+        self.log.warning("%s: %s; retry %d in %.1fs", self.source, error, attempt, wait)
+
+    def json_body(self, response: requests.Response, url: str):
+        """The body as JSON; an HTML page (a proxy's error) or a truncated body is transient."""
+        if looks_like_html(response):
+            raise TransientError(f"{self.source} answered an HTML page (HTTP {response.status_code}) for {self.redact(url)}")
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise TransientError(
+                f"{self.source} sent a malformed JSON body (HTTP {response.status_code}, {len(response.content)} bytes) "
+                f"for {self.redact(url)}") from None

@@ -33,11 +33,12 @@ class WarehouseResource(dg.ConfigurableResource):
             yield conn
 
 
-def env_fields(mapping: Mapping[str, str], ints: frozenset[str] = frozenset()) -> dict[str, dg.EnvVar]:
+def env_fields(resource: type[dg.ConfigurableResource], mapping: Mapping[str, str]) -> dict[str, dg.EnvVar]:
     """Resource fields bound to the variables that are set: EnvVar keeps values out of the UI, and an
     unset optional variable must not fail every run that touches the resource."""
+    fields = resource.model_fields
     return {
-        field: (dg.EnvVar.int(var) if field in ints else dg.EnvVar(var))
+        field: (dg.EnvVar.int(var) if fields[field].annotation is int else dg.EnvVar(var))
         for field, var in mapping.items()
         if os.environ.get(var)
     }
@@ -73,3 +74,35 @@ def replace_rejects(conn: psycopg.Connection, source: str, partition: str, rejec
     load(conn, LOAD_REJECTS, rejects.rows(source, partition), run_id=run_id,
          window=Window("source = %s and partition = %s", (source, partition), f"{source}:{partition}"))
     return len(rejects.items)
+
+
+def moscow_today() -> date:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+def is_latest_day(day: date) -> bool:
+    """Snapshots (followers, members, subscribers) exist only now: they are taken for the latest day."""
+    return day >= moscow_today() - timedelta(1)
+
+
+def moscow_midnight(day: date):
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(day, time(0), ZoneInfo(TIMEZONE))
+
+
+def load_day(context: dg.AssetExecutionContext, conn: psycopg.Connection, table, day: date, rows, **scope):
+    """Replace one Moscow day of `table` for one account/counter/group (`scope` columns)."""
+    from glame_pipelines.warehouse.loader import Window, load
+
+    predicate = " and ".join(["date = %s", *(f"{column} = %s" for column in scope)])
+    label = ":".join([day.isoformat(), *map(str, scope.values())])
+    return load(conn, table, rows, run_id=context.run_id, window=Window(predicate, (day, *scope.values()), label))
+
+
+def count_rows(conn: psycopg.Connection, table, where: str = "true", params: tuple = ()) -> int:
+    return conn.execute(f"select count(*) from raw.{table.name} where {where}", params).fetchone()[0]

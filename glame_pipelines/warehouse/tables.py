@@ -76,3 +76,53 @@ LOAD_REJECTS = RawTable("load_rejects", (
     Column("record_no", "integer", "Position of the record in the source's answer or file line."),
     Column("reason", "text", "Why it was not loaded."),
 ), ("source", "partition", "record_no"), "Records that could not be loaded, kept with the reason.")
+
+
+def _columns(spec: str) -> tuple[Column, ...]:
+    """'name type, name type' -> columns (descriptions live in the dbt sources)."""
+    return tuple(Column(*part.split()) for part in spec.split(", "))
+
+
+YANDEX_METRIKA_TRAFFIC = RawTable("yandex_metrika_traffic", _columns(
+    "counter_id text, date date, traffic_source text, visits numeric, users numeric, new_users numeric, "
+    "pageviews numeric, bounce_rate numeric, page_depth numeric, avg_visit_duration_seconds numeric, "
+    "ecommerce_purchases numeric, ecommerce_revenue numeric, sampled boolean, sample_share numeric"),
+    ("counter_id", "date", "traffic_source"), "Yandex.Metrika visits by day and last traffic source.")
+YANDEX_METRIKA_DEMOGRAPHICS = RawTable("yandex_metrika_demographics", _columns(
+    "counter_id text, date date, gender text, age_interval text, visits numeric, users numeric, sampled boolean, "
+    "sample_share numeric"), ("counter_id", "date", "gender", "age_interval"), "Visits by gender and age interval.")
+
+INSTAGRAM_ACCOUNT_DAILY = RawTable("instagram_account_daily", _columns(
+    "account_id text, date date, followers_count bigint, follows_count bigint, media_count bigint, reach bigint, "
+    "views bigint, accounts_engaged bigint, total_interactions bigint, likes bigint, comments bigint, shares bigint, "
+    "saves bigint, profile_views bigint, new_followers bigint"), ("account_id", "date"),
+    "One row per account per Moscow day: insights of the day, and the follower snapshot when taken that day.")
+INSTAGRAM_MEDIA = RawTable("instagram_media", _columns(
+    "media_id text, account_id text, posted_at timestamptz, media_type text, media_product_type text, "
+    "like_count bigint, comments_count bigint, permalink text"), ("media_id",), "Posts and reels, upserted.")
+INSTAGRAM_MEDIA_INSIGHTS = RawTable("instagram_media_insights", _columns(
+    "media_id text, date date, reach bigint, views bigint, likes bigint, comments bigint, shares bigint, "
+    "saved bigint, total_interactions bigint, unavailable_reason text"), ("media_id", "date"),
+    "Lifetime metrics of each media as of a Moscow day.")
+INSTAGRAM_STORIES = RawTable("instagram_stories", _columns(
+    "story_id text, account_id text, posted_at timestamptz, reach bigint, views bigint, replies bigint, "
+    "shares bigint, total_interactions bigint, captured_at timestamptz"), ("story_id",),
+    "Stories (they live 24 hours) with their latest insights.")
+
+VK_GROUP_STATS = RawTable("vk_group_stats", _columns(
+    "group_id text, date date, views bigint, visitors bigint, mobile_views bigint, reach bigint, "
+    "reach_subscribers bigint, mobile_reach bigint, likes bigint, comments bigint, copies bigint, subscribed bigint, "
+    "unsubscribed bigint, hidden bigint"), ("group_id", "date"), "stats.get by day.")
+VK_GROUP_DAILY = RawTable("vk_group_daily", _columns("group_id text, date date, name text, members_count bigint"),
+                          ("group_id", "date"), "Members snapshot, one row per group per day.")
+VK_WALL_POSTS = RawTable("vk_wall_posts", _columns(
+    "owner_id text, post_id bigint, posted_at timestamptz, likes bigint, comments bigint, reposts bigint, "
+    "views bigint"), ("owner_id", "post_id"), "Wall posts with their counters (views may be missing).")
+
+TELEGRAM_CHANNEL_DAILY = RawTable("telegram_channel_daily", _columns(
+    "chat_id text, date date, username text, title text, type text, member_count bigint"), ("chat_id", "date"),
+    "Subscribers snapshot, one row per channel per day.")
+TELEGRAM_CHANNEL_POSTS = RawTable("telegram_channel_posts", _columns(
+    "chat_id text, message_id bigint, posted_at timestamptz, edited boolean, text text"), ("chat_id", "message_id"),
+    "Channel posts seen through getUpdates.")
+SOURCE_STATE = RawTable("source_state", _columns("name text"), ("name",), "Cursors kept between runs (payload).")

@@ -1,0 +1,180 @@
+"""Client for the Instagram Graph API (graph.facebook.com): account, insights, media and stories.
+
+The token travels in the query string and in every `paging.next` URL, so every URL that reaches a
+message goes through the redactor. Rate limits (codes 4, 17, 32, 613) are retried, honouring the
+usage headers' estimated time to regain access; auth and permission errors are not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+
+import orjson
+import requests
+
+from glame_pipelines.clients.http import ApiError, AuthError, JsonApiClient, TransientError
+
+DEFAULT_BASE_URL = "https://graph.facebook.com"
+DEFAULT_VERSION = "v23.0"
+RATE_LIMIT_CODES = {4, 17, 32, 613}
+PERMISSION_CODES = {10, *range(200, 300)}
+ACCOUNT_FIELDS = ("username", "followers_count", "follows_count", "media_count")
+ACCOUNT_TOTAL_METRICS = ("reach", "views", "accounts_engaged", "total_interactions", "likes", "comments", "shares",
+                         "saves", "profile_views")
+MEDIA_FIELDS = ("id", "caption", "media_type", "media_product_type", "permalink", "timestamp", "like_count",
+                "comments_count")
+STORY_FIELDS = ("id", "media_type", "media_product_type", "permalink", "timestamp", "caption")
+# What each media product type accepts (impressions, plays and video_views are gone since 2025: views).
+MEDIA_METRICS = {
+    "FEED": ("reach", "likes", "comments", "shares", "saved", "total_interactions", "views"),
+    "REELS": ("reach", "likes", "comments", "shares", "saved", "total_interactions", "views"),
+    "STORY": ("reach", "replies", "shares", "total_interactions", "views"),
+}
+POSTED_BEFORE_BUSINESS = 2108006
+_UNSUPPORTED_METRIC_RE = re.compile(r"does not support the (\w+) metric")
+
+
+class InstagramError(ApiError):
+    source = "Instagram"
+
+    def __init__(self, message: str, code: int | None = None, subcode: int | None = None):
+        super().__init__(message)
+        self.code, self.subcode = code, subcode
+
+
+class InstagramAuthError(AuthError, InstagramError):
+    pass
+
+
+def _auth_remedy(code: int, subcode: int | None) -> str:
+    if code == 190 and subcode == 463:
+        return "the access token has expired: generate a new long-lived token and set INSTAGRAM_ACCESS_TOKEN."
+    if code == 190 and subcode == 460:
+        return "the password was changed, which invalidated the token: log in again and set a new INSTAGRAM_ACCESS_TOKEN."
+    if code == 190:
+        return "the access token is invalid: set a valid INSTAGRAM_ACCESS_TOKEN."
+    return ("the token lacks a permission (instagram_basic, instagram_manage_insights, pages_read_engagement) or the "
+            "account is not a business/creator account connected to a Facebook page.")
+
+
+class InstagramClient(JsonApiClient):
+    source = "Instagram"
+
+    def __init__(self, token: str, account_id: str, base_url: str = DEFAULT_BASE_URL,
+                 version: str = DEFAULT_VERSION, **kwargs):
+        super().__init__(f"{base_url.rstrip('/')}/{version}", secrets=[token], **kwargs)
+        self.token, self.account_id = token, account_id
+
+    def decode(self, response: requests.Response, url: str):
+        status = response.status_code
+        if status >= 500 and b'"error"' not in response.content:
+            raise TransientError(f"Instagram answered HTTP {status} for {self.redact(url)}")
+        body = self.json_body(response, url)
+        error = body.get("error") if isinstance(body, dict) else None
+        if not error:
+            if status >= 400:
+                raise InstagramError(f"Instagram answered HTTP {status} for {self.redact(url)}")
+            return body
+        code, subcode = error.get("code"), error.get("error_subcode")
+        message = self.redact(error.get("message", ""))
+        if code in RATE_LIMIT_CODES or error.get("is_transient") or status >= 500:
+            raise TransientError(f"Instagram rate limit or transient error (code {code}): {message}",
+                                 retry_after=self._regain_seconds(response))
+        if code == 190 or code in PERMISSION_CODES or status in (401, 403):
+            raise InstagramAuthError(f"Instagram: {_auth_remedy(code, subcode)} ({message})", code, subcode)
+        if code == 100 and subcode == 33:
+            raise InstagramError(
+                f"Instagram: object not found or not visible to this token ({message}). INSTAGRAM_BUSINESS_ACCOUNT_ID "
+                "must be the Instagram business account id (17841…), not the Facebook page id.", code, subcode)
+        title = error.get("error_user_title")
+        raise InstagramError(f"Instagram error (code {code}{f'/{subcode}' if subcode else ''}): "
+                             f"{message}{f' — {title}' if title else ''}", code, subcode)
+
+    @staticmethod
+    def _regain_seconds(response: requests.Response) -> float | None:
+        """The usage headers say, in minutes, when calls are allowed again."""
+        for header in ("X-Business-Use-Case-Usage", "X-App-Usage", "X-Ad-Account-Usage"):
+            raw = response.headers.get(header)
+            if not raw:
+                continue
+            try:
+                usage = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            entries = [e for values in usage.values() for e in values] if isinstance(usage, dict) and all(
+                isinstance(v, list) for v in usage.values()) else [usage]
+            minutes = max((e.get("estimated_time_to_regain_access", 0) or 0 for e in entries if isinstance(e, dict)),
+                          default=0)
+            if minutes:
+                return minutes * 60.0
+        return None
+
+    def get(self, path: str, **params) -> dict:
+        return self.request("GET", path, params={**params, "access_token": self.token})
+
+    def paged(self, path: str, **params) -> Iterator[dict]:
+        """Every item of an edge, following `paging.next` to the end."""
+        body = self.get(path, **params)
+        while True:
+            yield from body.get("data", [])
+            next_url = (body.get("paging") or {}).get("next")
+            if not next_url or not body.get("data"):
+                return
+            body = self.request("GET", next_url)
+
+    def account(self) -> dict:
+        return self.get(self.account_id, fields=",".join(ACCOUNT_FIELDS))
+
+    def account_totals(self, since: datetime, until: datetime) -> dict[str, int | None]:
+        """Day totals (metric_type=total_value) over [since, until)."""
+        body = self.get(f"{self.account_id}/insights", metric=",".join(ACCOUNT_TOTAL_METRICS), period="day",
+                        metric_type="total_value", since=int(since.timestamp()), until=int(until.timestamp()))
+        values = {m: None for m in ACCOUNT_TOTAL_METRICS}
+        for item in body.get("data", []):
+            values[item["name"]] = (item.get("total_value") or {}).get("value")
+        return values
+
+    def follower_count(self, since: datetime, until: datetime) -> dict[str, int]:
+        """New followers per day (a time series; at most 30 days a request): end_time -> value."""
+        body = self.get(f"{self.account_id}/insights", metric="follower_count", period="day",
+                        since=int(since.timestamp()), until=int(until.timestamp()))
+        series = {}
+        for item in body.get("data", []):
+            for point in item.get("values", []):
+                series[point["end_time"]] = point.get("value")
+        return series
+
+    def media(self, page_size: int = 50) -> Iterator[dict]:
+        return self.paged(f"{self.account_id}/media", fields=",".join(MEDIA_FIELDS), limit=page_size)
+
+    def stories(self) -> Iterator[dict]:
+        return self.paged(f"{self.account_id}/stories", fields=",".join(STORY_FIELDS))
+
+    def media_insights(self, media: dict) -> tuple[dict[str, int | None], str | None]:
+        """Lifetime metrics valid for the media's product type, and why none could be read (if so).
+
+        A metric the type does not accept fails the whole request (code 100), so only valid ones are
+        asked, and one the API still refuses is dropped and the request repeated."""
+        product = media.get("media_product_type") or "FEED"
+        metrics = list(MEDIA_METRICS.get(product, MEDIA_METRICS["FEED"]))
+        while metrics:
+            try:
+                body = self.get(f"{media['id']}/insights", metric=",".join(metrics))
+            except InstagramError as error:
+                if error.subcode == POSTED_BEFORE_BUSINESS:
+                    return {}, "posted before the account became a business account"
+                refused = _UNSUPPORTED_METRIC_RE.search(str(error))
+                if error.code == 100 and refused and refused.group(1) in metrics:
+                    metrics.remove(refused.group(1))
+                    continue
+                raise
+            return {item["name"]: (item.get("values") or [{}])[0].get("value") for item in body.get("data", [])}, None
+        return {}, "no metric accepted for this media type"
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Graph timestamps look like 2024-06-17T19:39:18+0000."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+

@@ -1,0 +1,73 @@
+"""Client for the Telegram Bot API (`https://api.telegram.org/bot<token>/<method>`).
+
+The token is part of every URL path, so the redactor masks `/bot<token>` in any message. Errors come
+as `{"ok": false, "error_code", "description", "parameters": {"retry_after"}}`; 409 means a webhook is
+set or another poller holds getUpdates.
+"""
+
+from __future__ import annotations
+
+import requests
+
+from glame_pipelines.clients.http import ApiError, AuthError, JsonApiClient, TransientError
+
+DEFAULT_BASE_URL = "https://api.telegram.org"
+
+
+class TelegramError(ApiError):
+    source = "Telegram"
+
+
+class TelegramAuthError(AuthError, TelegramError):
+    pass
+
+
+class UpdatesUnavailable(TelegramError):
+    """getUpdates answered 409: a webhook is set, or another process is polling this bot."""
+
+
+class TelegramClient(JsonApiClient):
+    source = "Telegram"
+
+    def __init__(self, token: str, base_url: str = DEFAULT_BASE_URL, **kwargs):
+        super().__init__(f"{base_url.rstrip('/')}/bot{token}", secrets=[token], **kwargs)
+
+    def decode(self, response: requests.Response, url: str):
+        status = response.status_code
+        body = self.json_body(response, url)  # a proxy's HTML 502 page is transient
+        if isinstance(body, dict) and body.get("ok"):
+            return body.get("result")
+        description = self.redact((body or {}).get("description", "")) if isinstance(body, dict) else ""
+        code = (body or {}).get("error_code", status) if isinstance(body, dict) else status
+        retry_after = ((body or {}).get("parameters") or {}).get("retry_after") if isinstance(body, dict) else None
+        if code == 429 or status >= 500:
+            raise TransientError(f"Telegram answered {code}: {description}", retry_after=retry_after)
+        if code == 401 or (code == 404 and "chat" not in description.lower()):
+            raise TelegramAuthError(f"Telegram rejected the bot token ({code} {description}): get the token from "
+                                    "@BotFather and set TELEGRAM_BOT_TOKEN.")
+        if code == 409:
+            raise UpdatesUnavailable(f"Telegram: updates unavailable ({description}); a webhook is set or another "
+                                     "consumer polls this bot.")
+        if code == 403:
+            raise TelegramAuthError(f"Telegram denied access ({description}): add the bot to the channel as an admin.")
+        if code == 400 and "chat not found" in description.lower():
+            raise TelegramError(f"Telegram: chat not found: TELEGRAM_CHANNEL_USERNAME must be @name of a channel the "
+                                f"bot is a member of ({description})")
+        raise TelegramError(f"Telegram error {code}: {description}")
+
+    def call(self, method: str, **params):
+        return self.request("POST", method, json={k: v for k, v in params.items() if v is not None})
+
+    def me(self) -> dict:
+        return self.call("getMe")
+
+    def chat(self, chat_id: str) -> dict:
+        return self.call("getChat", chat_id=chat_id)
+
+    def member_count(self, chat_id: str) -> int:
+        return int(self.call("getChatMemberCount", chat_id=chat_id))
+
+    def updates(self, offset: int | None = None, limit: int = 100) -> list[dict]:
+        """Pending channel posts. Passing `offset` confirms every earlier update, for every consumer."""
+        return self.call("getUpdates", offset=offset, limit=limit, timeout=0,
+                         allowed_updates=["channel_post", "edited_channel_post"])

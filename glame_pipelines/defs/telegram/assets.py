@@ -1,0 +1,85 @@
+"""Telegram assets: the channel's daily subscriber snapshot, and channel posts from getUpdates."""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from glame_pipelines.clients.telegram import UpdatesUnavailable
+from glame_pipelines.defs.shared import (
+    WarehouseResource,
+    count_rows,
+    daily_partitions,
+    is_latest_day,
+    load_day,
+    partition_days,
+    reported_as_failure,
+)
+from glame_pipelines.defs.telegram.resources import TelegramResource
+from glame_pipelines.warehouse.loader import load
+from glame_pipelines.warehouse.tables import SOURCE_STATE, TELEGRAM_CHANNEL_DAILY, TELEGRAM_CHANNEL_POSTS
+
+GROUP = "telegram"
+LABEL = "Telegram"
+OFFSET_STATE = "telegram:update_offset"
+
+
+@dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=daily_partitions,
+          backfill_policy=dg.BackfillPolicy.single_run(), kinds={"api", "postgres"},
+          metadata={"table": "raw.telegram_channel_daily"})
+def channel_daily(context: dg.AssetExecutionContext, telegram: TelegramResource, warehouse: WarehouseResource):
+    """Title, type, description and subscribers of the channel, one row per day. The Bot API has no
+    history: the count is recorded for the latest day; a re-run replaces that day's row."""
+    days = [d for d in partition_days(context) if is_latest_day(d)]
+    if not days:
+        context.log.info(f"{LABEL}: the Bot API gives only the current subscriber count; nothing to load")
+        return dg.MaterializeResult(metadata={"skipped": "not the latest day"})
+    with reported_as_failure(LABEL), warehouse.connect() as conn:
+        client = telegram.client()
+        chat = client.chat(telegram.chat_id())
+        members = client.member_count(telegram.chat_id())
+        row = (str(chat["id"]), days[-1], chat.get("username"), chat.get("title"), chat.get("type"), members,
+               {"chat": chat, "member_count": members})
+        load_day(context, conn, TELEGRAM_CHANNEL_DAILY, days[-1], [row], chat_id=str(chat["id"]))
+        return dg.MaterializeResult(metadata={"dagster/row_count": 1, "subscribers": members})
+
+
+def post_row(update: dict) -> tuple | None:
+    post = update.get("channel_post") or update.get("edited_channel_post")
+    if not post:
+        return None
+    return (str(post["chat"]["id"]), int(post["message_id"]), datetime.fromtimestamp(post["date"], timezone.utc),
+            "edited_channel_post" in update, post.get("text") or post.get("caption"), post)
+
+
+@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"api", "postgres"},
+          metadata={"table": "raw.telegram_channel_posts"})
+def channel_posts(context: dg.AssetExecutionContext, telegram: TelegramResource, warehouse: WarehouseResource):
+    """Channel posts from `channel_post` updates (the bot must be a channel admin, with no webhook set).
+    Updates are confirmed only with TELEGRAM_CONSUME_UPDATES=true, so another consumer of the bot never
+    loses them; a 409 (webhook or another poller) is reported as "updates unavailable" without failing."""
+    with reported_as_failure(LABEL), warehouse.connect() as conn:
+        client = telegram.client()
+        offset = _stored_offset(conn) if telegram.confirms_updates() else None
+        try:
+            updates = client.updates(offset=offset)
+        except UpdatesUnavailable as error:
+            context.log.warning(str(error))
+            return dg.MaterializeResult(metadata={"updates": "unavailable", "reason": str(error)})
+        rows = [row for row in map(post_row, updates) if row]
+        result = load(conn, TELEGRAM_CHANNEL_POSTS, rows, run_id=context.run_id)
+        if telegram.confirms_updates() and updates:
+            newest = max(u["update_id"] for u in updates)
+            load(conn, SOURCE_STATE, [(OFFSET_STATE, {"offset": newest + 1})], run_id=context.run_id)
+        return dg.MaterializeResult(metadata={"dagster/row_count": count_rows(conn, TELEGRAM_CHANNEL_POSTS),
+                                              "updates": len(updates), **result.as_metadata()})
+
+
+def _stored_offset(conn) -> int | None:
+    exists = conn.execute("select to_regclass('raw.source_state') is not null").fetchone()[0]
+    if not exists:
+        return None
+    row = conn.execute("select payload from raw.source_state where name = %s", (OFFSET_STATE,)).fetchone()
+    return row[0]["offset"] if row else None
+
+
+telegram_assets = [channel_daily, channel_posts]
