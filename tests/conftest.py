@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone
 
 import psycopg
 import pytest
@@ -93,3 +93,40 @@ def onec_resources(warehouse_url: str, onec_env: dict[str, str], **overrides) ->
     onec = OnecResource(api_url=onec_env["ONEC_API_URL"], username=onec_env["ONEC_USERNAME"],
                         password=onec_env["ONEC_PASSWORD"], page_size=200, **overrides)
     return {"onec": onec, "warehouse": WarehouseResource(url=warehouse_url)}
+
+
+@pytest.fixture
+def web_apis():
+    from glame_pipelines.sandbox.web import InstagramApi, MetrikaApi, TelegramApi, VkApi
+
+    return {"metrika": MetrikaApi(seed=3), "instagram": InstagramApi(seed=3, stories_at=datetime.now(timezone.utc).replace(microsecond=0)),
+            "vk": VkApi(seed=3, today=SANDBOX_TODAY), "telegram": TelegramApi(seed=3)}
+
+
+@pytest.fixture
+def web_sandbox(web_apis):
+    with SandboxServer(list(web_apis.values())) as server:
+        yield server
+
+
+def web_resources(warehouse_url: str, server, apis: dict) -> dict:
+    from glame_pipelines.defs.instagram.resources import InstagramResource
+    from glame_pipelines.defs.shared import WarehouseResource
+    from glame_pipelines.defs.telegram.resources import TelegramResource
+    from glame_pipelines.defs.vk.resources import VkResource
+    from glame_pipelines.defs.yandex_metrika.resources import MetrikaResource
+
+    m, i, v, t = apis["metrika"], apis["instagram"], apis["vk"], apis["telegram"]
+    return {
+        "warehouse": WarehouseResource(url=warehouse_url),
+        "yandex_metrika": MetrikaResource(counter_id=m.counter_id, oauth_token=m.token, base_url=server.url(m)),
+        "instagram": InstagramResource(access_token=i.token, account_id=i.account_id, base_url=server.url(i)),
+        "vk": VkResource(access_token=v.token, group_id=v.group_id, base_url=server.url(v), requests_per_second=50,
+                         wall_lookback_days=0),
+        "telegram": TelegramResource(bot_token=t.token, channel=t.channel, base_url=server.url(t)),
+    }
+
+
+def replaced(resource, **changes):
+    """A copy of a resource with some fields changed (Dagster rebuilds resources from their config)."""
+    return type(resource)(**{**resource.model_dump(), **changes})

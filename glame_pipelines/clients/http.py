@@ -77,6 +77,19 @@ def redact_url(url: str) -> str:
     return Redactor()(url)
 
 
+class RedactingFilter(logging.Filter):
+    """Masks tokens in records of libraries that log URLs (urllib3 logs each request at DEBUG)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg, record.args = record.getMessage(), ()
+        record.msg = redact_url(str(record.msg))
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(RedactingFilter())
+
+
 @dataclass
 class RetryPolicy:
     """Exponential backoff with full jitter, bounded in attempts and in total sleep."""
@@ -89,8 +102,8 @@ class RetryPolicy:
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_delay)
+        if retry_after is not None:  # the server's own signal wins over our backoff
+            return max(retry_after, 0.0)
         return self.rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
 
     def run(self, call: Callable[[], T], on_retry: Callable[[int, TransientError, float], None] | None = None) -> T:
@@ -100,6 +113,10 @@ class RetryPolicy:
             try:
                 return call()
             except TransientError as error:
+                if error.retry_after is not None and error.retry_after > self.max_delay:
+                    raise TransientError(f"{error} (the server asks to wait {error.retry_after:.0f}s, longer than "
+                                         f"this run waits; the next run will pick it up)",
+                                         retry_after=error.retry_after) from None
                 wait = self.delay(attempt, error.retry_after)
                 if attempt == self.max_attempts or slept + wait > self.max_total_sleep:
                     raise

@@ -142,6 +142,8 @@ class InstagramClient(JsonApiClient):
                         since=int(since.timestamp()), until=int(until.timestamp()))
         series = {}
         for item in body.get("data", []):
+            if item.get("name") != "follower_count":
+                continue
             for point in item.get("values", []):
                 series[point["end_time"]] = point.get("value")
         return series

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from glame_pipelines.clients.http import redact_url
+
 log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("rate_limit", "server_error", "bad_gateway", "unavailable", "html", "timeout", "drop", "truncate")
@@ -148,7 +150,7 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's signature
-            log.debug("sandbox: " + format, *args)
+            log.debug("sandbox: %s", redact_url(format % args))
 
         def do_GET(self) -> None:
             self._dispatch("GET")

@@ -55,7 +55,7 @@ class MetrikaApi(Api):
 
     def rate_limit_response(self) -> Response:
         return Response.json({"errors": [{"error_type": "quota_requests_by_ip", "message": "Quota exceeded"}],
-                              "code": 429, "message": "Quota exceeded"}, 429, {"Retry-After": "0"})
+                              "code": 429, "message": "Quota exceeded"}, 429, {"Retry-After": "1"})
 
     def handle(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"OAuth {self.token}":
@@ -142,6 +142,9 @@ class InstagramApi(Api):
     before_business: int = 3  # the oldest media were posted before the business conversion
     token_expired: bool = False
     rate_limit_next: int = 0  # answer this many requests with code 4 (+ usage header)
+    stories_at: datetime | None = None  # when the live stories were posted from (default: this hour)
+    regain_minutes: int = 0  # estimated_time_to_regain_access in the usage header of a rate limit
+    unsupported_metrics: set[str] = field(default_factory=set)  # refused as an older API version would
     prefix = "/instagram/"
 
     def error(self, status: int, code: int, message: str, subcode: int | None = None, **extra) -> Response:
@@ -153,6 +156,9 @@ class InstagramApi(Api):
     def rate_limit_response(self) -> Response:
         response = self.error(403, 4, "(#4) Application request limit reached", is_transient=True)
         response.headers["X-App-Usage"] = '{"call_count":100,"total_cputime":20,"total_time":30}'
+        response.headers["X-Business-Use-Case-Usage"] = (
+            '{"%s":[{"type":"instagram","call_count":100,"total_cputime":20,"total_time":30,'
+            '"estimated_time_to_regain_access":%d}]}' % (self.account_id, self.regain_minutes))
         return response
 
     def server_error_response(self, status: int) -> Response:
@@ -175,7 +181,7 @@ class InstagramApi(Api):
         return items
 
     def stories(self) -> list[dict]:
-        now = datetime.now(MOSCOW)
+        now = self.stories_at or datetime.now(MOSCOW).replace(minute=0, second=0, microsecond=0)
         return [{"id": f"1799{now:%Y%m%d}{n:02d}", "media_type": "IMAGE", "media_product_type": "STORY",
                  "permalink": f"https://www.instagram.com/stories/glame/{n}/",
                  "timestamp": graph_time(now - timedelta(hours=3 * n + 1))} for n in range(4)]
@@ -270,7 +276,7 @@ class InstagramApi(Api):
         rng = _rng(self.seed, "ig-insights", media["id"])
         data = []
         for metric in query.get("metric", "").split(","):
-            if metric not in allowed[product]:
+            if metric not in allowed[product] or metric in self.unsupported_metrics:
                 return self.error(400, 100, f"(#100) The Media Insights API does not support the {metric} metric "
                                             "for this media product type.")
             data.append({"name": metric, "period": "lifetime", "values": [{"value": rng.randint(1, 5000)}],
@@ -400,7 +406,7 @@ class TelegramApi(Api):
         return Response.json(body, code)
 
     def rate_limit_response(self) -> Response:
-        return self.fail(429, "Too Many Requests: retry after 0", retry_after=0)
+        return self.fail(429, "Too Many Requests: retry after 2", retry_after=2)
 
     def handle(self, request: Request) -> Response:
         match = re.match(r"bot([^/]+)/(\w+)$", request.path)
