@@ -38,21 +38,66 @@ def load_dotenv(path: str = ".env") -> None:
 # --- check ----------------------------------------------------------------------------------------
 
 
-def check_onec() -> str:
-    from glame_pipelines.clients.http import RetryPolicy
-    from glame_pipelines.defs.onec.resources import ENV, OnecResource
+def _resource(module):
+    """A source's resource built from the environment with the same variable mapping as the definitions."""
+    resource_class = next(v for k, v in vars(module).items() if k.endswith("Resource") and isinstance(v, type))
+    values = {field: os.environ[var] for field, var in module.ENV.items() if os.environ.get(var)}
+    hints = {f: resource_class.model_fields[f].annotation for f in values}
+    return resource_class(**{f: int(v) if hints[f] is int else v for f, v in values.items()})
 
-    settings = {field: os.environ[var] for field, var in ENV.items() if os.environ.get(var)}
-    if "page_size" in settings:
-        settings["page_size"] = int(settings["page_size"])
-    resource = OnecResource(**settings)
-    client = resource.client(retry=RetryPolicy(max_attempts=2, base_delay=0.2))
+
+def _quick_retry():
+    from glame_pipelines.clients.http import RetryPolicy
+
+    return RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=5)
+
+
+def check_onec() -> str:
+    from glame_pipelines.defs.onec import resources
+
+    resource = _resource(resources)
+    client = resource.client(retry=_quick_retry())
     client.timeout = 20
     client.probe(resource.sales_endpoint)
     return f"{resource.sales_endpoint} answered"
 
 
-CHECKS = {"onec": check_onec}
+def check_yandex_metrika() -> str:
+    from glame_pipelines.defs.yandex_metrika import resources
+
+    resource = _resource(resources)
+    counter = resource.client(retry=_quick_retry()).counter(resource.counter_id)
+    return f"counter {counter.get('id')} ({counter.get('site') or counter.get('name')}) readable"
+
+
+def check_instagram() -> str:
+    from glame_pipelines.defs.instagram import resources
+
+    account = _resource(resources).client(retry=_quick_retry()).get(
+        os.environ["INSTAGRAM_BUSINESS_ACCOUNT_ID"], fields="username")
+    return f"account @{account.get('username')}"
+
+
+def check_vk() -> str:
+    from glame_pipelines.defs.vk import resources
+
+    resource = _resource(resources)
+    group = resource.client(retry=_quick_retry()).group(resource.group_id)
+    return f"group {group.get('name')} ({group.get('members_count')} members)"
+
+
+def check_telegram() -> str:
+    from glame_pipelines.defs.telegram import resources
+
+    resource = _resource(resources)
+    client = resource.client(retry=_quick_retry())
+    bot = client.me()
+    chat = client.chat(resource.chat_id())
+    return f"bot @{bot.get('username')} sees {chat.get('type')} {chat.get('title')}"
+
+
+CHECKS = {"onec": check_onec, "yandex_metrika": check_yandex_metrika, "instagram": check_instagram,
+          "vk": check_vk, "telegram": check_telegram}
 
 
 def check(groups: list[str]) -> int:

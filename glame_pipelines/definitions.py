@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from glame_pipelines.defs.automation import models_job, sources_job
+from glame_pipelines.defs.automation import instagram_stories_job, instagram_stories_schedule, models_job, sources_job
 from glame_pipelines.defs.dbt.assets import glame_dbt_models
 from glame_pipelines.defs.dbt.manifest import dbt_executable
 from glame_pipelines.defs.dbt.project import dbt_project
@@ -37,7 +37,8 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[*onec_assets, *yandex_metrika_assets, *instagram_assets, *vk_assets, *telegram_assets,
                 glame_dbt_models],
-        jobs=[sources_job, models_job],
+        jobs=[sources_job, models_job, instagram_stories_job],
+        schedules=[instagram_stories_schedule],
         resources={
             **source_resources(),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

@@ -80,3 +80,35 @@ def test_run_loads_through_dagster_and_builds_models(warehouse_url, onec_env, tm
 
 def _sqlalchemy(url: str) -> str:
     return "postgresql+psycopg2://" + url.split("://", 1)[1]
+
+
+@pytest.fixture
+def full_sandbox():
+    from conftest import SANDBOX_TODAY
+
+    from glame_pipelines.sandbox import build_sandbox
+    from glame_pipelines.sandbox.retail import RetailWorld
+
+    server, env = build_sandbox(world=RetailWorld(customers=50, today=SANDBOX_TODAY))
+    with server:
+        yield env
+
+
+def test_check_covers_every_source(full_sandbox, tmp_path):
+    result = glame("check", env=full_sandbox, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert [line.split()[:2] for line in lines] == [["OK", g] for g in ("onec", "yandex_metrika", "instagram", "vk", "telegram")]
+    assert "counter 98765432" in result.stdout and "@glame.jewelry" in result.stdout and "18342 members" in result.stdout
+
+
+def test_check_names_each_bad_token_and_its_remedy(full_sandbox, tmp_path):
+    broken = {**full_sandbox, "YANDEX_METRIKA_OAUTH_TOKEN": "bad-1", "INSTAGRAM_ACCESS_TOKEN": "bad-2",
+              "VK_ACCESS_TOKEN": "bad-3", "TELEGRAM_BOT_TOKEN": "1:bad-4"}
+    result = glame("check", env=broken, cwd=tmp_path)
+    assert result.returncode == 1
+    for group, remedy in [("yandex_metrika", "metrika:read"), ("instagram", "INSTAGRAM_ACCESS_TOKEN"),
+                          ("vk", "VK_ACCESS_TOKEN"), ("telegram", "BotFather")]:
+        line = next(line for line in result.stdout.splitlines() if line.split()[1] == group)
+        assert line.startswith("FAIL") and remedy in line, line
+    assert not any(f"bad-{n}" in result.stdout + result.stderr for n in range(1, 5))
