@@ -40,10 +40,11 @@ def load_dotenv(path: str = ".env") -> None:
 
 def _resource(module):
     """A source's resource built from the environment with the same variable mapping as the definitions."""
+    from glame_pipelines.defs.shared import resource_from_env
+
     resource_class = next(v for k, v in vars(module).items() if k.endswith("Resource") and isinstance(v, type))
-    values = {field: os.environ[var] for field, var in module.ENV.items() if os.environ.get(var)}
-    hints = {f: resource_class.model_fields[f].annotation for f in values}
-    return resource_class(**{f: int(v) if hints[f] is int else v for f, v in values.items()})
+    mapping = module.env_mapping() if hasattr(module, "env_mapping") else module.ENV
+    return resource_from_env(resource_class, mapping)
 
 
 def _quick_retry():
@@ -96,7 +97,22 @@ def check_telegram() -> str:
     return f"bot @{bot.get('username')} sees {chat.get('type')} {chat.get('title')}"
 
 
-CHECKS = {"onec": check_onec, "yandex_metrika": check_yandex_metrika, "instagram": check_instagram,
+def check_ftp_counters() -> str:
+    from glame_pipelines.defs.ftp_counters import resources
+
+    files = _resource(resources).client(retry=_quick_retry()).list_files()
+    stores = sorted({f.store_folder for f in files if f.store_folder})
+    return f"{len(files)} files in {len(stores)} store folders ({', '.join(stores[:6])})"
+
+
+def check_onec_files() -> str:
+    inbox = os.environ["GLAME_INBOX_DIR"]
+    if not os.path.isdir(inbox):
+        raise NotADirectoryError(f"GLAME_INBOX_DIR {inbox} is not a folder")
+    return f"inbox {inbox} holds {len(os.listdir(inbox))} files"
+
+
+CHECKS = {"ftp_counters": check_ftp_counters, "onec_files": check_onec_files, "onec": check_onec, "yandex_metrika": check_yandex_metrika, "instagram": check_instagram,
           "vk": check_vk, "telegram": check_telegram}
 
 
@@ -157,13 +173,19 @@ def run(start: str | None, end: str | None, only: list[str] | None, dbt: bool = 
             print(f"skipped {group}: not configured, set {', '.join(SOURCES[group].missing())}")
             status = 1 if only else status
     print(f"Loading {', '.join(configured) or 'nothing'} for {first} … {last} ({(last - first).days + 1} days)")
-    outcome = orchestration.run_sources(configured, first, last)
-    for line in outcome.report():
-        print(line)
-    if not outcome.success:
-        status = 1
+    outcomes = [orchestration.run_sources([g for g in configured if g in orchestration.DAILY_GROUPS], first, last)]
+    if "ftp_counters" in configured:
+        outcomes.append(orchestration.run_counter_files(first, last))
+    if "onec_files" in configured:
+        outcomes.append(orchestration.run_inbox())
+    failed_groups: set[str] = set()
+    for outcome in outcomes:
+        for line in outcome.report():
+            print(line)
+        status = status or (0 if outcome.success else 1)
+        failed_groups |= outcome.failed_groups
     if dbt:
-        dbt_outcome = orchestration.run_models(failed_groups=outcome.failed_groups)
+        dbt_outcome = orchestration.run_models(failed_groups=failed_groups)
         for line in dbt_outcome.report():
             print(line)
         status = status or (0 if dbt_outcome.success else 1)
@@ -186,7 +208,7 @@ def sandbox(args: argparse.Namespace) -> int:
         for name, value in env.items():
             print(f"  export {name}={value}")
         try:
-            server._thread.join()
+            server.http._thread.join()
         except KeyboardInterrupt:
             pass
     return 0
@@ -211,6 +233,32 @@ def demo(days: int) -> int:
     if runtime.embedded:
         stop_embedded()  # started with cleanup_mode=None for Dagster's subprocesses: stop it ourselves
         print("\nThe embedded Postgres is stopped; `make dev` starts it again with this data.")
+    return status
+
+
+def import_sales(files: list[str]) -> int:
+    """Load sales files straight into the warehouse (the same code as the inbox sensor's runs)."""
+    from pathlib import Path
+
+    from glame_pipelines.clients.sales_files import SalesFileError
+    from glame_pipelines.defs.onec_files.assets import import_sales_file
+    from glame_pipelines.runtime import prepare
+    from glame_pipelines.warehouse.connection import connect
+
+    runtime = prepare()
+    status = 0
+    with connect(runtime.warehouse_url, autocommit=True) as conn:
+        for name in files:
+            try:
+                sales, new = import_sales_file(conn, Path(name), run_id="glame import-sales")
+            except (OSError, SalesFileError, ValueError) as error:
+                print(f"FAIL {name}: {error}")
+                status = 1
+                continue
+            total = sum(r.amount for r in sales.rows)
+            verb = "loaded" if new else "already loaded (same content), nothing added"
+            print(f"{'OK  ' if new else 'SAME'} {name}: {verb}; {len(sales.rows)} rows ({sales.layout}), "
+                  f"{len(sales.rejects)} rejected, total {total:,.2f}")
     return status
 
 
@@ -252,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     p_sandbox.add_argument("--reject-date-filter", nargs="+", metavar="ENTITY_SET",
                            help="1C sets that answer 400 to a filter on their date field")
     p_sandbox.add_argument("--reject-orderby", nargs="+", metavar="ENTITY_SET", help="1C sets that answer 400 to $orderby")
+    p_import = sub.add_parser("import-sales", help="load 1C sales files (CSV, JSON, XLSX, the monthly pivot)")
+    p_import.add_argument("files", nargs="+")
     p_dev = sub.add_parser("dev", help="the Dagster UI on 127.0.0.1")
     p_dev.add_argument("--port", type=int, default=3000)
     p_demo = sub.add_parser("demo", help="embedded Postgres + sandbox + run + summary")
@@ -259,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("dagster").propagate = False  # Dagster prints its own run log
+    if args.command == "import-sales":
+        load_dotenv()
+        return import_sales(args.files)
     if args.command in ("check", "run", "dev"):
         load_dotenv()
     if args.command == "dev":

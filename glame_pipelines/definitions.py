@@ -7,10 +7,15 @@ from glame_pipelines.defs.automation import instagram_stories_job, instagram_sto
 from glame_pipelines.defs.dbt.assets import glame_dbt_models
 from glame_pipelines.defs.dbt.manifest import dbt_executable
 from glame_pipelines.defs.dbt.project import dbt_project
+from glame_pipelines.defs.ftp_counters import resources as ftp
+from glame_pipelines.defs.ftp_counters.assets import ftp_counter_assets, ftp_counter_checks
+from glame_pipelines.defs.ftp_counters.sensors import ftp_counter_files_job, ftp_counter_files_sensor
 from glame_pipelines.defs.instagram import resources as instagram
 from glame_pipelines.defs.instagram.assets import instagram_assets
 from glame_pipelines.defs.onec import resources as onec
 from glame_pipelines.defs.onec.assets import onec_assets
+from glame_pipelines.defs.onec_files.assets import InboxResource, inbox_job, sales_inbox_sensor
+from glame_pipelines.defs.onec_files.assets import sales as sales_files
 from glame_pipelines.defs.shared import WarehouseResource, env_fields
 from glame_pipelines.defs.telegram import resources as telegram
 from glame_pipelines.defs.telegram.assets import telegram_assets
@@ -30,15 +35,19 @@ def source_resources() -> dict[str, dg.ConfigurableResource]:
         "instagram": instagram.InstagramResource(**env_fields(instagram.InstagramResource, instagram.ENV)),
         "vk": vk.VkResource(**env_fields(vk.VkResource, vk.ENV)),
         "telegram": telegram.TelegramResource(**env_fields(telegram.TelegramResource, telegram.ENV)),
+        "ftp_counters": ftp.FtpResource(**env_fields(ftp.FtpResource, ftp.env_mapping())),
+        "inbox": InboxResource(**env_fields(InboxResource, {"directory": "GLAME_INBOX_DIR"})),
     }
 
 
 def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[*onec_assets, *yandex_metrika_assets, *instagram_assets, *vk_assets, *telegram_assets,
-                glame_dbt_models],
-        jobs=[sources_job, models_job, instagram_stories_job],
+                *ftp_counter_assets, sales_files, glame_dbt_models],
+        asset_checks=ftp_counter_checks,
+        jobs=[sources_job, models_job, instagram_stories_job, ftp_counter_files_job, inbox_job],
         schedules=[instagram_stories_schedule],
+        sensors=[ftp_counter_files_sensor, sales_inbox_sensor],
         resources={
             **source_resources(),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

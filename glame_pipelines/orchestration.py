@@ -7,6 +7,7 @@ from datetime import date
 
 import dagster as dg
 
+DAILY_GROUPS = ("onec", "yandex_metrika", "instagram", "vk", "telegram")
 PARTITION_RANGE_START = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END = "dagster/asset_partition_range_end"
 def _console(level: str) -> dict:
@@ -92,3 +93,40 @@ def run_models(failed_groups: set[str] = frozenset()) -> Outcome:
     if failed_groups:
         models -= dg.AssetSelection.groups(*failed_groups).downstream().resolve(graph)
     return _execute("models_job", sorted(models), {"glame/launched_by": "glame run"}, "WARNING")
+
+
+def run_counter_files(first: date, last: date) -> Outcome:
+    """Load the counter files dated in the window: each becomes a dynamic partition, loaded in one run."""
+    from glame_pipelines.clients.counter_files import CounterFileError, file_day
+    from glame_pipelines.defs.ftp_counters import resources
+    from glame_pipelines.defs.ftp_counters.assets import counter_files, visits
+    from glame_pipelines.defs.shared import resource_from_env
+
+    outcome = Outcome()
+    client = resource_from_env(resources.FtpResource, resources.env_mapping()).client()
+    paths = []
+    for remote in client.list_files():
+        try:
+            if first <= file_day(remote.path) <= last:
+                paths.append(remote.path)
+        except CounterFileError as error:
+            outcome.failures[remote.path] = str(error)
+    if not paths:
+        return outcome
+    instance = dg.DagsterInstance.get()
+    known = set(instance.get_dynamic_partitions(counter_files.name))
+    instance.add_dynamic_partitions(counter_files.name, [p for p in sorted(paths) if p not in known])
+    ordered = instance.get_dynamic_partitions(counter_files.name)
+    positions = sorted(ordered.index(p) for p in paths)
+    tags = {PARTITION_RANGE_START: ordered[positions[0]], PARTITION_RANGE_END: ordered[positions[-1]],
+            "glame/launched_by": "glame run"}
+    result = _execute("ftp_counter_files_job", [visits.key], tags, "INFO")
+    result.failures.update(outcome.failures)
+    return result
+
+
+def run_inbox() -> Outcome:
+    """Import the sales files waiting in GLAME_INBOX_DIR."""
+    from glame_pipelines.defs.onec_files.assets import sales
+
+    return _execute("sources_job", [sales.key], {"glame/launched_by": "glame run"}, "INFO")

@@ -47,6 +47,9 @@ SOURCES: dict[str, Source] = {
     "instagram": Source("instagram", "Instagram", requirements=(("INSTAGRAM_ACCESS_TOKEN", "INSTAGRAM_BUSINESS_ACCOUNT_ID"),)),
     "vk": Source("vk", "VK", requirements=(("VK_ACCESS_TOKEN", "VK_GROUP_ID"),)),
     "telegram": Source("telegram", "Telegram", requirements=(("TELEGRAM_BOT_TOKEN", "TELEGRAM_CHANNEL_USERNAME"),)),
+    "ftp_counters": Source("ftp_counters", "FTP people counters", requirements=(("FTP_HOST", "FTP_PASSWORD"),),
+                           alternatives=((("FTP_USER",), ("FTP_USERNAME",)),)),
+    "onec_files": Source("onec_files", "1C sales files (inbox)", requirements=(("GLAME_INBOX_DIR",),)),
 }
 
 

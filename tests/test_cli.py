@@ -98,17 +98,20 @@ def test_check_covers_every_source(full_sandbox, tmp_path):
     result = glame("check", env=full_sandbox, cwd=tmp_path)
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()
-    assert [line.split()[:2] for line in lines] == [["OK", g] for g in ("onec", "yandex_metrika", "instagram", "vk", "telegram")]
+    assert [line.split()[:2] for line in lines] == [
+        *(["OK", g] for g in ("onec", "yandex_metrika", "instagram", "vk", "telegram", "ftp_counters")),
+        ["SKIP", "onec_files"]]
     assert "counter 98765432" in result.stdout and "@glame.jewelry" in result.stdout and "18342 members" in result.stdout
 
 
 def test_check_names_each_bad_token_and_its_remedy(full_sandbox, tmp_path):
     broken = {**full_sandbox, "YANDEX_METRIKA_OAUTH_TOKEN": "bad-1", "INSTAGRAM_ACCESS_TOKEN": "bad-2",
               "VK_ACCESS_TOKEN": "bad-3", "TELEGRAM_BOT_TOKEN": "1:bad-4"}
+    broken["FTP_PASSWORD"] = "bad-5"
     result = glame("check", env=broken, cwd=tmp_path)
     assert result.returncode == 1
     for group, remedy in [("yandex_metrika", "metrika:read"), ("instagram", "INSTAGRAM_ACCESS_TOKEN"),
-                          ("vk", "VK_ACCESS_TOKEN"), ("telegram", "BotFather")]:
+                          ("vk", "VK_ACCESS_TOKEN"), ("telegram", "BotFather"), ("ftp_counters", "FTP_PASSWORD")]:
         line = next(line for line in result.stdout.splitlines() if line.split()[1] == group)
         assert line.startswith("FAIL") and remedy in line, line
-    assert not any(f"bad-{n}" in result.stdout + result.stderr for n in range(1, 5))
+    assert not any(f"bad-{n}" in result.stdout + result.stderr for n in range(1, 6))

@@ -4,9 +4,11 @@ import dagster as dg
 
 from glame_pipelines.settings import SOURCES, TIMEZONE
 
+DAILY_SOURCE_GROUPS = [g for g in SOURCES if g != "ftp_counters"]  # FTP files have their own partitions
+
 sources_job = dg.define_asset_job(
     "sources_job",
-    selection=dg.AssetSelection.groups(*SOURCES),
+    selection=dg.AssetSelection.groups(*DAILY_SOURCE_GROUPS),
     description="Load the raw tables of the selected sources for a window of Moscow days.",
     tags={"glame/kind": "sources"},
 )

@@ -106,3 +106,10 @@ def load_day(context: dg.AssetExecutionContext, conn: psycopg.Connection, table,
 
 def count_rows(conn: psycopg.Connection, table, where: str = "true", params: tuple = ()) -> int:
     return conn.execute(f"select count(*) from raw.{table.name} where {where}", params).fetchone()[0]
+
+
+def resource_from_env(resource_class: type[dg.ConfigurableResource], mapping: Mapping[str, str]):
+    """The resource as the definitions would bind it, for code that runs outside Dagster (`glame`)."""
+    values = {field: os.environ[var] for field, var in mapping.items() if os.environ.get(var)}
+    return resource_class(**{f: int(v) if resource_class.model_fields[f].annotation is int else v
+                             for f, v in values.items()})

@@ -126,3 +126,20 @@ TELEGRAM_CHANNEL_POSTS = RawTable("telegram_channel_posts", _columns(
     "chat_id text, message_id bigint, posted_at timestamptz, edited boolean, text text"), ("chat_id", "message_id"),
     "Channel posts seen through getUpdates.")
 SOURCE_STATE = RawTable("source_state", _columns("name text"), ("name",), "Cursors kept between runs (payload).")
+
+FTP_COUNTER_VISITS = RawTable("ftp_counter_visits", _columns(
+    "store_folder text, file_path text, line_no integer, visit_date date, period_start timestamp, "
+    "period_end timestamp, entries integer, exits integer, counter_format text, device text"),
+    ("store_folder", "file_path", "line_no"),
+    "People-counter rows per file; a file replaces its store's rows for the days it covers.")
+FTP_COUNTER_FILES = RawTable("ftp_counter_files", _columns(
+    "file_path text, store_folder text, size bigint, modified text, counter_format text, rows integer, "
+    "rejects integer, status text"), ("file_path",), "Every counter file seen, with how it loaded.")
+FTP_COUNTER_REJECTS = RawTable("ftp_counter_rejects", _columns(
+    "file_path text, line_no integer, raw_text text, reason text"), ("file_path", "line_no"),
+    "Counter-file lines that did not parse, with the reason.")
+
+ONEC_SALES_FILES = RawTable("onec_sales_files", _columns(
+    "file_hash text, row_no integer, file_name text, layout text, period_start date, period_end date, "
+    "product_name text, unit text, article text, store text, quantity numeric, amount numeric"),
+    ("file_hash", "row_no"), "Sales exported from 1C to files; a file is keyed by its content hash.")

@@ -1,0 +1,49 @@
+"""The FTP arrival sensor: a file is loaded once its size and time held still between two polls."""
+
+import json
+
+import dagster as dg
+
+from glame_pipelines.clients.ftp import RemoteFile
+from glame_pipelines.defs.ftp_counters.assets import counter_files, visits
+from glame_pipelines.defs.ftp_counters.resources import FtpResource
+from glame_pipelines.settings import SOURCES
+
+ftp_counter_files_job = dg.define_asset_job(
+    "ftp_counter_files_job", selection=[visits],
+    description="Load people-counter files from FTP (one partition per file).",
+)
+
+
+def plan(listing: list[RemoteFile], cursor: dict) -> tuple[list[RemoteFile], dict]:
+    """Which files to load now, and the next cursor.
+
+    A new or changed file (path + size + modification time) waits one poll; it is ready when the
+    next poll sees the same size and time, so a file still being uploaded is never read half-written.
+    """
+    loaded: dict[str, list] = cursor.get("loaded", {})
+    waiting: dict[str, list] = cursor.get("waiting", {})
+    ready, still_waiting = [], {}
+    for remote in listing:
+        if loaded.get(remote.path) == remote.signature:
+            continue
+        if waiting.get(remote.path) == remote.signature:
+            ready.append(remote)
+        else:
+            still_waiting[remote.path] = remote.signature
+    loaded = {**loaded, **{f.path: f.signature for f in ready}}
+    return ready, {"loaded": loaded, "waiting": still_waiting}
+
+
+@dg.sensor(job=ftp_counter_files_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def ftp_counter_files_sensor(context: dg.SensorEvaluationContext, ftp_counters: FtpResource):
+    """Polls the store folders; requests one run per new or replaced file, keyed path + size + time."""
+    if not (ftp_counters.host and ftp_counters.user and ftp_counters.password):
+        return dg.SkipReason(f"FTP counters are not configured: set {', '.join(SOURCES['ftp_counters'].missing())}")
+    listing = ftp_counters.client().list_files()
+    ready, cursor = plan(listing, json.loads(context.cursor) if context.cursor else {})
+    requests = [dg.RunRequest(run_key=f"{f.path}:{f.size}:{f.modified}", partition_key=f.path) for f in ready]
+    partitions = [counter_files.build_add_request(sorted({f.path for f in ready}))] if ready else []
+    skip = None if ready else (f"{len(listing)} files, {len(cursor['waiting'])} waiting for a second look")
+    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partitions,
+                           cursor=json.dumps(cursor, sort_keys=True), skip_reason=skip)

@@ -1,0 +1,95 @@
+"""1C sales exports dropped in an inbox folder (or given to `glame import-sales`), loaded once per content."""
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+from pydantic import Field
+
+from glame_pipelines.clients.ftp import RemoteFile
+from glame_pipelines.clients.sales_files import SalesFile, SalesFileError, read
+from glame_pipelines.defs.ftp_counters.sensors import plan
+from glame_pipelines.defs.shared import WarehouseResource, replace_rejects, reported_as_failure
+from glame_pipelines.warehouse.loader import Rejects, Window, load
+from glame_pipelines.warehouse.tables import ONEC_SALES_FILES
+
+GROUP = "onec_files"
+SUFFIXES = {".csv", ".json", ".xlsx", ".xlsm", ".txt"}
+
+
+class InboxResource(dg.ConfigurableResource):
+    """The folder users drop 1C sales exports into."""
+
+    directory: str | None = Field(default=None, description="GLAME_INBOX_DIR.")
+
+    def files(self) -> list[Path]:
+        if not self.directory:
+            return []
+        folder = Path(self.directory)
+        if not folder.is_dir():
+            raise NotADirectoryError(f"GLAME_INBOX_DIR {folder} is not a folder")
+        return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
+                      and not p.name.startswith("."))
+
+
+def import_sales_file(conn: psycopg.Connection, path: Path, run_id: str | None) -> tuple[SalesFile, bool]:
+    """Load one file; a file whose content was loaded before adds nothing. Returns (file, newly loaded)."""
+    sales = read(path)
+    known = conn.execute("select exists (select 1 from raw.onec_sales_files where file_hash = %s)",
+                         (sales.content_hash,)).fetchone()[0] if _exists(conn) else False
+    rows = [(sales.content_hash, r.row_no, sales.name, sales.layout, r.period_start, r.period_end, r.product, r.unit,
+             r.article, r.store, r.quantity, r.amount, r.raw) for r in sales.rows]
+    with conn.transaction():
+        load(conn, ONEC_SALES_FILES, rows, run_id=run_id,
+             window=Window("file_hash = %s", (sales.content_hash,), sales.content_hash))
+        replace_rejects(conn, "onec_files/sales", sales.content_hash, Rejects(list(sales.rejects)), run_id)
+    return sales, not known
+
+
+def _exists(conn) -> bool:
+    return conn.execute("select to_regclass('raw.onec_sales_files') is not null").fetchone()[0]
+
+
+@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"file", "postgres"}, metadata={"table": "raw.onec_sales_files"})
+def sales(context: dg.AssetExecutionContext, inbox: InboxResource, warehouse: WarehouseResource):
+    """Every CSV, JSON or XLSX sales export in GLAME_INBOX_DIR (the Excel pivot by month included),
+    keyed by content hash: the same file loaded twice adds nothing."""
+    loaded, failures = [], []
+    with reported_as_failure("1C sales files"), warehouse.connect() as conn:
+        for path in inbox.files():
+            try:
+                sales_file, new = import_sales_file(conn, path, context.run_id)
+            except (SalesFileError, ValueError) as error:
+                failures.append(f"{path.name}: {error}")
+                continue
+            if new:
+                loaded.append(path.name)
+                context.log.info(f"{path.name}: {len(sales_file.rows)} rows ({sales_file.layout}), "
+                                 f"{len(sales_file.rejects)} rejected")
+        rows = conn.execute("select count(*) from raw.onec_sales_files").fetchone()[0] if _exists(conn) else 0
+    if failures:
+        raise dg.Failure(description="; ".join(failures), allow_retries=False)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "new_files": len(loaded)})
+
+
+inbox_job = dg.define_asset_job("sales_inbox_job", selection=[sales],
+                                description="Import the 1C sales files waiting in GLAME_INBOX_DIR.")
+
+
+@dg.sensor(job=inbox_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def sales_inbox_sensor(context: dg.SensorEvaluationContext, inbox: InboxResource):
+    """A new or changed file in the inbox triggers an import once it stopped growing between two polls."""
+    if not inbox.directory:
+        return dg.SkipReason("GLAME_INBOX_DIR is not set")
+    listing = [RemoteFile(p.name, (st := p.stat()).st_size, str(int(st.st_mtime))) for p in inbox.files()]
+    ready, cursor = plan(listing, json.loads(context.cursor) if context.cursor else {})
+    run_key = "|".join(f"{f.path}:{f.size}:{f.modified}" for f in ready)
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key)] if ready else [],
+                           cursor=json.dumps(cursor, sort_keys=True),
+                           skip_reason=None if ready else "no new file has settled in the inbox")
+
+
+def inbox_from_env() -> InboxResource:
+    return InboxResource(directory=os.environ.get("GLAME_INBOX_DIR") or None)
