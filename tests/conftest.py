@@ -130,3 +130,17 @@ def web_resources(warehouse_url: str, server, apis: dict) -> dict:
 def replaced(resource, **changes):
     """A copy of a resource with some fields changed (Dagster rebuilds resources from their config)."""
     return type(resource)(**{**resource.model_dump(), **changes})
+
+
+@pytest.fixture
+def ftp_sandbox(tmp_path):
+    from glame_pipelines.sandbox.ftp import FtpSandbox
+
+    with FtpSandbox(tmp_path / "ftp") as server:
+        yield server
+
+
+def ftp_resource(server, **overrides):
+    from glame_pipelines.defs.ftp_counters.resources import FtpResource
+
+    return FtpResource(host="127.0.0.1", port=server.port, user=server.user, password=server.password, **overrides)

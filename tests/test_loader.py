@@ -81,3 +81,11 @@ def test_table_gains_new_columns_without_losing_rows(conn):
     wider = RawTable("things", (*TABLE.columns, Column("note", "text")), ("id",))
     load(conn, wider, [("b", "2025-01-01", "2", "hi", {"id": "b"})])
     assert conn.execute("select count(*), count(note) from raw.things").fetchone() == (2, 1)
+
+
+def test_a_change_in_a_typed_column_alone_is_not_missed(conn):
+    """A row whose payload is unchanged but whose typed value changed (a corrected file) is updated."""
+    load(conn, TABLE, [("a", "2025-01-01", "1", {"id": "a"})], window=day_window("2025-01-01"))
+    result = load(conn, TABLE, [("a", "2025-01-01", "2", {"id": "a"})], window=day_window("2025-01-01"))
+    assert result.updated == 1
+    assert [str(r[2]) for r in snapshot(conn)] == ["2"]

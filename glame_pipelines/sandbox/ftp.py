@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import ThreadedFTPServer
 
 from glame_pipelines.sandbox.retail import PHYSICAL_STORES, RetailWorld
@@ -65,7 +66,11 @@ class FtpSandbox:
         if not ftp_log.handlers:  # else pyftpdlib installs its own INFO handler on stderr
             ftp_log.addHandler(logging.NullHandler())
         ftp_log.setLevel(logging.WARNING)
-        self.server = ThreadedFTPServer(("127.0.0.1", port), handler)
+        # a loop of its own: pyftpdlib's default loop is a process-wide singleton that close_all() ends
+        self.server = ThreadedFTPServer(("127.0.0.1", port), handler, ioloop=IOLoop())
+        # ThreadedFTPServer keeps its stop event on the class: once one server stops, every later one would
+        # drop its connections at once. Give each server its own.
+        self.server._exit, self.server._lock = threading.Event(), threading.Lock()
         self.user, self.password = user, password
         self._thread: threading.Thread | None = None
 

@@ -187,7 +187,8 @@ def _delete_missing(conn: psycopg.Connection, stage: sql.Identifier, table: RawT
 
 
 def _merge(conn: psycopg.Connection, stage: sql.Identifier, table: RawTable, run_id: str | None) -> tuple[int, int]:
-    """Insert new keys, update changed rows; unchanged rows are filtered out before they cost a write."""
+    """Insert new keys, update changed rows; rows equal in every column and payload are filtered out
+    before they cost a write."""
     names = [*table.column_names, "payload"]
     cols = sql.SQL(", ").join(map(sql.Identifier, names))
     updates = sql.SQL(", ").join(
@@ -195,14 +196,17 @@ def _merge(conn: psycopg.Connection, stage: sql.Identifier, table: RawTable, run
     query = sql.SQL(
         "with merged as (insert into {table} as t ({cols}, _loaded_at, _run_id) "
         "select {scols}, now(), %s from {stage} s "
-        "where not exists (select 1 from {table} t where {match} and t.payload = s.payload) "
+        "where not exists (select 1 from {table} t where {match} and t.payload = s.payload "
+        "and ({tcols}) is not distinct from ({scols_cmp})) "
         "on conflict ({key}) do update set {updates} "
         "returning (xmax = 0) as inserted) "
         "select count(*) filter (where inserted), count(*) filter (where not inserted) from merged"
     ).format(
         table=table.ident, cols=cols, scols=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in names),
         stage=stage, match=_key_match("t", "s", table.key), key=sql.SQL(", ").join(map(sql.Identifier, table.key)),
-        updates=updates)
+        updates=updates,
+        tcols=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(n)) for n in table.column_names),
+        scols_cmp=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in table.column_names))
     inserted, updated = conn.execute(query, (run_id,)).fetchone()
     return inserted, updated
 

@@ -39,6 +39,8 @@ def import_sales_file(conn: psycopg.Connection, path: Path, run_id: str | None) 
     sales = read(path)
     known = conn.execute("select exists (select 1 from raw.onec_sales_files where file_hash = %s)",
                          (sales.content_hash,)).fetchone()[0] if _exists(conn) else False
+    if known:  # the same content under any name: already there, keep it as first loaded
+        return sales, False
     rows = [(sales.content_hash, r.row_no, sales.name, sales.layout, r.period_start, r.period_end, r.product, r.unit,
              r.article, r.store, r.quantity, r.amount, r.raw) for r in sales.rows]
     with conn.transaction():
