@@ -106,8 +106,8 @@ INSTAGRAM_MEDIA_INSIGHTS = RawTable("instagram_media_insights", _columns(
     "Lifetime metrics of each media as of a Moscow day.")
 INSTAGRAM_STORIES = RawTable("instagram_stories", _columns(
     "story_id text, account_id text, posted_at timestamptz, reach bigint, views bigint, replies bigint, "
-    "shares bigint, total_interactions bigint, captured_at timestamptz"), ("story_id",),
-    "Stories (they live 24 hours) with their latest insights.")
+    "shares bigint, total_interactions bigint"), ("story_id",),
+    "Stories (they live 24 hours) with their latest insights; _loaded_at tells when they last changed.")
 
 VK_GROUP_STATS = RawTable("vk_group_stats", _columns(
     "group_id text, date date, views bigint, visitors bigint, mobile_views bigint, reach bigint, "

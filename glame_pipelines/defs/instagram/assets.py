@@ -123,13 +123,12 @@ def stories(context: dg.AssetExecutionContext, instagram: InstagramResource, war
     and each capture updates the story's row, so the last one before it expires stays."""
     with reported_as_failure(LABEL), warehouse.connect() as conn:
         client = instagram.client()
-        captured = datetime.now(timezone.utc)
         rows = []
         for story in client.stories():
             values, reason = client.media_insights(story)
             rows.append((story["id"], client.account_id, parse_timestamp(story["timestamp"]), values.get("reach"),
                          values.get("views"), values.get("replies"), values.get("shares"),
-                         values.get("total_interactions"), captured,
+                         values.get("total_interactions"),
                          {"story": story, "insights": values, "unavailable_reason": reason}))
         result = load(conn, INSTAGRAM_STORIES, rows, run_id=context.run_id)
         return dg.MaterializeResult(metadata={"dagster/row_count": count_rows(conn, INSTAGRAM_STORIES),
