@@ -143,3 +143,8 @@ ONEC_SALES_FILES = RawTable("onec_sales_files", _columns(
     "file_hash text, row_no integer, file_name text, layout text, period_start date, period_end date, "
     "product_name text, unit text, article text, store text, quantity numeric, amount numeric"),
     ("file_hash", "row_no"), "Sales exported from 1C to files; a file is keyed by its content hash.")
+
+
+def all_raw_tables() -> list[RawTable]:
+    """Every landing table, so dbt's sources exist even for a source that never loaded."""
+    return [value for value in globals().values() if isinstance(value, RawTable)]

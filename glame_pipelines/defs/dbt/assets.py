@@ -11,6 +11,8 @@ from glame_pipelines.defs.dbt.manifest import ensure_manifest
 from glame_pipelines.defs.dbt.project import dbt_project
 from glame_pipelines.defs.shared import WarehouseResource
 from glame_pipelines.warehouse.connection import dbt_env
+from glame_pipelines.warehouse.loader import ensure_table
+from glame_pipelines.warehouse.tables import all_raw_tables
 
 
 class GlameTranslator(DagsterDbtTranslator):
@@ -33,4 +35,7 @@ def glame_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     """Build (run and test) the selected models against the same warehouse the loaders write to."""
     if warehouse.url:
         os.environ.update(dbt_env(warehouse.url))
+    with warehouse.connect() as conn:
+        for table in all_raw_tables():
+            ensure_table(conn, table)
     yield from dbt.cli(build_args(), context=context).stream()

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 ENV = {"host": "FTP_HOST", "port": "FTP_PORT", "user": "FTP_USER", "password": "FTP_PASSWORD",
        "directory": "FTP_DIRECTORY", "tls": "FTP_TLS", "passive": "FTP_PASSIVE",
-       "archive_directory": "FTP_ARCHIVE_DIRECTORY", "visitors_column": "GLAME_VISITORS_COLUMN"}
+       "archive_directory": "FTP_ARCHIVE_DIRECTORY"}
 USER_ALIAS = "FTP_USERNAME"
 
 
@@ -43,7 +43,6 @@ class FtpResource(dg.ConfigurableResource):
     passive: str = Field(default="true", description="FTP_PASSIVE: passive mode (default true).")
     archive_directory: str = Field(default="", description="FTP_ARCHIVE_DIRECTORY: move loaded files there "
                                                            "(relative to FTP_DIRECTORY); empty keeps them in place.")
-    visitors_column: str = Field(default="entries", description="GLAME_VISITORS_COLUMN: entries (default) or exits.")
 
     def client(self, retry: RetryPolicy | None = None) -> FtpClient:
         missing = [var for field, var in (("host", "FTP_HOST"), ("user", "FTP_USER"), ("password", "FTP_PASSWORD"))

@@ -1,0 +1,120 @@
+-- One row per date × platform × metric_type (account, post, story) × object. Accounts: that day's
+-- metrics (followers from the snapshot of that day). Posts and stories: dated by publication (Moscow),
+-- with their lifetime metrics as last read.
+with
+
+instagram_accounts as (
+
+    select
+        metric_date as date, 'instagram' as platform, 'account' as metric_type, account_id as object_id,
+        followers_count as followers, likes, comments, shares, views, reach, saves,
+        jsonb_build_object('accounts_engaged', accounts_engaged, 'total_interactions', total_interactions,
+                           'profile_views', profile_views, 'new_followers', new_followers) as metadata
+
+    from {{ ref('stg_instagram__account_daily') }}
+
+),
+
+instagram_latest_insights as (
+
+    select distinct on (media_id) *
+    from {{ ref('stg_instagram__media_insights') }}
+    order by media_id, snapshot_date desc
+
+),
+
+instagram_posts as (
+
+    select
+        media.posted_date, 'instagram', 'post', media.media_id,
+        null::bigint, coalesce(insights.likes, media.like_count), coalesce(insights.comments, media.comments_count),
+        insights.shares, insights.views, insights.reach, insights.saves,
+        jsonb_build_object('media_product_type', media.media_product_type, 'permalink', media.permalink,
+                           'insights_as_of', insights.snapshot_date, 'unavailable_reason', insights.unavailable_reason)
+
+    from {{ ref('stg_instagram__media') }} as media
+    left join instagram_latest_insights as insights using (media_id)
+
+),
+
+instagram_stories as (
+
+    select
+        posted_date, 'instagram', 'story', story_id, null::bigint, null::bigint, replies, shares, views, reach,
+        null::bigint, jsonb_build_object('total_interactions', total_interactions)
+
+    from {{ ref('stg_instagram__stories') }}
+
+),
+
+vk_accounts as (
+
+    select
+        stats.metric_date, 'vk', 'account', stats.group_id, daily.members_count, stats.likes, stats.comments,
+        stats.shares, stats.views, stats.reach, null::bigint,
+        jsonb_build_object('visitors', stats.visitors, 'subscribed', stats.subscribed,
+                           'unsubscribed', stats.unsubscribed, 'reach_subscribers', stats.reach_subscribers)
+
+    from {{ ref('stg_vk__group_stats') }} as stats
+    left join {{ ref('stg_vk__group_daily') }} as daily
+        on daily.group_id = stats.group_id and daily.snapshot_date = stats.metric_date
+
+),
+
+vk_members_only as (
+
+    select
+        daily.snapshot_date, 'vk', 'account', daily.group_id, daily.members_count, null::bigint, null::bigint,
+        null::bigint, null::bigint, null::bigint, null::bigint, '{}'::jsonb
+
+    from {{ ref('stg_vk__group_daily') }} as daily
+    where not exists (
+        select 1 from {{ ref('stg_vk__group_stats') }} as stats
+        where stats.group_id = daily.group_id and stats.metric_date = daily.snapshot_date)
+
+),
+
+vk_posts as (
+
+    select
+        posted_date, 'vk', 'post', post_key, null::bigint, likes, comments, reposts, views, null::bigint,
+        null::bigint, jsonb_build_object('views_missing', views is null)
+
+    from {{ ref('stg_vk__wall_posts') }}
+
+),
+
+telegram_accounts as (
+
+    select
+        snapshot_date, 'telegram', 'account', chat_id, subscribers, null::bigint, null::bigint, null::bigint,
+        null::bigint, null::bigint, null::bigint, jsonb_build_object('title', title)
+
+    from {{ ref('stg_telegram__channel_daily') }}
+
+),
+
+telegram_posts as (
+
+    select
+        posted_date, 'telegram', 'post', post_key, null::bigint, null::bigint, null::bigint, null::bigint,
+        null::bigint, null::bigint, null::bigint, jsonb_build_object('edited', is_edited)
+
+    from {{ ref('stg_telegram__channel_posts') }}
+
+),
+
+final as (
+
+    select * from instagram_accounts
+    union all select * from instagram_posts
+    union all select * from instagram_stories
+    union all select * from vk_accounts
+    union all select * from vk_members_only
+    union all select * from vk_posts
+    union all select * from telegram_accounts
+    union all select * from telegram_posts
+
+)
+
+select * from final

@@ -1,0 +1,88 @@
+-- Store conversion: visitors from the people counters against receipts and revenue from 1C. A store-day
+-- without a counter file has null visitors (and null conversion), never zero. Which direction counts as
+-- visitors is the var visitors_column (GLAME_VISITORS_COLUMN: entries by default).
+with
+
+counters as (
+
+    select
+        visit_date,
+        counter_folder,
+        sum(entries) as visitors_in,
+        sum(exits) as visitors_out,
+        count(distinct file_path) as counter_files
+
+    from {{ ref('stg_ftp_counters__visits') }}
+    group by 1, 2
+
+),
+
+mapping as (
+
+    select * from {{ ref('store_mapping') }}
+
+),
+
+sales as (
+
+    select
+        sale_date,
+        store_key,
+        sum(revenue) as revenue,
+        sum(order_count) filter (where channel = 'offline') as receipts
+
+    from {{ ref('sales_daily') }}
+    group by 1, 2
+
+),
+
+days as (
+
+    select visit_date as day from counters
+    union
+    select sale_date from sales where store_key in (select store_key from mapping where has_counter)
+
+),
+
+store_days as (
+
+    select days.day, mapping.counter_folder, mapping.store_key, mapping.store_name, mapping.city, true as is_mapped
+    from days
+    cross join mapping
+    where mapping.has_counter
+    union all
+    select distinct counters.visit_date, counters.counter_folder, null, null, null, false
+    from counters
+    where counters.counter_folder not in (select counter_folder from mapping)
+
+),
+
+final as (
+
+    select
+        store_days.day as visit_date,
+        store_days.counter_folder,
+        store_days.store_key,
+        store_days.store_name,
+        store_days.city,
+        store_days.is_mapped,
+        counters.visitors_in,
+        counters.visitors_out,
+        {% if var('visitors_column') == 'exits' %}counters.visitors_out{% else %}counters.visitors_in{% endif %} as visitors,
+        coalesce(sales.receipts, 0) as receipts,
+        coalesce(sales.revenue, 0) as revenue,
+        round(coalesce(sales.receipts, 0)::numeric / nullif(
+            {% if var('visitors_column') == 'exits' %}counters.visitors_out{% else %}counters.visitors_in{% endif %}, 0), 4) as conversion,
+        round(coalesce(sales.revenue, 0) / nullif(
+            {% if var('visitors_column') == 'exits' %}counters.visitors_out{% else %}counters.visitors_in{% endif %}, 0), 2) as revenue_per_visitor,
+        counters.counter_files is not null as has_counter_data
+
+    from store_days
+    left join counters
+        on counters.visit_date = store_days.day and counters.counter_folder = store_days.counter_folder
+    left join sales
+        on sales.sale_date = store_days.day and sales.store_key = store_days.store_key
+
+)
+
+select * from final
