@@ -1,0 +1,25 @@
+-- Revenue and items in sales_daily equal the raw 1C sales register (active, non-migrated records) for
+-- every Moscow day, to the kopeck.
+with
+
+register as (
+
+    select period::date as day, sum(amount) as revenue, sum(quantity) as items
+    from {{ source('onec', 'sales') }}
+    where active and recorder_type not like '%ВводНачальныхОстатков'
+    group by 1
+
+),
+
+mart as (
+
+    select sale_date as day, sum(revenue) as revenue, sum(items_sold) as items
+    from {{ ref('sales_daily') }}
+    group by 1
+
+)
+
+select *
+from register
+full join mart using (day)
+where register.revenue is distinct from mart.revenue or register.items is distinct from mart.items
