@@ -185,7 +185,7 @@ def run(start: str | None, end: str | None, only: list[str] | None, dbt: bool = 
         status = status or (0 if outcome.success else 1)
         failed_groups |= outcome.failed_groups
     if dbt:
-        dbt_outcome = orchestration.run_models(failed_groups=failed_groups)
+        dbt_outcome = orchestration.run_models(failed_groups=failed_groups, window=(first, last))
         for line in dbt_outcome.report():
             print(line)
         status = status or (0 if dbt_outcome.success else 1)

@@ -3,7 +3,18 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from glame_pipelines.defs.automation import instagram_stories_job, instagram_stories_schedule, models_job, sources_job
+from glame_pipelines.defs.automation import (
+    alert_on_run_failure,
+    daily_analytics_job,
+    daily_analytics_schedule,
+    with_freshness,
+    instagram_stories_job,
+    instagram_stories_schedule,
+    models_after_loads,
+    models_after_partial_loads,
+    models_job,
+    sources_job,
+)
 from glame_pipelines.defs.dbt.assets import glame_dbt_models
 from glame_pipelines.defs.dbt.manifest import dbt_executable
 from glame_pipelines.defs.dbt.project import dbt_project
@@ -41,18 +52,20 @@ def source_resources() -> dict[str, dg.ConfigurableResource]:
 
 
 def build_definitions() -> dg.Definitions:
-    return dg.Definitions(
-        assets=[*onec_assets, *yandex_metrika_assets, *instagram_assets, *vk_assets, *telegram_assets,
-                *ftp_counter_assets, sales_files, glame_dbt_models],
+    source_assets = [*onec_assets, *yandex_metrika_assets, *instagram_assets, *vk_assets, *telegram_assets,
+                     *ftp_counter_assets, sales_files]
+    return with_freshness(dg.Definitions(
+        assets=[*source_assets, glame_dbt_models],
         asset_checks=ftp_counter_checks,
-        jobs=[sources_job, models_job, instagram_stories_job, ftp_counter_files_job, inbox_job],
-        schedules=[instagram_stories_schedule],
-        sensors=[ftp_counter_files_sensor, sales_inbox_sensor],
+        jobs=[sources_job, daily_analytics_job, models_job, instagram_stories_job, ftp_counter_files_job, inbox_job],
+        schedules=[daily_analytics_schedule, instagram_stories_schedule],
+        sensors=[ftp_counter_files_sensor, sales_inbox_sensor, models_after_loads, models_after_partial_loads,
+                 alert_on_run_failure],
         resources={
             **source_resources(),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         },
-    )
+    ))
 
 
 defs = build_definitions()

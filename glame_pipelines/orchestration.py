@@ -84,7 +84,7 @@ def run_sources(groups: list[str], first: date, last: date) -> Outcome:
     return _execute("sources_job", keys, tags, "INFO")  # INFO carries the per-week progress lines
 
 
-def run_models(failed_groups: set[str] = frozenset()) -> Outcome:
+def run_models(failed_groups: set[str] = frozenset(), window: tuple[date, date] | None = None) -> Outcome:
     """Build the dbt models, leaving out those downstream of a source that just failed."""
     from glame_pipelines.definitions import defs
 
@@ -92,7 +92,10 @@ def run_models(failed_groups: set[str] = frozenset()) -> Outcome:
     models = dg.AssetSelection.groups("staging", "intermediate", "marts").resolve(graph)
     if failed_groups:
         models -= dg.AssetSelection.groups(*failed_groups).downstream().resolve(graph)
-    return _execute("models_job", sorted(models), {"glame/launched_by": "glame run"}, "WARNING")
+    tags = {"glame/launched_by": "glame run"}
+    if window:
+        tags.update({"glame/window_start": window[0].isoformat(), "glame/window_end": window[1].isoformat()})
+    return _execute("models_job", sorted(models), tags, "WARNING")
 
 
 def run_counter_files(first: date, last: date) -> Outcome:

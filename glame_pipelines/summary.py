@@ -28,3 +28,25 @@ def print_summary(warehouse_url: str) -> None:
             print("\nRevenue per Moscow day, last week (1C sales register, returns subtracted):")
             for day, revenue, documents in reversed(rows):
                 print(f"  {day}  {revenue:>14,.2f} RUB  {documents:>4} documents")
+        unified = conn.execute(
+            "select to_regclass('marts.unified_daily') is not null").fetchone()[0]
+        if unified:
+            print("\nmarts.unified_daily, last 7 days:")
+            header = ("date", "web visits", "IG reach", "VK reach", "TG subs", "visitors", "revenue, RUB", "orders",
+                      "AOV", "conversion")
+            print("  " + "  ".join(f"{h:>12}" for h in header))
+            for row in conn.execute(
+                    "select date, web_visits, instagram_reach, vk_reach, telegram_subscribers, store_visitors, revenue, "
+                    "orders, average_order_value, store_conversion from marts.unified_daily "
+                    "order by date desc limit 7").fetchall()[::-1]:
+                print("  " + "  ".join(f"{_cell(v):>12}" for v in row))
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "—"
+    if hasattr(value, "as_tuple") and value == value.to_integral_value() and abs(value) >= 1:
+        return f"{int(value):,}"
+    if isinstance(value, float) or hasattr(value, "as_tuple"):
+        return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.2%}"
+    return f"{value:,}" if isinstance(value, int) else str(value)

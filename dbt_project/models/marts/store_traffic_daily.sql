@@ -29,7 +29,7 @@ sales as (
         sale_date,
         store_key,
         sum(revenue) as revenue,
-        sum(order_count) filter (where channel = 'offline') as receipts
+        sum(order_count) filter (where channel = 'offline' and order_count_source = 'receipts') as receipts
 
     from {{ ref('sales_daily') }}
     group by 1, 2
@@ -69,9 +69,9 @@ final as (
         counters.visitors_in,
         counters.visitors_out,
         {% if var('visitors_column') == 'exits' %}counters.visitors_out{% else %}counters.visitors_in{% endif %} as visitors,
-        coalesce(sales.receipts, 0) as receipts,
+        sales.receipts,
         coalesce(sales.revenue, 0) as revenue,
-        round(coalesce(sales.receipts, 0)::numeric / nullif(
+        round(sales.receipts::numeric / nullif(
             {% if var('visitors_column') == 'exits' %}counters.visitors_out{% else %}counters.visitors_in{% endif %}, 0), 4) as conversion,
         round(coalesce(sales.revenue, 0) / nullif(
             {% if var('visitors_column') == 'exits' %}counters.visitors_out{% else %}counters.visitors_in{% endif %}, 0), 2) as revenue_per_visitor,

@@ -1,7 +1,8 @@
 """dbt models as Dagster assets: sources resolve to the raw assets' keys, tests become asset checks."""
 
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -14,6 +15,15 @@ from glame_pipelines.warehouse.connection import dbt_env
 from glame_pipelines.warehouse.loader import ensure_table
 from glame_pipelines.warehouse.tables import all_raw_tables
 
+WINDOW_START, WINDOW_END = "glame/window_start", "glame/window_end"
+# What each mart's materialisation reports of its latest day, so the UI plots it over time.
+DAY_FIGURES = {
+    "unified_daily": ("date", ("revenue", "orders", "web_visits", "store_visitors")),
+    "sales_daily": ("sale_date", ("revenue", "order_count")),
+    "store_traffic_daily": ("visit_date", ("visitors", "receipts")),
+    "web_traffic_daily": ("visit_date", ("visits", "users")),
+}
+
 
 class GlameTranslator(DagsterDbtTranslator):
     """Groups follow the project's folders (staging, intermediate, marts); sources keep the default
@@ -25,17 +35,49 @@ class GlameTranslator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
-def build_args(select: str | None = None) -> list[str]:
-    """The dbt command for a run; kept pure so it can be tested."""
-    return ["build", *(["--select", select] if select else [])]
+def build_args(window: tuple[str, str] | None = None) -> list[str]:
+    """The dbt command for a run; incremental marts rebuild exactly the run's Moscow days."""
+    args = ["build"]
+    if window:
+        args += ["--vars", json.dumps({"start_date": window[0], "end_date": window[1]})]
+    return args
+
+
+def run_window(tags: Mapping[str, str]) -> tuple[str, str] | None:
+    if tags.get(WINDOW_START) and tags.get(WINDOW_END):
+        return tags[WINDOW_START], tags[WINDOW_END]
+    return None
+
+
+def day_figures(conn, model: str) -> dict[str, float | None]:
+    date_column, columns = DAY_FIGURES[model]
+    row = conn.execute(
+        f"select {date_column}::text, {', '.join(f'sum({c})::float8' for c in columns)} from marts.{model} "
+        f"where {date_column} = (select max({date_column}) from marts.{model}) group by 1").fetchone()
+    if not row:
+        return {}
+    return {"latest_day": row[0], **{f"latest_{c}": v for c, v in zip(columns, row[1:])}}
+
+
+def with_figures(events: Iterator, warehouse: WarehouseResource) -> Iterator:
+    """Adds the latest day's revenue, visits and visitors to the marts' materialisations."""
+    for event in events:
+        name = event.asset_key.path[-1] if isinstance(event, (dg.Output, dg.AssetMaterialization)) and getattr(
+            event, "asset_key", None) else getattr(event, "output_name", "").removeprefix("marts_")
+        if isinstance(event, dg.Output) and name in DAY_FIGURES and warehouse.url:
+            with warehouse.connect() as conn:
+                event = event.with_metadata({**event.metadata, **day_figures(conn, name)})
+        yield event
 
 
 @dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=GlameTranslator())
 def glame_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """Build (run and test) the selected models against the same warehouse the loaders write to."""
+    """Build (run and test) the selected models against the same warehouse the loaders write to.
+    Every raw table is created first, so a source that never loaded leaves its models empty, not broken."""
     if warehouse.url:
         os.environ.update(dbt_env(warehouse.url))
-    with warehouse.connect() as conn:
-        for table in all_raw_tables():
-            ensure_table(conn, table)
-    yield from dbt.cli(build_args(), context=context).stream()
+        with warehouse.connect() as conn:
+            for table in all_raw_tables():
+                ensure_table(conn, table)
+    invocation = dbt.cli(build_args(run_window(context.run.tags)), context=context)
+    yield from with_figures(invocation.stream().fetch_row_counts(), warehouse)
