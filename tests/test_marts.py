@@ -1,0 +1,149 @@
+"""Every mart against hand-computed figures on a small fixed dataset (tests/marts_fixture.py), built by a
+real `dbt build` (its own tests included), once for the module."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+from marts_fixture import CENTRUM, D1, D2, ONLINE, YALTA, C1, C2, load_fixture
+
+from glame_pipelines.warehouse.connection import dbt_env, with_database
+
+ROOT = Path(__file__).resolve().parents[1]
+DBT = str(Path(sys.executable).with_name("dbt"))
+
+
+def dbt(url: str, *args: str, target: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, **dbt_env(url)}
+    return subprocess.run([DBT, *args, "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir",
+                           str(ROOT / "dbt_project"), "--target-path", str(target)],
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def marts(pg_server_url, tmp_path_factory):
+    name = f"glame_marts_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    url = with_database(pg_server_url, name)
+    target = tmp_path_factory.mktemp("dbt-target")
+    with psycopg.connect(url, autocommit=True) as conn:
+        load_fixture(conn)
+        build = dbt(url, "build", target=target)
+        assert build.returncode == 0, build.stdout[-4000:]
+        yield {"conn": conn, "url": url, "target": target, "build": build}
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+def rows(conn, query: str, *params) -> list[tuple]:
+    return conn.execute(query, params).fetchall()
+
+
+def test_dbt_build_ran_every_test(marts):
+    assert "ERROR=0" in marts["build"].stdout and "PASS=" in marts["build"].stdout
+
+
+def test_sales_daily_revenue_with_returns_and_order_counts(marts):
+    got = rows(marts["conn"], "select sale_date, store_key, channel, revenue, returns_amount, order_count, "
+                              "order_count_source, items_sold, average_order_value, discount_amount, "
+                              "non_merchandise_revenue from marts.sales_daily order by 1, 2")
+    assert got == sorted([
+        (D1, CENTRUM, "offline", Decimal(5050), Decimal(5000), 2, "receipts", Decimal(2), Decimal("2525.00"),
+         Decimal(500), Decimal(50)),
+        (D1, YALTA, "offline", Decimal(7000), Decimal(0), 1, "documents", Decimal(1), Decimal("7000.00"), Decimal(0),
+         Decimal(0)),
+        (D1, ONLINE, "online", Decimal(4000), Decimal(0), 1, "documents", Decimal(1), Decimal("4000.00"), Decimal(0),
+         Decimal(0)),
+        (D2, CENTRUM, "offline", Decimal(3000), Decimal(0), 1, "documents", Decimal(1), Decimal("3000.00"), Decimal(0),
+         Decimal(0)),
+    ], key=lambda row: (row[0], row[1]))
+
+
+def test_store_traffic_day_without_a_counter_file_is_null_not_zero(marts):
+    got = {(r[0], r[1]): r[2:] for r in rows(
+        marts["conn"], "select visit_date, counter_folder, visitors, visitors_out, receipts, revenue, conversion, "
+                       "revenue_per_visitor, has_counter_data from marts.store_traffic_daily")}
+    assert got[(D1, "CENTRUM")] == (100, 98, 2, Decimal(5050), Decimal("0.0200"), Decimal("50.50"), True)
+    assert got[(D1, "YALTA")] == (None, None, None, Decimal(7000), None, None, False)
+    assert got[(D2, "CENTRUM")][0] is None and got[(D2, "CENTRUM")][-1] is False
+
+
+def test_customer_with_migrated_history(marts):
+    got = {r[0]: r[1:] for r in rows(
+        marts["conn"], "select customer_key, phone, card_number, city, orders, items, lifetime_revenue, "
+                       "migrated_revenue, has_migrated_history, average_check, bonus_balance, segment "
+                       "from marts.customer_profile")}
+    assert got[C1] == ("+79781234567", "79781234567", "Ялта", 2, Decimal(7), Decimal(44050), Decimal(30000), True,
+                       Decimal("7025.00"), Decimal(300), got[C1][-1])
+    assert got[C2] == ("+79787654321", None, "Керчь", 0, Decimal(1), Decimal(12000), Decimal(12000), True, None,
+                       Decimal(0), "history_only")
+    first, last = rows(marts["conn"], "select first_purchase_at, last_purchase_at from marts.customer_profile "
+                                      "where customer_key = %s", C1)[0]
+    assert (first.hour, last.hour) == (12, 14)  # the migration's placeholder date is not a purchase date
+
+
+def test_customer_purchases_count_each_line_once(marts):
+    got = rows(marts["conn"], "select customer_key, document_ref, is_migrated, amount, store_key "
+                              "from marts.customer_purchases order by 1, 2, amount")
+    assert got == [
+        (C1, "ob1", True, Decimal(30000), CENTRUM),
+        (C1, "ord1", False, Decimal(4000), ONLINE),
+        (C1, "r1", False, Decimal(50), CENTRUM),
+        (C1, "r1", False, Decimal(10000), CENTRUM),
+        (C2, "ob1", True, Decimal(12000), CENTRUM),
+    ]
+
+
+def test_unified_daily(marts):
+    got = rows(marts["conn"], "select web_visits, web_users, instagram_reach, instagram_engagement, "
+                              "instagram_followers, vk_reach, vk_engagement, vk_members, telegram_subscribers, "
+                              "store_visitors, revenue, orders, average_order_value, store_conversion "
+                              "from marts.unified_daily where date = %s", D1)
+    assert got == [(50, 40, 500, 70, 1000, 300, 14, 1500, 200, 100, Decimal(16050), 4, Decimal("4012.50"),
+                    Decimal("0.0200"))]
+
+
+def test_web_traffic_and_social(marts):
+    web = rows(marts["conn"], "select traffic_source, visits, bounce_rate, page_depth, ecommerce_revenue "
+                              "from marts.web_traffic_daily order by 1")
+    assert web == [("Direct traffic", 20, Decimal("50.00"), Decimal("2.00"), None),
+                   ("Search engine traffic", 30, Decimal("20.00"), Decimal("3.00"), Decimal(4000))]
+    social = rows(marts["conn"], "select platform, metric_type, followers, reach, views from marts.social_daily "
+                                 "order by 1, 2")
+    assert social == [("instagram", "account", 1000, 500, 900), ("telegram", "account", 200, None, None),
+                      ("vk", "account", 1500, 300, 100), ("vk", "post", None, None, None)]
+
+
+def test_sales_monthly_takes_files_only_where_the_api_is_silent(marts):
+    assert rows(marts["conn"], "select month::text, revenue, source from marts.sales_monthly order by 1") == [
+        ("2025-02-01", Decimal(9000), "file"), ("2025-03-01", Decimal(19050), "api")]
+
+
+def test_bi_role_reads_marts_only(marts):
+    conn = marts["conn"]
+    assert rows(conn, "select has_table_privilege('glame_bi', 'marts.sales_daily', 'select'), "
+                      "has_table_privilege('glame_bi', 'raw.onec_sales', 'select')") == [(True, False)]
+
+
+def test_rebuild_is_idempotent_and_reflects_a_deleted_document(marts):
+    conn = marts["conn"]
+    before = {m: rows(conn, f"select * from marts.{m} order by 1, 2") for m in ("sales_daily", "unified_daily")}
+    again = dbt(marts["url"], "build", "--select", "marts", target=marts["target"])
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert {m: rows(conn, f"select * from marts.{m} order by 1, 2") for m in before} == before
+    conn.execute("delete from raw.onec_sales where recorder = 'sr2'")  # the Yalta shift report, deleted in 1C
+    window = json.dumps({"start_date": str(D1), "end_date": str(D1)})
+    rebuilt = dbt(marts["url"], "build", "--select", "+sales_daily+", "--vars", window, target=marts["target"])
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
+    assert rows(conn, "select count(*) from marts.sales_daily where store_key = %s", YALTA) == [(0,)]
+    assert rows(conn, "select revenue from marts.sales_daily where sale_date = %s and store_key = %s", D2, CENTRUM) == [
+        (Decimal(3000),)]
