@@ -1,39 +1,69 @@
-"""The code location loads, validates, and shows one graph from each API to each model."""
+"""The code location loads, validates, and shows one graph from each API to each mart."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from glame_pipelines.defs.dbt.assets import build_args
+from glame_pipelines.defs.dbt.assets import build_args, run_window
 from glame_pipelines.definitions import defs
 
-ONEC = {"sales", "card_sales", "bonus_points", "bonus_balances", "receipts", "discount_cards", "customers",
-        "products", "stores", "opening_balances"}
+RAW = {
+    "onec": {"sales", "card_sales", "bonus_points", "bonus_balances", "receipts", "discount_cards", "customers",
+             "products", "stores", "opening_balances"},
+    "yandex_metrika": {"traffic", "demographics"},
+    "instagram": {"account_daily", "media", "media_insights", "stories"},
+    "vk": {"group_stats", "group_daily", "wall_posts"},
+    "telegram": {"channel_daily", "channel_posts"},
+    "ftp_counters": {"visits"},
+    "onec_files": {"sales"},
+}
+MARTS = {"sales_daily", "sales_monthly", "social_daily", "web_traffic_daily", "store_traffic_daily", "customer_profile",
+         "customer_purchases", "unified_daily"}
 
 
 def test_definitions_validate():
-    """Catches what an import does not, e.g. two partitions definitions in one job."""
+    """Catches what an import does not, e.g. daily and per-file partitions in one job."""
     dg.Definitions.validate_loadable(defs)
 
 
-def test_onec_assets_and_groups():
+def test_every_source_asset_is_keyed_by_its_group():
     graph = defs.resolve_asset_graph()
-    onec = {key.path[1] for key in graph.get_all_asset_keys() if key.path[0] == "onec"}
-    assert onec == ONEC
-    assert {graph.get(dg.AssetKey(["onec", name])).group_name for name in ONEC} == {"onec"}
+    for group, names in RAW.items():
+        keys = {k.path[1] for k in graph.get_all_asset_keys() if k.path[0] == group}
+        assert keys == names, group
+        assert {graph.get(dg.AssetKey([group, n])).group_name for n in names} == {group}
 
 
-def test_dbt_sources_link_to_the_raw_assets():
+def test_lineage_runs_from_each_api_to_the_marts():
     graph = defs.resolve_asset_graph()
+    assert {k.path[1] for k in graph.get_all_asset_keys() if k.path[0] == "marts"} == MARTS
+    upstream = dg.AssetSelection.assets(dg.AssetKey(["marts", "unified_daily"])).upstream().resolve(graph)
+    for group in ("onec", "yandex_metrika", "instagram", "vk", "telegram", "ftp_counters"):
+        assert any(k.path[0] == group for k in upstream), group
     parents = graph.get(dg.AssetKey(["staging", "stg_onec__sales"])).parent_keys
     assert {dg.AssetKey(["onec", "sales"]), dg.AssetKey(["onec", "opening_balances"])} <= parents
 
 
-def test_jobs_resolve():
-    assert defs.resolve_job_def("sources_job").name == "sources_job"
-    assert defs.resolve_job_def("models_job").name == "models_job"
+def test_dbt_tests_are_asset_checks_and_sources_have_freshness():
+    graph = defs.resolve_asset_graph()
+    checks = graph.asset_check_keys
+    assert any(c.asset_key == dg.AssetKey(["marts", "sales_daily"]) for c in checks)
+    assert graph.get(dg.AssetKey(["onec", "sales"])).freshness_policy is not None
+    assert graph.get(dg.AssetKey(["ftp_counters", "visits"])).freshness_policy is not None
+
+
+def test_jobs_schedules_and_sensors():
+    for job in ("sources_job", "daily_analytics_job", "models_job", "instagram_stories_job", "ftp_counter_files_job",
+                "sales_inbox_job"):
+        assert defs.resolve_job_def(job).name == job
+    assert {s.name for s in defs.schedules} == {"daily_analytics_schedule", "instagram_stories_schedule"}
+    assert {s.name for s in defs.sensors} >= {"ftp_counter_files_sensor", "sales_inbox_sensor", "models_after_loads",
+                                               "models_after_partial_loads", "alert_on_run_failure"}
 
 
 def test_dbt_build_arguments():
     assert build_args() == ["build"]
-    assert build_args("stg_onec__sales+") == ["build", "--select", "stg_onec__sales+"]
+    assert build_args(("2025-06-03", "2025-06-09")) == [
+        "build", "--vars", '{"start_date": "2025-06-03", "end_date": "2025-06-09"}']
+    assert run_window({"glame/window_start": "2025-06-03", "glame/window_end": "2025-06-09"}) == ("2025-06-03", "2025-06-09")
+    assert run_window({}) is None

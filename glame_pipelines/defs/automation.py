@@ -152,9 +152,16 @@ def models_after_partial_loads(context: dg.RunFailureSensorContext):
 # --- alerting --------------------------------------------------------------------------------------------
 
 
+def _failure_reason(event: dg.DagsterEvent) -> str:
+    data = event.step_failure_data
+    if data.user_failure_data and data.user_failure_data.description:
+        return data.user_failure_data.description
+    return (data.error.message.strip() if data.error else event.message) or "failed"
+
+
 def alert_text(context: dg.RunFailureSensorContext) -> str:
     run = context.dagster_run
-    failures = [f"{e.step_key}: {e.message}"[:300] for e in context.get_step_failure_events()] or [
+    failures = [f"{e.step_key}: {_failure_reason(e)}"[:400] for e in context.get_step_failure_events()] or [
         context.failure_event.message or "run failed"]
     return f"GLAME: run {run.job_name} failed ({run.run_id[:8]}).\n" + "\n".join(failures[:8])
 
