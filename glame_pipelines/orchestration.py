@@ -89,7 +89,9 @@ def run_models(failed_groups: set[str] = frozenset(), window: tuple[date, date] 
     from glame_pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    models = dg.AssetSelection.groups("staging", "intermediate", "marts").resolve(graph)
+    from glame_pipelines.defs.automation import MODEL_GROUPS
+
+    models = dg.AssetSelection.groups(*MODEL_GROUPS).resolve(graph)
     if failed_groups:
         models -= dg.AssetSelection.groups(*failed_groups).downstream().resolve(graph)
     tags = {"glame/launched_by": "glame run"}

@@ -11,7 +11,7 @@ from glame_pipelines.settings import SOURCES, TIMEZONE
 
 log = logging.getLogger(__name__)
 DAILY_SOURCE_GROUPS = [g for g in SOURCES if g != "ftp_counters"]  # FTP files have their own partitions
-MODEL_GROUPS = ("staging", "intermediate", "marts")
+MODEL_GROUPS = ("reference", "staging", "intermediate", "marts")
 TRAILING_DAYS = 7  # 1C documents are re-posted for about a week; Metrika adds its own 2-day lookback
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 WINDOW_START, WINDOW_END = "glame/window_start", "glame/window_end"
@@ -113,6 +113,7 @@ def models_request(run: dg.DagsterRun, failed: set[str]) -> dg.RunRequest | dg.S
     models = dg.AssetSelection.assets(*loaded).downstream() & dg.AssetSelection.groups(*MODEL_GROUPS)
     if failed:
         models -= dg.AssetSelection.groups(*failed).downstream()
+    models |= dg.AssetSelection.groups("reference")  # the seeds: mappings the models join
     keys = sorted(models.resolve(graph))
     if not keys:
         return dg.SkipReason(f"nothing to build after run {run.run_id} (failed: {sorted(failed)})")

@@ -26,10 +26,12 @@ DAY_FIGURES = {
 
 
 class GlameTranslator(DagsterDbtTranslator):
-    """Groups follow the project's folders (staging, intermediate, marts); sources keep the default
+    """Groups follow the project's folders (staging, intermediate, marts; seeds in reference); sources keep the default
     `[source, table]` keys, which are the raw assets' keys."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
         if dbt_resource_props["resource_type"] == "model":
             return dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "models"
         return super().get_group_name(dbt_resource_props)
