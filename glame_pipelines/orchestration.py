@@ -107,10 +107,18 @@ def run_counter_files(first: date, last: date) -> Outcome:
     from glame_pipelines.defs.ftp_counters.assets import counter_files, visits
     from glame_pipelines.defs.shared import resource_from_env
 
+    from glame_pipelines.clients.http import ApiError
+
     outcome = Outcome()
     client = resource_from_env(resources.FtpResource, resources.env_mapping()).client()
+    try:
+        listing = client.list_files()
+    except ApiError as error:  # e.g. a revoked password: this source fails, the others are unaffected
+        outcome.failures["ftp_counters"] = f"FTP counters: {error}"
+        outcome.failed_groups.add("ftp_counters")
+        return outcome
     paths = []
-    for remote in client.list_files():
+    for remote in listing:
         try:
             if first <= file_day(remote.path) <= last:
                 paths.append(remote.path)

@@ -391,7 +391,7 @@ class TelegramApi(Api):
     prefix = "/telegram/"
 
     def __post_init__(self) -> None:
-        now = int(datetime.now(MOSCOW).timestamp())
+        now = int(moscow_midnight(datetime.now(MOSCOW).date()).timestamp())  # deterministic within a day
         for n in range(12):
             self.pending.append({"update_id": 500_000 + n, "channel_post": {
                 "message_id": 900 + n, "date": now - 3600 * (12 - n),
