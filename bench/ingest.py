@@ -1,0 +1,41 @@
+"""One measured ingestion: the real 1C client and loader, one day of the bench server into Postgres.
+Prints rows, seconds and this process's peak RSS as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from datetime import date
+
+import psycopg
+
+from glame_pipelines.clients.onec import OnecClient, basic_token
+from glame_pipelines.defs.onec.assets import REGISTERS, _day_window
+from glame_pipelines.warehouse.loader import Rejects, convert_records, load
+
+SALES = REGISTERS[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--warehouse", required=True)
+    parser.add_argument("--page-size", type=int, default=5000)
+    args = parser.parse_args()
+    client = OnecClient(args.url + "/onec/odata/standard.odata", basic_token("bench", "bench"), page_size=args.page_size)
+    day = date(2025, 6, 2)
+    started = time.perf_counter()
+    with psycopg.connect(args.warehouse, autocommit=True) as conn:
+        rejects = Rejects()
+        records = client.iter_window("AccumulationRegister_Продажи_RecordType", day, date(2025, 6, 3),
+                                     orderby=SALES.orderby)
+        result = load(conn, SALES.table, convert_records(records, SALES.to_row, rejects), window=_day_window(SALES, day))
+    seconds = time.perf_counter() - started
+    print(json.dumps({"rows": result.received, "seconds": seconds, "inserted": result.inserted,
+                      "updated": result.updated, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+if __name__ == "__main__":
+    main()
