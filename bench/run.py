@@ -30,6 +30,8 @@ from glame_pipelines.warehouse.loader import ensure_table  # noqa: E402
 from glame_pipelines.warehouse.tables import ONEC_SALES, all_raw_tables  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+RESYNC_RUNS = int(os.environ.get("BENCH_RESYNC_RUNS", "2"))
+DBT_RUNS = int(os.environ.get("BENCH_DBT_RUNS", "1"))
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "100000,1000000").split(",")]
 DBT_SIZES = [int(n) for n in os.environ.get("BENCH_DBT_SIZES", "1000000,5000000").split(",")]
 DATA = ROOT / "bench" / "data"
@@ -136,7 +138,7 @@ def bench_resync(warehouse: str, rows: int) -> list[str]:
     reset_table(warehouse)
     ingest(base_server.url, warehouse)
     unchanged, changed = [], []
-    for _ in range(RUNS):
+    for _ in range(RESYNC_RUNS):
         result = ingest(base_server.url, warehouse)
         assert result["inserted"] == result["updated"] == 0, result
         unchanged.append(rows / result["seconds"])
@@ -148,7 +150,7 @@ def bench_resync(warehouse: str, rows: int) -> list[str]:
     changed_server.close()
     return ["## Re-sync of the same day", "",
             "| rows | nothing changed, rows/s | 1% changed, rows/s | runs |", "| ---: | ---: | ---: | ---: |",
-            f"| {rows:,} | {median(unchanged):,.0f} | {median(changed):,.0f} | {RUNS} |", "",
+            f"| {rows:,} | {median(unchanged):,.0f} | {median(changed):,.0f} | {RESYNC_RUNS} |", "",
             "A daily run loads one day per request window and replaces only that day, so its cost follows the day's "
             "rows, not the history's.", ""]
 
@@ -186,7 +188,7 @@ def bench_dbt(base: str) -> list[str]:
                                   '6a9fb5d8-fb3e-5a11-9f4a-1dde21fa4d70'])[n % 3 + 1],
                            'p' || (n % 5000), null, 1, 1000 + n % 20000, '{{}}'::jsonb, now(), 'bench'
                     from generate_series(0, {size - 1}) as n""")
-            full = [dbt(warehouse, "build") for _ in range(RUNS)]
+            full = [dbt(warehouse, "build") for _ in range(DBT_RUNS)]
             day = date(2025, 1, 1) + timedelta(365)
             with psycopg.connect(warehouse, autocommit=True) as conn:
                 conn.execute(f"""
@@ -196,8 +198,8 @@ def bench_dbt(base: str) -> list[str]:
                            'p' || (n % 5000), null, 1, 1000, '{{}}'::jsonb, now(), 'bench'
                     from generate_series(0, {size // 365}) as n""")
             window = json.dumps({"start_date": str(day), "end_date": str(day)})
-            incremental = [dbt(warehouse, "build", "--vars", window) for _ in range(RUNS)]
-            lines.append(f"| {size:,} | {median(full):.1f} | {median(incremental):.1f} | {RUNS} |")
+            incremental = [dbt(warehouse, "build", "--vars", window) for _ in range(DBT_RUNS)]
+            lines.append(f"| {size:,} | {median(full):.1f} | {median(incremental):.1f} | {DBT_RUNS} |")
         finally:
             drop_db(base, warehouse)
     lines += ["", "The views (staging, intermediate) cost nothing to build; the time is the marts and the tests that "
@@ -248,7 +250,9 @@ def main() -> None:
     for name, step in (("ingestion", lambda: bench_ingestion(base)), ("dbt", lambda: bench_dbt(base)),
                        ("definitions", bench_definitions), ("demo", lambda: bench_demo(base))):
         print(f"bench: {name}…", flush=True)
-        sections += step()
+        section = step()
+        print("\n".join(section), flush=True)
+        sections += section
     sections.append(f"Total bench time: {time.perf_counter() - started:.0f} s.")
     (ROOT / "bench" / "results.md").write_text("\n".join(sections) + "\n")
     print("\n".join(sections))

@@ -20,7 +20,12 @@ from glame_pipelines.defs.dbt.manifest import dbt_executable
 from glame_pipelines.defs.dbt.project import dbt_project
 from glame_pipelines.defs.ftp_counters import resources as ftp
 from glame_pipelines.defs.ftp_counters.assets import ftp_counter_assets, ftp_counter_checks
-from glame_pipelines.defs.ftp_counters.sensors import ftp_counter_files_job, ftp_counter_files_sensor
+from glame_pipelines.defs.ftp_counters.sensors import (
+    counter_coverage_job,
+    counter_coverage_schedule,
+    ftp_counter_files_job,
+    ftp_counter_files_sensor,
+)
 from glame_pipelines.defs.instagram import resources as instagram
 from glame_pipelines.defs.instagram.assets import instagram_assets
 from glame_pipelines.defs.onec import resources as onec
@@ -57,8 +62,9 @@ def build_definitions() -> dg.Definitions:
     return with_freshness(dg.Definitions(
         assets=[*source_assets, glame_dbt_models],
         asset_checks=ftp_counter_checks,
-        jobs=[sources_job, daily_analytics_job, models_job, instagram_stories_job, ftp_counter_files_job, inbox_job],
-        schedules=[daily_analytics_schedule, instagram_stories_schedule],
+        jobs=[sources_job, daily_analytics_job, models_job, instagram_stories_job, ftp_counter_files_job, inbox_job,
+              counter_coverage_job],
+        schedules=[daily_analytics_schedule, instagram_stories_schedule, counter_coverage_schedule],
         sensors=[ftp_counter_files_sensor, sales_inbox_sensor, models_after_loads, models_after_partial_loads,
                  alert_on_run_failure],
         resources={

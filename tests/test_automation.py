@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import dagster as dg
+import pytest
 from conftest import fast_retry  # noqa: F401 - shared helpers live there
 
 from glame_pipelines.defs import automation
@@ -59,6 +60,21 @@ def test_a_counter_file_rebuilds_store_traffic_without_waiting_for_the_morning()
     assert "customer_profile" not in names
 
 
+def failure_context(job_name: str, reason: str) -> dg.RunFailureSensorContext:
+    """A real failed run, and the context the failure sensor gets for it."""
+
+    @dg.op
+    def broken():
+        raise dg.Failure(description=reason)
+
+    job = dg.JobDefinition(graph_def=dg.GraphDefinition(name=job_name, node_defs=[broken]))
+    instance = dg.DagsterInstance.ephemeral()
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    return dg.build_run_status_sensor_context(
+        sensor_name="alert_on_run_failure", dagster_event=result.get_run_failure_event(), dagster_instance=instance,
+        dagster_run=result.dagster_run).for_run_failure()
+
+
 def test_failed_run_alerts_on_telegram_when_a_chat_is_set(web_sandbox, web_apis, monkeypatch):
     telegram = web_apis["telegram"]
     sent = []
@@ -79,40 +95,18 @@ def test_failed_run_alerts_on_telegram_when_a_chat_is_set(web_sandbox, web_apis,
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", telegram.token)
     monkeypatch.setenv("TELEGRAM_API_URL", web_sandbox.url(telegram))
 
-    @dg.op
-    def broken():
-        raise dg.Failure(description="1C: 1C rejected the credentials (HTTP 401)")
-
-    @dg.job
-    def failing_job():
-        broken()
-
-    instance = dg.DagsterInstance.ephemeral()
-    result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
-    context = dg.build_run_status_sensor_context(
-        sensor_name="alert_on_run_failure", dagster_event=result.get_run_failure_event(), dagster_instance=instance,
-        dagster_run=result.dagster_run).for_run_failure()
+    context = failure_context("failing_job", "1C: 1C rejected the credentials (HTTP 401)")
     automation.alert_on_run_failure(context)
     assert len(sent) == 1 and sent[0]["chat_id"] == "-100777"
     assert "failing_job failed" in sent[0]["text"] and "rejected the credentials" in sent[0]["text"]
     assert telegram.token not in sent[0]["text"]
 
 
-def test_failed_run_is_logged_without_a_chat(monkeypatch, caplog):
+def test_failed_run_is_logged_without_a_chat(monkeypatch):
     monkeypatch.delenv("TELEGRAM_ALERT_CHAT_ID", raising=False)
+    monkeypatch.setattr("glame_pipelines.clients.telegram.TelegramClient.call",
+                        lambda *args, **kwargs: pytest.fail("no chat is set: nothing may be sent"))
 
-    @dg.op
-    def broken():
-        raise dg.Failure(description="VK rejected the access token (code 5)")
-
-    @dg.job
-    def failing_vk_job():
-        broken()
-
-    instance = dg.DagsterInstance.ephemeral()
-    result = failing_vk_job.execute_in_process(instance=instance, raise_on_error=False)
-    context = dg.build_run_status_sensor_context(
-        sensor_name="alert_on_run_failure", dagster_event=result.get_run_failure_event(), dagster_instance=instance,
-        dagster_run=result.dagster_run).for_run_failure()
+    context = failure_context("failing_vk_job", "VK rejected the access token (code 5)")
     assert "failing_vk_job failed" in automation.alert_text(context)
     automation.alert_on_run_failure(context)

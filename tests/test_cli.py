@@ -73,8 +73,12 @@ def test_run_loads_through_dagster_and_builds_models(warehouse_url, onec_env, tm
         staged = conn.execute("select count(*) from staging.stg_onec__sales where not is_migrated").fetchone()[0]
         raw = conn.execute("select count(*) from raw.onec_sales").fetchone()[0]
         runs = conn.execute("select count(*) from runs where status = 'SUCCESS'").fetchone()[0]
+        mart_events = conn.execute("select event from event_logs where asset_key like '%%unified_daily%%' "
+                                   "and dagster_event_type = 'ASSET_MATERIALIZATION'").fetchall()
+        revenue = conn.execute("select sum(revenue) from marts.unified_daily").fetchone()[0]
     assert days == 5
     assert staged == raw > 0
+    assert revenue > 0 and mart_events and "latest_revenue" in mart_events[0][0]  # the UI can plot it
     assert runs == 2  # the sources run and the models run, in the Postgres-backed instance the UI reads
 
 

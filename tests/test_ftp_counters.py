@@ -163,3 +163,15 @@ def test_reconciliation_flags_store_days_without_a_file(ftp_sandbox, warehouse_u
     assert result.metadata["missing"].value == 3 * 7 - 1
 
 
+
+
+def test_the_coverage_check_runs_on_its_own_daily_job(ftp_sandbox, warehouse_url):
+    """The reconciliation must run even on a day when no file arrives at all."""
+    from glame_pipelines.defs.ftp_counters.sensors import counter_coverage_job
+
+    defs = dg.Definitions(assets=[visits], asset_checks=[every_store_day_has_a_file], jobs=[counter_coverage_job],
+                          resources={"warehouse": WarehouseResource(url=warehouse_url),
+                                     "ftp_counters": ftp_resource(ftp_sandbox)})
+    result = defs.resolve_job_def("counter_coverage_job").execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    evaluation = result.get_asset_check_evaluations()[0]
+    assert not evaluation.passed and evaluation.metadata["missing"].value == 21

@@ -61,12 +61,16 @@ def day_figures(conn, model: str) -> dict[str, float | None]:
     return {"latest_day": row[0], **{f"latest_{c}": v for c, v in zip(columns, row[1:])}}
 
 
+def mart_of(output_name: str) -> str | None:
+    """The mart an output belongs to (dagster-dbt names outputs after the node: model_glame_<name>)."""
+    return next((name for name in DAY_FIGURES if output_name.endswith("_" + name)), None)
+
+
 def with_figures(events: Iterator, warehouse: WarehouseResource) -> Iterator:
     """Adds the latest day's revenue, visits and visitors to the marts' materialisations."""
     for event in events:
-        name = event.asset_key.path[-1] if isinstance(event, (dg.Output, dg.AssetMaterialization)) and getattr(
-            event, "asset_key", None) else getattr(event, "output_name", "").removeprefix("marts_")
-        if isinstance(event, dg.Output) and name in DAY_FIGURES and warehouse.url:
+        name = mart_of(event.output_name) if isinstance(event, dg.Output) else None
+        if name and warehouse.url:
             with warehouse.connect() as conn:
                 event = event.with_metadata({**event.metadata, **day_figures(conn, name)})
         yield event

@@ -5,9 +5,9 @@ import json
 import dagster as dg
 
 from glame_pipelines.clients.ftp import RemoteFile
-from glame_pipelines.defs.ftp_counters.assets import counter_files, visits
+from glame_pipelines.defs.ftp_counters.assets import counter_files, every_store_day_has_a_file, visits
 from glame_pipelines.defs.ftp_counters.resources import FtpResource
-from glame_pipelines.settings import SOURCES
+from glame_pipelines.settings import SOURCES, TIMEZONE
 
 ftp_counter_files_job = dg.define_asset_job(
     "ftp_counter_files_job", selection=[visits],
@@ -47,3 +47,15 @@ def ftp_counter_files_sensor(context: dg.SensorEvaluationContext, ftp_counters: 
     skip = None if ready else (f"{len(listing)} files, {len(cursor['waiting'])} waiting for a second look")
     return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partitions,
                            cursor=json.dumps(cursor, sort_keys=True), skip_reason=skip)
+
+
+counter_coverage_job = dg.define_asset_job(
+    "counter_coverage_job", selection=dg.AssetSelection.checks(every_store_day_has_a_file),
+    description="Flag store-days of the last week without a counter file.",
+)
+
+counter_coverage_schedule = dg.ScheduleDefinition(
+    name="counter_coverage_schedule", job=counter_coverage_job, cron_schedule="0 7 * * *", execution_timezone=TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily reconciliation: every counted store has a file for each day of the last week.",
+)
