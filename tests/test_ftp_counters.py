@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 import pytest
@@ -175,3 +175,36 @@ def test_the_coverage_check_runs_on_its_own_daily_job(ftp_sandbox, warehouse_url
     result = defs.resolve_job_def("counter_coverage_job").execute_in_process(instance=dg.DagsterInstance.ephemeral())
     evaluation = result.get_asset_check_evaluations()[0]
     assert not evaluation.passed and evaluation.metadata["missing"].value == 21
+
+
+def self_signed_cert(path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(datetime.now(timezone.utc) - timedelta(days=1))
+            .not_valid_after(datetime.now(timezone.utc) + timedelta(days=1)).sign(key, hashes.SHA256()))
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                       serialization.NoEncryption()) + cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def test_explicit_ftps_server_is_read_with_ftp_tls(tmp_path):
+    """A server that requires AUTH TLS refuses plain FTP; FTP_TLS=true lists and reads over TLS."""
+    from glame_pipelines.clients.ftp import FtpError
+    from glame_pipelines.clients.http import RetryPolicy, TransientError
+    from glame_pipelines.sandbox.ftp import FtpSandbox
+
+    with FtpSandbox(tmp_path / "ftps", certfile=self_signed_cert(tmp_path / "cert.pem")) as server:
+        put(server, "CENTRUM/251201.txt", MEGACOUNT.format(a=5, b=4, t=12).encode())
+        plain = ftp_resource(server).client(retry=RetryPolicy(max_attempts=1))
+        with pytest.raises((FtpError, TransientError)):
+            plain.list_files()
+        secure = ftp_resource(server, tls="true").client()
+        files = secure.list_files()
+        assert [f.path for f in files] == ["CENTRUM/251201.txt"]
+        assert b"total_in: 12" in secure.read("CENTRUM/251201.txt")

@@ -55,12 +55,20 @@ def write_counter_files(world: RetailWorld, root: Path, start: date, end: date) 
 class FtpSandbox:
     """pyftpdlib serving `root` to one user, in a background thread."""
 
-    def __init__(self, root: Path, user: str = DEFAULT_USER, password: str = DEFAULT_PASSWORD, port: int = 0):
+    def __init__(self, root: Path, user: str = DEFAULT_USER, password: str = DEFAULT_PASSWORD, port: int = 0,
+                 certfile: Path | None = None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         authorizer = DummyAuthorizer()
         authorizer.add_user(user, password, str(self.root), perm="elradfmw")
-        handler = type("SandboxFtpHandler", (FTPHandler,), {"authorizer": authorizer, "banner": "GLAME sandbox FTP"})
+        base = FTPHandler
+        attributes = {"authorizer": authorizer, "banner": "GLAME sandbox FTP"}
+        if certfile:  # explicit FTPS (AUTH TLS), data connections protected too
+            from pyftpdlib.handlers import TLS_FTPHandler
+
+            base = TLS_FTPHandler
+            attributes.update(certfile=str(certfile), tls_control_required=True, tls_data_required=True)
+        handler = type("SandboxFtpHandler", (base,), attributes)
         handler.passive_ports = None
         ftp_log = logging.getLogger("pyftpdlib")
         if not ftp_log.handlers:  # else pyftpdlib installs its own INFO handler on stderr
