@@ -110,3 +110,15 @@ def test_failed_run_is_logged_without_a_chat(monkeypatch):
     context = failure_context("failing_vk_job", "VK rejected the access token (code 5)")
     assert "failing_vk_job failed" in automation.alert_text(context)
     automation.alert_on_run_failure(context)
+
+
+def test_a_backlog_of_files_does_not_queue_one_models_run_per_file():
+    run = dg.DagsterRun(job_name="ftp_counter_files_job", run_id="r3",
+                        asset_selection=frozenset({dg.AssetKey(["ftp_counters", "visits"])}))
+    request = automation.models_request(run, failed=set())
+    everything = set(request.asset_selection) | {dg.AssetKey(["marts", "customer_profile"])}
+    assert automation.covered_by_waiting_run(request, [set(request.asset_selection)])
+    assert automation.covered_by_waiting_run(request, [everything])
+    assert not automation.covered_by_waiting_run(request, [])
+    narrow = {dg.AssetKey(["staging", "stg_ftp_counters__visits"])}
+    assert not automation.covered_by_waiting_run(request, [narrow])

@@ -131,23 +131,40 @@ def _monitored():
     return [daily_analytics_job, sources_job, ftp_counter_files_job, inbox_job]
 
 
+def covered_by_waiting_run(request: dg.RunRequest, waiting: list[set[dg.AssetKey]]) -> bool:
+    """A models run that has not started yet builds from the data as it will be then: a request it
+    covers adds nothing (a backlog of 100 counter files must not queue 100 dbt builds)."""
+    return any(set(request.asset_selection) <= selection for selection in waiting)
+
+
+def waiting_model_selections(instance: dg.DagsterInstance) -> list[set[dg.AssetKey]]:
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=models_job.name, statuses=[
+        dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]))
+    return [set(run.asset_selection or ()) for run in runs]
+
+
+def _after(context, failed: set[str]):
+    if context.dagster_run.tags.get("glame/launched_by") == "glame run":
+        return dg.SkipReason("`glame run` builds its models itself")
+    request = models_request(context.dagster_run, failed)
+    if isinstance(request, dg.RunRequest) and covered_by_waiting_run(request, waiting_model_selections(context.instance)):
+        return dg.SkipReason("a models run already waiting will include this load")
+    return request
+
+
 @dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=_monitored(), request_job=models_job,
                       default_status=dg.DefaultSensorStatus.RUNNING, name="models_after_loads")
 def models_after_loads(context: dg.RunStatusSensorContext):
     """A finished load (daily run, a counter file, an inbox file) rebuilds the models that depend on it,
     so a new counter file updates store_traffic_daily without waiting for the morning."""
-    if context.dagster_run.tags.get("glame/launched_by") == "glame run":
-        return dg.SkipReason("`glame run` builds its models itself")
-    return models_request(context.dagster_run, set())
+    return _after(context, set())
 
 
 @dg.run_failure_sensor(monitored_jobs=_monitored(), request_job=models_job,
                        default_status=dg.DefaultSensorStatus.RUNNING, name="models_after_partial_loads")
 def models_after_partial_loads(context: dg.RunFailureSensorContext):
     """When some sources failed, the models that do not depend on them are still built."""
-    if context.dagster_run.tags.get("glame/launched_by") == "glame run":
-        return dg.SkipReason("`glame run` builds its models itself")
-    return models_request(context.dagster_run, failed_groups_of(context.instance, context.dagster_run.run_id))
+    return _after(context, failed_groups_of(context.instance, context.dagster_run.run_id))
 
 
 # --- alerting --------------------------------------------------------------------------------------------
