@@ -6,17 +6,11 @@ import argparse
 import logging
 import os
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from glame_pipelines.settings import SOURCES, TIMEZONE, history_start
+from glame_pipelines.settings import SOURCES, history_start, moscow_today
 
 log = logging.getLogger("glame")
-
-
-def moscow_today() -> date:
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 def load_dotenv(path: str = ".env") -> None:

@@ -7,9 +7,9 @@ from datetime import date
 
 import dagster as dg
 
+from glame_pipelines.settings import RANGE_END, RANGE_START, WINDOW_END, WINDOW_START
+
 DAILY_GROUPS = ("onec", "yandex_metrika", "instagram", "vk", "telegram")
-PARTITION_RANGE_START = "dagster/asset_partition_range_start"
-PARTITION_RANGE_END = "dagster/asset_partition_range_end"
 def _console(level: str) -> dict:
     return {"loggers": {"console": {"config": {"log_level": level}}}}
 
@@ -80,7 +80,7 @@ def run_sources(groups: list[str], first: date, last: date) -> Outcome:
 
     graph = defs.resolve_asset_graph()
     keys = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name in groups]
-    tags = {PARTITION_RANGE_START: first.isoformat(), PARTITION_RANGE_END: last.isoformat(), "glame/launched_by": "glame run"}
+    tags = {RANGE_START: first.isoformat(), RANGE_END: last.isoformat(), "glame/launched_by": "glame run"}
     return _execute("sources_job", keys, tags, "INFO")  # INFO carries the per-week progress lines
 
 
@@ -96,7 +96,7 @@ def run_models(failed_groups: set[str] = frozenset(), window: tuple[date, date] 
         models -= dg.AssetSelection.groups(*failed_groups).downstream().resolve(graph)
     tags = {"glame/launched_by": "glame run"}
     if window:
-        tags.update({"glame/window_start": window[0].isoformat(), "glame/window_end": window[1].isoformat()})
+        tags.update({WINDOW_START: window[0].isoformat(), WINDOW_END: window[1].isoformat()})
     return _execute("models_job", sorted(models), tags, "WARNING")
 
 
@@ -131,7 +131,7 @@ def run_counter_files(first: date, last: date) -> Outcome:
     instance.add_dynamic_partitions(counter_files.name, [p for p in sorted(paths) if p not in known])
     ordered = instance.get_dynamic_partitions(counter_files.name)
     positions = sorted(ordered.index(p) for p in paths)
-    tags = {PARTITION_RANGE_START: ordered[positions[0]], PARTITION_RANGE_END: ordered[positions[-1]],
+    tags = {RANGE_START: ordered[positions[0]], RANGE_END: ordered[positions[-1]],
             "glame/launched_by": "glame run"}
     result = _execute("ftp_counter_files_job", [visits.key], tags, "INFO")
     result.failures.update(outcome.failures)

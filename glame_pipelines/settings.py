@@ -14,6 +14,9 @@ from datetime import date
 HISTORY_START_ENV = "GLAME_HISTORY_START"
 DEFAULT_HISTORY_START = "2023-08-01"
 TIMEZONE = "Europe/Moscow"
+# Run tags: Dagster's partition range, and the Moscow days the dbt models rebuild.
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+WINDOW_START, WINDOW_END = "glame/window_start", "glame/window_end"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,13 @@ class SourceNotConfigured(RuntimeError):
         missing = source.missing() if missing is None else missing
         super().__init__(f"{source.label} is not configured: set {', '.join(missing)} (see .env.example).")
         self.group = group
+
+
+def moscow_today() -> date:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 def history_start() -> str:

@@ -19,7 +19,7 @@ from glame_pipelines.clients.onec import (
     parse_onec_datetime,
     period_filter,
 )
-from glame_pipelines.sandbox.onec import DEFAULT_LOGIN, DEFAULT_PASSWORD, expected_sales
+from glame_pipelines.sandbox.onec import DEFAULT_LOGIN, expected_sales
 
 SALES = "AccumulationRegister_Продажи_RecordType"
 DAY = date(2025, 3, 14)

@@ -158,7 +158,7 @@ def send(
     """One request; connection problems and timeouts become TransientError with a redacted message."""
     try:
         return session.request(method, url, timeout=timeout, **kwargs)
-    except requests.Timeout as error:
+    except requests.Timeout:
         raise TransientError(f"timed out after {timeout:g}s: {redact(url)}") from None  # requests' own text carries the full URL
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
         raise TransientError(f"connection failed: {redact(url)} ({type(error).__name__})") from None  # requests' own text carries the full URL

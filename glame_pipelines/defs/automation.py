@@ -7,14 +7,12 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from glame_pipelines.settings import SOURCES, TIMEZONE
+from glame_pipelines.settings import RANGE_END, RANGE_START, SOURCES, TIMEZONE, WINDOW_END, WINDOW_START
 
 log = logging.getLogger(__name__)
 DAILY_SOURCE_GROUPS = [g for g in SOURCES if g != "ftp_counters"]  # FTP files have their own partitions
 MODEL_GROUPS = ("reference", "staging", "intermediate", "marts")
 TRAILING_DAYS = 7  # 1C documents are re-posted for about a week; Metrika adds its own 2-day lookback
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
-WINDOW_START, WINDOW_END = "glame/window_start", "glame/window_end"
 
 sources_job = dg.define_asset_job(
     "sources_job",

@@ -12,7 +12,7 @@ import dagster as dg
 import psycopg
 from pydantic import Field
 
-from glame_pipelines.settings import TIMEZONE, history_start
+from glame_pipelines.settings import TIMEZONE, history_start, moscow_today  # noqa: F401 - re-exported
 from glame_pipelines.warehouse.connection import WAREHOUSE_URL_ENV, WarehouseNotConfigured, connect
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)  # backfill_policy: single-run backfills are what we need
@@ -74,13 +74,6 @@ def replace_rejects(conn: psycopg.Connection, source: str, partition: str, rejec
     load(conn, LOAD_REJECTS, rejects.rows(source, partition), run_id=run_id,
          window=Window("source = %s and partition = %s", (source, partition), f"{source}:{partition}"))
     return len(rejects.items)
-
-
-def moscow_today() -> date:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 def is_latest_day(day: date) -> bool:

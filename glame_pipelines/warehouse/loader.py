@@ -88,6 +88,10 @@ class LoadResult:
         return {k: v for k, v in vars(self).items()}
 
 
+def table_exists(conn: psycopg.Connection, table: RawTable) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (f"{table.schema}.{table.name}",)).fetchone()[0]
+
+
 def ensure_table(conn: psycopg.Connection, table: RawTable) -> None:
     """Create the table or add new columns, only when needed: DDL takes an exclusive lock, which
     would queue behind any long BI query on the table and then block every reader behind it."""

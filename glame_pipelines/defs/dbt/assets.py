@@ -11,11 +11,11 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from glame_pipelines.defs.dbt.manifest import ensure_manifest
 from glame_pipelines.defs.dbt.project import dbt_project
 from glame_pipelines.defs.shared import WarehouseResource
+from glame_pipelines.settings import WINDOW_END, WINDOW_START
 from glame_pipelines.warehouse.connection import dbt_env
 from glame_pipelines.warehouse.loader import ensure_table
 from glame_pipelines.warehouse.tables import all_raw_tables
 
-WINDOW_START, WINDOW_END = "glame/window_start", "glame/window_end"
 # What each mart's materialisation reports of its latest day, so the UI plots it over time.
 DAY_FIGURES = {
     "unified_daily": ("date", ("revenue", "orders", "web_visits", "store_visitors")),

@@ -9,7 +9,7 @@ from glame_pipelines.clients.counter_files import CounterFileError, ParsedFile, 
 from glame_pipelines.defs.dbt.project import DBT_PROJECT_DIR
 from glame_pipelines.defs.ftp_counters.resources import FtpResource
 from glame_pipelines.defs.shared import WarehouseResource, moscow_today, reported_as_failure
-from glame_pipelines.warehouse.loader import Window, load
+from glame_pipelines.warehouse.loader import Window, load, table_exists
 from glame_pipelines.warehouse.tables import FTP_COUNTER_FILES, FTP_COUNTER_REJECTS, FTP_COUNTER_VISITS
 
 GROUP = "ftp_counters"
@@ -103,14 +103,10 @@ def every_store_day_has_a_file(warehouse: WarehouseResource) -> dg.AssetCheckRes
     with warehouse.connect() as conn:
         present = set(conn.execute(
             "select store_folder, visit_date from raw.ftp_counter_visits where visit_date between %s and %s "
-            "group by 1, 2", (days[0], days[-1])).fetchall()) if _exists(conn) else set()
+            "group by 1, 2", (days[0], days[-1])).fetchall()) if table_exists(conn, FTP_COUNTER_VISITS) else set()
     missing = [f"{store} {day}" for store in stores for day in days if (store, day) not in present]
     return dg.AssetCheckResult(passed=not missing, severity=dg.AssetCheckSeverity.WARN,
                                metadata={"missing_store_days": missing[:50], "missing": len(missing)})
-
-
-def _exists(conn) -> bool:
-    return conn.execute("select to_regclass('raw.ftp_counter_visits') is not null").fetchone()[0]
 
 
 ftp_counter_assets = [visits]

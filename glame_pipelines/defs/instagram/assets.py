@@ -16,7 +16,7 @@ from glame_pipelines.defs.shared import (
     partition_days,
     reported_as_failure,
 )
-from glame_pipelines.warehouse.loader import load
+from glame_pipelines.warehouse.loader import load, table_exists
 from glame_pipelines.warehouse.tables import (
     INSTAGRAM_ACCOUNT_DAILY,
     INSTAGRAM_MEDIA,
@@ -53,17 +53,13 @@ def account_daily(context: dg.AssetExecutionContext, instagram: InstagramResourc
         for day in days:
             kept = conn.execute(
                 "select followers_count, follows_count, media_count from raw.instagram_account_daily "
-                "where account_id = %s and date = %s", (client.account_id, day)).fetchone() if _exists(conn) else None
+                "where account_id = %s and date = %s", (client.account_id, day)).fetchone() if table_exists(conn, INSTAGRAM_ACCOUNT_DAILY) else None
             row = account_day_row(client, day, snapshot if is_latest_day(day) else None, kept)
             load_day(context, conn, INSTAGRAM_ACCOUNT_DAILY, day, [row], account_id=client.account_id)
         rows = count_rows(conn, INSTAGRAM_ACCOUNT_DAILY, "account_id = %s and date between %s and %s",
                           (client.account_id, days[0], days[-1]))
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "days": len(days),
                                               "followers": snapshot["followers_count"] if snapshot else None})
-
-
-def _exists(conn) -> bool:
-    return conn.execute("select to_regclass('raw.instagram_account_daily') is not null").fetchone()[0]
 
 
 def media_row(account_id: str, media: dict) -> tuple:

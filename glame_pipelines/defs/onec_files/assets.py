@@ -12,7 +12,7 @@ from glame_pipelines.clients.ftp import RemoteFile
 from glame_pipelines.clients.sales_files import SalesFile, SalesFileError, read
 from glame_pipelines.defs.ftp_counters.sensors import plan
 from glame_pipelines.defs.shared import WarehouseResource, replace_rejects, reported_as_failure
-from glame_pipelines.warehouse.loader import Rejects, Window, load
+from glame_pipelines.warehouse.loader import Rejects, Window, load, table_exists
 from glame_pipelines.warehouse.tables import ONEC_SALES_FILES
 
 GROUP = "onec_files"
@@ -38,7 +38,7 @@ def import_sales_file(conn: psycopg.Connection, path: Path, run_id: str | None) 
     """Load one file; a file whose content was loaded before adds nothing. Returns (file, newly loaded)."""
     sales = read(path)
     known = conn.execute("select exists (select 1 from raw.onec_sales_files where file_hash = %s)",
-                         (sales.content_hash,)).fetchone()[0] if _exists(conn) else False
+                         (sales.content_hash,)).fetchone()[0] if table_exists(conn, ONEC_SALES_FILES) else False
     if known:  # the same content under any name: already there, keep it as first loaded
         return sales, False
     rows = [(sales.content_hash, r.row_no, sales.name, sales.layout, r.period_start, r.period_end, r.product, r.unit,
@@ -48,10 +48,6 @@ def import_sales_file(conn: psycopg.Connection, path: Path, run_id: str | None) 
              window=Window("file_hash = %s", (sales.content_hash,), sales.content_hash))
         replace_rejects(conn, "onec_files/sales", sales.content_hash, Rejects(list(sales.rejects)), run_id)
     return sales, not known
-
-
-def _exists(conn) -> bool:
-    return conn.execute("select to_regclass('raw.onec_sales_files') is not null").fetchone()[0]
 
 
 @dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"file", "postgres"}, metadata={"table": "raw.onec_sales_files"})
@@ -70,7 +66,7 @@ def sales(context: dg.AssetExecutionContext, inbox: InboxResource, warehouse: Wa
                 loaded.append(path.name)
                 context.log.info(f"{path.name}: {len(sales_file.rows)} rows ({sales_file.layout}), "
                                  f"{len(sales_file.rejects)} rejected")
-        rows = conn.execute("select count(*) from raw.onec_sales_files").fetchone()[0] if _exists(conn) else 0
+        rows = conn.execute("select count(*) from raw.onec_sales_files").fetchone()[0] if table_exists(conn, ONEC_SALES_FILES) else 0
     if failures:
         raise dg.Failure(description="; ".join(failures), allow_retries=False)
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "new_files": len(loaded)})

@@ -15,7 +15,7 @@ from glame_pipelines.defs.shared import (
     reported_as_failure,
 )
 from glame_pipelines.defs.telegram.resources import TelegramResource
-from glame_pipelines.warehouse.loader import load
+from glame_pipelines.warehouse.loader import load, table_exists
 from glame_pipelines.warehouse.tables import SOURCE_STATE, TELEGRAM_CHANNEL_DAILY, TELEGRAM_CHANNEL_POSTS
 
 GROUP = "telegram"
@@ -75,8 +75,7 @@ def channel_posts(context: dg.AssetExecutionContext, telegram: TelegramResource,
 
 
 def _stored_offset(conn) -> int | None:
-    exists = conn.execute("select to_regclass('raw.source_state') is not null").fetchone()[0]
-    if not exists:
+    if not table_exists(conn, SOURCE_STATE):
         return None
     row = conn.execute("select payload from raw.source_state where name = %s", (OFFSET_STATE,)).fetchone()
     return row[0]["offset"] if row else None
