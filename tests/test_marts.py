@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from marts_fixture import CENTRUM, D1, D2, ONLINE, YALTA, C1, C2, load_fixture
+from marts_fixture import C1, C2, CENTRUM, D1, D2, ONLINE, P1, YALTA, at, load_fixture
 
 from glame_pipelines.warehouse.connection import dbt_env, with_database
 
@@ -147,3 +147,77 @@ def test_rebuild_is_idempotent_and_reflects_a_deleted_document(marts):
     assert rows(conn, "select count(*) from marts.sales_daily where store_key = %s", YALTA) == [(0,)]
     assert rows(conn, "select revenue from marts.sales_daily where sale_date = %s and store_key = %s", D2, CENTRUM) == [
         (Decimal(3000),)]
+
+
+@pytest.fixture
+def built(pg_server_url, tmp_path):
+    """A database of its own with the fixture loaded and fully built: for tests that change the source."""
+    name = f"glame_marts_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    url = with_database(pg_server_url, name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        load_fixture(conn)
+        build = dbt(url, "build", target=tmp_path)
+        assert build.returncode == 0, build.stdout[-4000:]
+        yield {"conn": conn, "url": url, "target": tmp_path}
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+WINDOWED = ("marts.sales_daily", "marts.sales_monthly", "marts.store_traffic_daily", "marts.unified_daily",
+            "marts.customer_purchases", "marts.customer_profile", "intermediate.int_document_stores",
+            "intermediate.int_customer_totals")
+
+
+def snapshot(conn) -> dict[str, list[tuple]]:
+    return {table: sorted(rows(conn, f"select * from {table}"), key=repr) for table in WINDOWED}
+
+
+def test_window_builds_give_what_a_full_rebuild_gives(built):
+    """New sales, a deleted order and a receipt re-dated in 1C, then a build of the window only: every
+    incremental table ends exactly as a full rebuild from scratch makes it."""
+    conn = built["conn"]
+    conn.execute("delete from raw.onec_sales where recorder = 'ord1'")  # C1's online order, deleted in 1C
+    for table, column in (("onec_receipts", "document_date"), ("onec_card_sales", "period")):
+        conn.execute(f"update raw.{table} set {column} = %s where {'ref' if table == 'onec_receipts' else 'recorder'}"
+                     " = 'r1'", (at(D2, 12),))  # the receipt moved to the next day
+    conn.execute("insert into raw.onec_card_sales (recorder, line_number, recorder_type, period, active, card_key, "
+                 "owner_key, product_key, quantity, amount, discount, payload) values ('r9', 1, "
+                 "'StandardODATA.Document_ЧекККМ', %s, true, 'k2', %s, %s, 1, 2000, 100, '{}')", (at(D2, 15), C2, P1))
+    conn.execute("insert into raw.onec_receipts (ref, document_type, document_date, customer_key, store_key, amount, "
+                 "payload) values ('r9', 'StandardODATA.Document_ЧекККМ', %s, %s, %s, 2000, '{}')",
+                 (at(D2, 15), C2, YALTA))
+    conn.execute("insert into raw.onec_sales (recorder, line_number, recorder_type, period, active, store_key, "
+                 "product_key, quantity, amount, payload) values ('sr4', 1, %s, %s, true, %s, %s, 1, 2000, '{}')",
+                 ("StandardODATA.Document_ОтчетОРозничныхПродажах", at(D2, 22), YALTA, P1))
+
+    window = json.dumps({"start_date": str(D1), "end_date": str(D2)})
+    incremental = dbt(built["url"], "build", "--vars", window, target=built["target"])
+    assert incremental.returncode == 0, incremental.stdout[-4000:]
+    after_window = snapshot(conn)
+    full = dbt(built["url"], "build", "--full-refresh", target=built["target"])
+    assert full.returncode == 0, full.stdout[-4000:]
+    assert after_window == snapshot(conn)
+
+    purchases = rows(conn, "select customer_key, document_ref, purchase_date, store_key from marts.customer_purchases "
+                           "where not is_migrated order by 1, 2")
+    assert purchases == [(C1, "r1", D2, CENTRUM), (C1, "r1", D2, CENTRUM), (C2, "r9", D2, YALTA)]
+    assert rows(conn, "select customer_key, orders, segment <> 'history_only' from marts.customer_profile "
+                      "order by 1") == [(C1, 1, True), (C2, 1, True)]
+
+
+def test_a_window_build_tests_its_window(built):
+    """dbt tests of incremental marts look at the run's window (the days before were tested when built);
+    without a window they look at everything."""
+    conn = built["conn"]
+    conn.execute("insert into marts.sales_daily select * from marts.sales_daily where sale_date = %s", (D1,))
+
+    def test_sales_daily(*extra: str) -> subprocess.CompletedProcess:
+        return dbt(built["url"], "test", "--select", "sales_daily", *extra, target=built["target"])
+
+    on_d2 = test_sales_daily("--vars", json.dumps({"start_date": str(D2), "end_date": str(D2)}))
+    assert on_d2.returncode == 0, on_d2.stdout[-3000:]
+    on_d1 = test_sales_daily("--vars", json.dumps({"start_date": str(D1), "end_date": str(D1)}))
+    assert on_d1.returncode == 1 and "unique_combination_sales_daily" in on_d1.stdout
+    assert test_sales_daily().returncode == 1

@@ -13,9 +13,29 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro delete_window(column) -%}
+{# `column` inside the window. For a timestamp (`moment=true`) the bounds stay on the bare column, so
+   the raw tables' index on the period answers it and a day's build reads a day's rows. #}
+{% macro in_window(column, moment=false) -%}
+    {%- if moment -%}{{ column }} >= {{ window_start() }} and {{ column }} < {{ window_end() }} + 1
+    {%- else -%}{{ column }} between {{ window_start() }} and {{ window_end() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# For an incremental model's source rows: the window on an incremental build, everything otherwise. #}
+{% macro incremental_window(column, moment=false) -%}
+    {%- if is_incremental() -%}({{ in_window(column, moment) }}){%- else -%}true{%- endif -%}
+{%- endmacro %}
+
+{# For tests: the run's window when Dagster passed one (only that window was rebuilt), else everything. #}
+{% macro run_window(column, moment=false) -%}
+    {%- if var('start_date', none) -%}({{ in_window(column, moment) }}){%- else -%}true{%- endif -%}
+{%- endmacro %}
+
+{# The pre-hook of a window-incremental model: delete what the build is about to rebuild. `also` adds
+   rows rebuilt on every run (e.g. migrated history, which has no day of its own). #}
+{% macro delete_window(column, also=none) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where {{ column }} between {{ window_start() }} and {{ window_end() }}
+        delete from {{ this }} where {{ in_window(column) }}{% if also %} or {{ also }}{% endif %}
     {%- endif -%}
 {%- endmacro %}
 

@@ -1,21 +1,30 @@
 -- Customers' lifetime revenue adds up to their purchase lines: card sales + orders with a customer +
 -- migrated history (lines of counterparties missing from the catalog are left to the relationships test).
+-- With a run window, the customers who bought in it (each over their whole history), else everyone.
 with
 
-profile as (
+customers as (
 
-    select coalesce(sum(lifetime_revenue), 0) as total from {{ ref('customer_profile') }}
+    select customer_key, lifetime_revenue
+    from {{ ref('customer_profile') }}
+    {% if var('start_date', none) %}
+    where customer_key in (
+        select customer_key from {{ ref('customer_purchases') }} where {{ run_window('purchase_date') }}
+    )
+    {% endif %}
 
 ),
 
 lines as (
 
-    select coalesce(sum(amount), 0) as total
+    select customer_key, sum(amount) as revenue
     from {{ ref('customer_purchases') }}
-    where customer_key in (select customer_key from {{ ref('customer_profile') }})
+    where customer_key in (select customer_key from customers)
+    group by 1
 
 )
 
-select profile.total as profile_total, lines.total as lines_total
-from profile, lines
-where profile.total <> lines.total
+select customers.customer_key, customers.lifetime_revenue, lines.revenue as lines_revenue
+from customers
+left join lines using (customer_key)
+where customers.lifetime_revenue <> coalesce(lines.revenue, 0)

@@ -1,12 +1,12 @@
 -- Revenue and items in sales_daily equal the raw 1C sales register (active, non-migrated records) for
--- every Moscow day, to the kopeck.
+-- every Moscow day, to the kopeck: the run's window when Dagster passed one, else every day.
 with
 
 register as (
 
     select period::date as day, sum(amount) as revenue, sum(quantity) as items
     from {{ source('onec', 'sales') }}
-    where active and recorder_type not like '%ВводНачальныхОстатков'
+    where active and recorder_type not like '%ВводНачальныхОстатков' and {{ run_window('period', moment=true) }}
     group by 1
 
 ),
@@ -15,6 +15,7 @@ mart as (
 
     select sale_date as day, sum(revenue) as revenue, sum(items_sold) as items
     from {{ ref('sales_daily') }}
+    where {{ run_window('sale_date') }}
     group by 1
 
 )

@@ -33,6 +33,7 @@ class RawTable:
     key: tuple[str, ...]
     description: str = ""
     schema: str = RAW_SCHEMA
+    indexes: tuple[str, ...] = ()  # columns loads and models filter on (a day's window): one index each
 
     @property
     def ident(self) -> sql.Composed:
@@ -60,7 +61,15 @@ class RawTable:
                 self.ident, sql.Identifier(c.name), sql.SQL(c.type))
             for c in self.columns
         ]
+        statements += [
+            sql.SQL("create index if not exists {} on {} ({})").format(
+                sql.Identifier(self.index_name(column)), self.ident, sql.Identifier(column))
+            for column in self.indexes
+        ]
         return statements
+
+    def index_name(self, column: str) -> str:
+        return f"{self.name}_{column}_idx"
 
 
 @dataclass(frozen=True)
@@ -95,7 +104,7 @@ def table_exists(conn: psycopg.Connection, table: RawTable) -> bool:
 def ensure_table(conn: psycopg.Connection, table: RawTable) -> None:
     """Create the table or add new columns, only when needed: DDL takes an exclusive lock, which
     would queue behind any long BI query on the table and then block every reader behind it."""
-    if not _missing_columns(conn, table):
+    if not _missing_columns(conn, table) and not _missing_indexes(conn, table):
         return
     with conn.transaction():
         _lock(conn, f"ddl:{table.schema}.{table.name}")
@@ -108,6 +117,12 @@ def _missing_columns(conn: psycopg.Connection, table: RawTable) -> set[str]:
         "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
         (table.schema, table.name))}
     return {*table.column_names, "payload", "_loaded_at", "_run_id"} - present
+
+
+def _missing_indexes(conn: psycopg.Connection, table: RawTable) -> set[str]:
+    present = {row[0] for row in conn.execute(
+        "select indexname from pg_indexes where schemaname = %s and tablename = %s", (table.schema, table.name))}
+    return {table.index_name(column) for column in table.indexes} - present
 
 
 def load(

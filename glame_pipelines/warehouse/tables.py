@@ -22,7 +22,7 @@ _SALES_COLUMNS = (
 )
 
 ONEC_SALES = RawTable("onec_sales", _SALES_COLUMNS, _REGISTER_KEY,
-                      "AccumulationRegister_Продажи_RecordType, one row per register record.")
+                      "AccumulationRegister_Продажи_RecordType, one row per register record.", indexes=("period",))
 ONEC_OPENING_BALANCES = RawTable("onec_opening_balances", _SALES_COLUMNS, _REGISTER_KEY,
                                  "Sales-register records of Document_ВводНачальныхОстатков (migrated history).")
 ONEC_CARD_SALES = RawTable("onec_card_sales", (
@@ -33,14 +33,14 @@ ONEC_CARD_SALES = RawTable("onec_card_sales", (
     Column("quantity", "numeric", "Количество."),
     Column("amount", "numeric", "Сумма."),
     Column("discount", "numeric", "Скидка."),
-), _REGISTER_KEY, "AccumulationRegister_ПродажиПоДисконтнымКартам_RecordType.")
+), _REGISTER_KEY, "AccumulationRegister_ПродажиПоДисконтнымКартам_RecordType.", indexes=("period",))
 ONEC_BONUS_POINTS = RawTable("onec_bonus_points", (
     *_REGISTER_HEAD,
     Column("record_type", "text", "Receipt (accrued) or Expense (spent)."),
     Column("card_key", "text", "БонуснаяКарта_Key."),
     Column("accrued", "numeric", "Начислено."),
     Column("to_write_off", "numeric", "КСписанию."),
-), _REGISTER_KEY, "AccumulationRegister_БонусныеБаллы_RecordType.")
+), _REGISTER_KEY, "AccumulationRegister_БонусныеБаллы_RecordType.", indexes=("period",))
 ONEC_BONUS_BALANCES = RawTable("onec_bonus_balances", (
     Column("card_key", "text", "БонуснаяКарта_Key."),
     Column("accrued_balance", "numeric", "НачисленоBalance."),
@@ -53,7 +53,7 @@ ONEC_RECEIPTS = RawTable("onec_receipts", (
     Column("customer_key", "text", "Покупатель_Key."),
     Column("store_key", "text", "Склад_Key, when the journal has it."),
     Column("amount", "numeric", "СуммаДокумента, when the journal has it."),
-), ("ref",), "DocumentJournal_РозничныеПродажи: retail receipts.")
+), ("ref",), "DocumentJournal_РозничныеПродажи: retail receipts.", indexes=("document_date",))
 
 
 def catalog_table(name: str, description: str) -> RawTable:

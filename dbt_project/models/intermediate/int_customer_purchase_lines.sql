@@ -1,6 +1,7 @@
 -- Every purchase line that has a customer: card sales (receipts with a discount card), register lines
 -- with a counterparty (online orders) whose document is not already a card sale, and the migrated
--- opening balances. One line is counted once.
+-- opening balances. One line is counted once. Register lines carry their store; card sales get theirs
+-- from the document (int_document_stores) in the mart.
 with
 
 card_sales as (
@@ -13,6 +14,7 @@ card_sales as (
         sale_date,
         document_ref,
         document_type,
+        null::text as store_key,
         product_key,
         quantity,
         amount,
@@ -35,6 +37,7 @@ register_lines as (
         sale_date,
         document_ref,
         document_type,
+        store_key,
         product_key,
         quantity,
         amount,
@@ -42,10 +45,14 @@ register_lines as (
         is_return,
         is_migrated
 
-    from {{ ref('stg_onec__sales') }}
+    from {{ ref('stg_onec__sales') }} as sales
     where is_active
         and counterparty_key is not null
-        and document_ref not in (select document_ref from card_sales)
+        and not exists (
+            select from {{ ref('stg_onec__card_sales') }} as card_sales
+            where card_sales.document_ref = sales.document_ref and card_sales.is_active
+                and card_sales.customer_key is not null
+        )
 
 ),
 

@@ -10,21 +10,32 @@ sales as (
 
 ),
 
+rules as (
+
+    select * from {{ ref('non_merchandise_rules') }}
+
+),
+
 products as (
 
-    select * from {{ ref('stg_onec__products') }}
+    -- the rule is matched once per product, not once per line
+    select
+        products.*,
+        (
+            select rules.category
+            from rules
+            where products.product_name ilike rules.name_pattern
+            order by rules.category
+            limit 1
+        ) as non_merchandise_category
+
+    from {{ ref('stg_onec__products') }} as products
 
 ),
 
 channels as (
 
     select * from {{ ref('sales_channels') }}
-
-),
-
-rules as (
-
-    select * from {{ ref('non_merchandise_rules') }}
 
 ),
 
@@ -35,13 +46,7 @@ joined as (
         products.product_name,
         products.article,
         coalesce(exact_store.channel, any_store.channel, 'offline') as channel,
-        (
-            select rules.category
-            from rules
-            where products.product_name ilike rules.name_pattern
-            order by rules.category
-            limit 1
-        ) as non_merchandise_category
+        products.non_merchandise_category
 
     from sales
     left join products on products.product_key = sales.product_key

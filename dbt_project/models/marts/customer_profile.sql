@@ -1,6 +1,8 @@
 -- One row per customer. Lifetime figures include the history migrated into 1C (opening balances), shown
 -- apart in migrated_revenue; dates, orders and RFM use real purchases only, because the migration's date
 -- is a placeholder and it carries no receipts. RFM frequency counts receipts (documents), not lines.
+-- Built from per-customer totals (int_customer_totals, incremental), so its cost follows the number of
+-- customers, not of purchase lines.
 with
 
 customers as (
@@ -21,7 +23,17 @@ cards as (
 
 purchases as (
 
-    select * from {{ ref('customer_purchases') }}
+    select * from {{ ref('int_customer_totals') }}
+    where first_purchase_at is not null  -- an empty row is a customer whose lines were all deleted
+
+),
+
+migrated as (
+
+    select customer_key, sum(quantity) as items, sum(amount) as revenue
+    from {{ ref('customer_purchases') }}
+    where is_migrated
+    group by 1
 
 ),
 
@@ -34,18 +46,18 @@ bonus as (
 totals as (
 
     select
-        customer_key,
-        min(purchased_at) filter (where not is_migrated) as first_purchase_at,
-        max(purchased_at) filter (where not is_migrated) as last_purchase_at,
-        count(distinct document_ref) filter (where not is_migrated and not is_return) as orders,
-        sum(quantity) as items,
-        sum(amount) as lifetime_revenue,
-        coalesce(sum(amount) filter (where is_migrated), 0) as migrated_revenue,
-        coalesce(sum(amount) filter (where not is_migrated), 0) as purchase_revenue,
-        bool_or(is_migrated) as has_migrated_history
+        coalesce(purchases.customer_key, migrated.customer_key) as customer_key,
+        purchases.first_purchase_at,
+        purchases.last_purchase_at,
+        coalesce(purchases.orders, 0) as orders,
+        coalesce(purchases.items, 0) + coalesce(migrated.items, 0) as items,
+        coalesce(purchases.revenue, 0) + coalesce(migrated.revenue, 0) as lifetime_revenue,
+        coalesce(migrated.revenue, 0) as migrated_revenue,
+        coalesce(purchases.revenue, 0) as purchase_revenue,
+        migrated.customer_key is not null as has_migrated_history
 
     from purchases
-    group by 1
+    full join migrated on migrated.customer_key = purchases.customer_key
 
 ),
 

@@ -1,9 +1,24 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='purchase_line_id',
+    pre_hook="{{ delete_window('purchase_date', also='is_migrated') }}",
+    indexes=[{'columns': ['purchase_line_id'], 'unique': True}, {'columns': ['customer_key']},
+             {'columns': ['purchase_date']}, {'columns': ['is_migrated']}],
+    meta={'window_column': 'purchase_date'},
+    on_schema_change='append_new_columns',
+) }}
+
 -- One row per purchase line of a known customer (see int_customer_purchase_lines for what counts).
+-- Incremental on the run's window: its days are deleted and rebuilt (lines deleted in 1C go), lines are
+-- replaced by id (one re-dated in 1C moves to its new day), and the migrated history, which has no day
+-- of its own, is rebuilt on every run.
 with
 
 lines as (
 
     select * from {{ ref('int_customer_purchase_lines') }}
+    where {{ incremental_window('sold_at', moment=true) }}{% if is_incremental() %} or is_migrated{% endif %}
 
 ),
 
@@ -35,7 +50,7 @@ final as (
         lines.sale_date as purchase_date,
         lines.document_ref,
         lines.document_type,
-        document_stores.store_key,
+        coalesce(lines.store_key, document_stores.store_key) as store_key,
         stores.store_name,
         lines.product_key,
         products.product_name,
@@ -49,7 +64,7 @@ final as (
     from lines
     left join products on products.product_key = lines.product_key
     left join document_stores on document_stores.document_ref = lines.document_ref
-    left join stores on stores.store_key = document_stores.store_key
+    left join stores on stores.store_key = coalesce(lines.store_key, document_stores.store_key)
 
 )
 

@@ -2,6 +2,7 @@
     materialized='incremental',
     incremental_strategy='append',
     pre_hook="{{ delete_window('sale_date') }}",
+    meta={'window_column': 'sale_date'},
     on_schema_change='append_new_columns',
 ) }}
 
@@ -10,9 +11,7 @@ with
 lines as (
 
     select * from {{ ref('int_sales_lines_enriched') }}
-    {% if is_incremental() %}
-    where sale_date between {{ window_start() }} and {{ window_end() }}
-    {% endif %}
+    where {{ incremental_window('sold_at', moment=true) }}
 
 ),
 
@@ -25,6 +24,7 @@ receipts as (
 
     from {{ ref('stg_onec__receipts') }}
     where is_posted and not is_deleted and store_key is not null
+        and {{ incremental_window('receipt_at', moment=true) }}
     group by 1, 2
 
 ),
@@ -43,7 +43,7 @@ card_discounts as (
         on exact_store.document_type = card_sales.document_type and exact_store.store_key = document_stores.store_key
     left join {{ ref('sales_channels') }} as any_store
         on any_store.document_type = card_sales.document_type and any_store.store_key = '*'
-    where card_sales.is_active
+    where card_sales.is_active and {{ incremental_window('card_sales.sold_at', moment=true) }}
     group by 1, 2, 3
 
 ),

@@ -14,7 +14,14 @@ opening_balances as (
 
 unioned as (
 
-    select *, false as is_migrated from source
+    -- a migrated record can reach both tables when the partitions start before the migration date: the
+    -- migrated copy wins. An anti-join (not distinct on) so a filter on the period reaches the raw index.
+    select *, false as is_migrated
+    from source
+    where not exists (
+        select from opening_balances
+        where opening_balances.recorder = source.recorder and opening_balances.line_number = source.line_number
+    )
     union all
     select *, true as is_migrated from opening_balances
 
@@ -41,15 +48,6 @@ renamed as (
 
     from unioned
 
-),
-
-final as (
-
-    -- a migrated record can reach both tables when the partitions start before the migration date
-    select distinct on (sales_line_id) *
-    from renamed
-    order by sales_line_id, is_migrated desc
-
 )
 
-select * from final
+select * from renamed
