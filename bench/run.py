@@ -248,14 +248,19 @@ def main() -> None:
     base = server_url()
     started = time.perf_counter()
     sections = machine(base)
-    for name, step in (("ingestion", lambda: bench_ingestion(base)), ("dbt", lambda: bench_dbt(base)),
-                       ("definitions", bench_definitions), ("demo", lambda: bench_demo(base))):
+    steps = (("ingestion", lambda: bench_ingestion(base)), ("dbt", lambda: bench_dbt(base)),
+             ("definitions", bench_definitions), ("demo", lambda: bench_demo(base)))
+    only = os.environ.get("BENCH_ONLY")  # e.g. BENCH_ONLY=dbt while working on one part; results.md is then partial
+    for name, step in steps:
+        if only and name not in only.split(","):
+            continue
         print(f"bench: {name}…", flush=True)
         section = step()
         print("\n".join(section), flush=True)
         sections += section
     sections.append(f"Total bench time: {time.perf_counter() - started:.0f} s.")
-    (ROOT / "bench" / "results.md").write_text("\n".join(sections) + "\n")
+    name = "results-partial.md" if only else "results.md"
+    (ROOT / "bench" / name).write_text("\n".join(sections) + "\n")
     print("\n".join(sections))
 
 

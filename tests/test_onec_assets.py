@@ -127,3 +127,25 @@ def test_a_set_refusing_filter_or_order_still_loads_exactly_the_day(warehouse_ur
     assert materialize([SALES], onec_resources(warehouse_url, onec_env), partition_key=DAY).success
     expected = expected_sales(world, date(2025, 3, 14), date(2025, 3, 15))
     assert conn.execute("select count(*) from raw.onec_sales").fetchone()[0] == len(expected)
+
+
+def test_records_of_an_unexpected_type_are_quarantined_and_the_rest_load(warehouse_url, onec_env, onec_api, conn,
+                                                                           world):
+    """A base edited by hand serves a line whose Сумма is text and one whose Количество is null: those two
+    go to raw.load_rejects with the reason, every other line of the day loads, the run succeeds."""
+    day = date(2025, 3, 14)
+    report = world.shift_report_ref(PHYSICAL_STORES[0], day)
+    onec_api.corrupt_line(report, 1, Сумма="двенадцать тысяч")
+    onec_api.corrupt_line(report, 2, Количество=None)
+    result = materialize([SALES], onec_resources(warehouse_url, onec_env), partition_key=DAY)
+    assert result.success
+    expected = expected_sales(world, day, day + timedelta(1))
+    good = [r for r in expected if not (r["Recorder"] == report and r["LineNumber"] in (1, 2))]
+    count, total = conn.execute("select count(*), sum(amount) from raw.onec_sales").fetchone()
+    assert (count, total) == (len(good), sum(Decimal(str(r["Сумма"])) for r in good))
+    rejects = conn.execute("select partition, reason, payload -> 'record' ->> 'Recorder' from raw.load_rejects "
+                           "where source = 'onec/sales' order by record_no").fetchall()
+    assert [(p, r) for p, r, _ in rejects] == [
+        (DAY, "ValueError: not a number: 'двенадцать тысяч'"), (DAY, "ValueError: not a number: None")]
+    assert {recorder for *_, recorder in rejects} == {report}
+    assert result.asset_materializations_for_node("onec__sales")[0].metadata["rejected"].value == 2

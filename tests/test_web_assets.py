@@ -78,6 +78,27 @@ def test_metrika_counter_without_ecommerce_still_loads(warehouse_url, web_sandbo
     assert conn.execute("select count(*), count(ecommerce_revenue) from raw.yandex_metrika_traffic").fetchone()[1] == 0
 
 
+def test_metrika_row_with_nulls_loads_as_not_set_with_null_metrics(warehouse_url, web_sandbox, web_apis, conn):
+    """Metrika answers visits it cannot attribute with a null dimension and null metrics: the row loads
+    (source "(not set)", nulls kept as nulls, not zeros) and the day's visits stay whole."""
+    api = web_apis["metrika"]
+    api.rows_with_nulls.add(date(2025, 3, 14))
+    resources = web_resources(warehouse_url, web_sandbox, web_apis)
+    assert materialize([traffic], resources, partition_key=DAY).success
+    row = conn.execute("select visits, users, pageviews, bounce_rate, page_depth, avg_visit_duration_seconds "
+                       "from raw.yandex_metrika_traffic where date = %s and traffic_source = '(not set)'",
+                       (DAY,)).fetchall()
+    assert row == [(3, 3, None, None, None, None)]
+    from glame_pipelines.sandbox.web import TRAFFIC_SOURCES
+
+    visits = conn.execute("select sum(visits) from raw.yandex_metrika_traffic where date = %s", (DAY,)).fetchone()[0]
+    assert visits == 3 + sum(api.visits(date(2025, 3, 14), s)["ym:s:visits"] for s in TRAFFIC_SOURCES)
+    table = "select * from raw.yandex_metrika_traffic order by date, traffic_source"
+    before = conn.execute(table).fetchall()
+    assert materialize([traffic], resources, partition_key=DAY).success
+    assert conn.execute(table).fetchall() == before
+
+
 def test_vk_post_without_views_is_loaded_with_null_views(warehouse_url, web_sandbox, web_apis, conn):
     assert materialize([wall_posts], web_resources(warehouse_url, web_sandbox, web_apis)).success
     total, with_views = conn.execute("select count(*), count(views) from raw.vk_wall_posts").fetchone()

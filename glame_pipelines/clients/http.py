@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import logging
+import queue
 import random
 import re
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
@@ -143,7 +145,8 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def looks_like_html(response: requests.Response) -> bool:
     content_type = response.headers.get("Content-Type", "")
-    return "html" in content_type or response.text.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
+    # the first bytes only: decoding a large JSON page to text just to look at its start costs more than parsing it
+    return "html" in content_type or response.content[:256].lstrip().lower().startswith((b"<!doctype", b"<html"))
 
 
 def send(
@@ -211,3 +214,45 @@ class JsonApiClient:
             raise TransientError(
                 f"{self.source} sent a malformed JSON body (HTTP {response.status_code}, {len(response.content)} bytes) "
                 f"for {self.redact(url)}") from None
+
+
+def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Yield from `items`, which a background thread produces up to `depth` items ahead: the next page
+    downloads while the caller loads the one before (a socket wait releases the GIL). Items and the
+    error that ends them arrive in order; memory holds at most `depth` + 2 items."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(entry: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+        except BaseException as error:  # handed to the consumer, raised there
+            put((end, error))
+            return
+        put((end, None))
+
+    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = buffer.get()
+            if item is end:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()  # an abandoned read finishes its request first: the session is not shared mid-call

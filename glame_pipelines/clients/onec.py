@@ -24,6 +24,7 @@ from glame_pipelines.clients.http import (
     RetryPolicy,
     TransientError,
     looks_like_html,
+    read_ahead,
     parse_retry_after,
     send,
 )
@@ -193,7 +194,7 @@ class OnecClient:
         try:
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            if response.text.lstrip().startswith("<"):
+            if response.content.lstrip().startswith(b"<"):
                 raise OnecError(f"1C answered XML instead of JSON for {shown}; a proxy may drop $format=json")
             raise TransientError(f"1C sent a malformed JSON body ({len(response.content)} bytes) for {shown}")
         if not isinstance(body, dict):
@@ -230,7 +231,8 @@ class OnecClient:
         filter: str | None = None,
         orderby: Sequence[str] | None = None,
     ) -> Iterator[dict]:
-        """Every record of the query, page by page ($top/$skip); memory holds one page at a time."""
+        """Every record of the query, page by page ($top/$skip); the next page downloads while the caller
+        works on this one, and memory holds at most three pages."""
         params: dict[str, str | int] = {}
         if select:
             params["$select"] = ",".join(select)
@@ -238,11 +240,15 @@ class OnecClient:
             params["$filter"] = filter
         if orderby:
             params["$orderby"] = ",".join(orderby)
+        for page in read_ahead(self._pages(entity_set, params)):
+            yield from page
+
+    def _pages(self, entity_set: str, params: dict) -> Iterator[list[dict]]:
         skip = 0
         previous: list[dict] | None = None
         while True:
             page = self._fetch_page(entity_set, params, skip, previous)
-            yield from page
+            yield page
             if len(page) < self.page_size:
                 return
             previous = page

@@ -215,6 +215,7 @@ class OnecApi(Api):
         self.quirks = OnecQuirks()
         self.deleted_documents: set[str] = set()  # documents deleted (or un-posted) in 1C
         self.amount_overrides: dict[tuple[str, int], float] = {}  # re-posted lines: (Recorder, LineNumber)
+        self.field_overrides: dict[tuple[str, int], dict] = {}  # lines a base serves with odd values
         self._last_page: dict[tuple, list] = {}
         self._results: dict[tuple, list[dict]] = {}
         self._lock = threading.Lock()
@@ -318,6 +319,11 @@ class OnecApi(Api):
         self.amount_overrides[(recorder, line_number)] = amount
         self.version += 1
 
+    def corrupt_line(self, recorder: str, line_number: int, **fields) -> None:
+        """Serve a register line with values of an unexpected type (a configuration changed by hand)."""
+        self.field_overrides[(recorder, line_number)] = fields
+        self.version += 1
+
     # -- data --
 
     def _days(self, low: datetime | None, high: datetime | None):
@@ -386,6 +392,7 @@ class OnecApi(Api):
                 "Номенклатура_Key": line.product.ref, "Характеристика_Key": EMPTY_REF, "Склад_Key": store_ref,
                 "Контрагент_Key": customer.ref if customer else EMPTY_REF, "Организация_Key": ref("organization"),
                 "Количество": line.quantity, "Сумма": self._line_amount(recorder, number, line.amount_kopecks),
+                **self.field_overrides.get((recorder, number), {}),
             }
 
     def _opening_balance_rows(self) -> Iterator[dict]:

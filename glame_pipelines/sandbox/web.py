@@ -48,6 +48,7 @@ class MetrikaApi(Api):
         self.ecommerce = ecommerce
         self.sampled_days = set(sampled_days)
         self.quota_errors = 0  # answer this many requests with a 429 quota error first
+        self.rows_with_nulls: set[date] = set()  # days that also get a row Metrika leaves mostly null
 
     def error(self, status: int, error_type: str, message: str) -> Response:
         return Response.json({"errors": [{"error_type": error_type, "message": message}], "code": status,
@@ -114,10 +115,12 @@ class MetrikaApi(Api):
             else:
                 for source in TRAFFIC_SOURCES:
                     rows.append(([day.isoformat(), source], self.visits(day, source)))
+                if day in self.rows_with_nulls:  # as Metrika answers for visits it could not attribute
+                    rows.append(([day.isoformat(), None], {"ym:s:visits": 3.0, "ym:s:users": 3.0}))
         offset, limit = int(query.get("offset", 1)), int(query.get("limit", 100))
         page = rows[offset - 1: offset - 1 + limit]
         sampled = any(date1 + timedelta(n) in self.sampled_days for n in range((date2 - date1).days + 1))
-        data = [{"dimensions": [{"name": v, "id": v} for v in dims],
+        data = [{"dimensions": [{"name": v, "id": v} if v is not None else {"name": None} for v in dims],
                  "metrics": [values.get(m) for m in metrics]} for dims, values in page]
         return Response.json({
             "query": {"ids": [int(self.counter_id)], "dimensions": dimensions, "metrics": metrics,

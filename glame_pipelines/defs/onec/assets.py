@@ -1,10 +1,11 @@
 """1C assets: registers by Moscow day (each run replaces its days), catalogs upserted by Ref_Key."""
 
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import dagster as dg
 
@@ -26,10 +27,21 @@ MIGRATION_DOCUMENT = "Document_ВводНачальныхОстатков"
 
 
 def _number(value) -> str:
-    """A 1C number, checked: a bad value is rejected here rather than failing the whole COPY."""
-    if isinstance(value, bool) or value is None:
-        raise ValueError(f"not a number: {value!r}")
-    return str(Decimal(str(value)))
+    """A 1C number, checked: a bad value is rejected here rather than failing the whole COPY. JSON numbers
+    (the usual case) pass straight through; only strings need parsing."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is float and math.isfinite(value):
+        return repr(value)
+    if kind is str:
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            number = None
+        if number is not None and number.is_finite():
+            return str(number)
+    raise ValueError(f"not a number: {value!r}")
 
 
 def _moment(value):
