@@ -27,8 +27,15 @@ dev: venv  ## the Dagster UI on http://127.0.0.1:3000
 check: venv  ## one authenticated call per configured source
 	$(VENV)/bin/glame check
 
-bench: venv  ## benchmarks; writes bench/results.md
-	$(PY) bench/run.py
+# dlt, the peer tool the bench compares against, lives in its own virtualenv: its dependencies are not ours
+DLT_VENV := bench/.venv-dlt
+$(DLT_VENV)/.installed: bench/requirements-dlt.txt
+	test -x $(DLT_VENV)/bin/python || $(PYTHON) -m venv $(DLT_VENV)
+	$(DLT_VENV)/bin/python -m pip install --quiet -r bench/requirements-dlt.txt
+	touch $@
+
+bench: venv $(DLT_VENV)/.installed  ## benchmarks (about 15 min); writes bench/results.md
+	GLAME_DLT_PYTHON=$(DLT_VENV)/bin/python $(PY) bench/run.py
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache

@@ -12,8 +12,8 @@ from datetime import date
 import psycopg
 
 from glame_pipelines.clients.onec import OnecClient, basic_token
-from glame_pipelines.defs.onec.assets import REGISTERS, _day_window
-from glame_pipelines.warehouse.loader import Rejects, convert_records, load
+from glame_pipelines.defs.onec.assets import REGISTERS, _day_window, register_reader
+from glame_pipelines.warehouse.loader import Rejects, load
 
 SALES = REGISTERS[0]
 
@@ -28,10 +28,8 @@ def main() -> None:
     day = date(2025, 6, 2)
     started = time.perf_counter()
     with psycopg.connect(args.warehouse, autocommit=True) as conn:
-        rejects = Rejects()
-        records = client.iter_window("AccumulationRegister_Продажи_RecordType", day, date(2025, 6, 3),
-                                     orderby=SALES.orderby)
-        result = load(conn, SALES.table, convert_records(records, SALES.to_row, rejects), window=_day_window(SALES, day))
+        read = register_reader(client, "AccumulationRegister_Продажи_RecordType", SALES, day, Rejects())
+        result = load(conn, SALES.table, read, window=_day_window(SALES, day))
     seconds = time.perf_counter() - started
     print(json.dumps({"rows": result.received, "seconds": seconds, "inserted": result.inserted,
                       "updated": result.updated, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -33,6 +33,7 @@ from glame_pipelines.warehouse.tables import ONEC_SALES, all_raw_tables  # noqa:
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 RESYNC_RUNS = int(os.environ.get("BENCH_RESYNC_RUNS", "2"))
 DBT_RUNS = int(os.environ.get("BENCH_DBT_RUNS", "3"))
+DLT_RUNS = int(os.environ.get("BENCH_DLT_RUNS", "3"))
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "100000,1000000").split(",")]
 DBT_SIZES = [int(n) for n in os.environ.get("BENCH_DBT_SIZES", "1000000,5000000").split(",")]
 DATA = ROOT / "bench" / "data"
@@ -107,11 +108,36 @@ def median(values):
     return statistics.median(values)
 
 
+def run_dlt(url: str, warehouse: str) -> dict | None:
+    """One dlt run into an empty dataset, or None when its virtualenv is missing (`make bench` makes it)."""
+    python = os.environ.get("GLAME_DLT_PYTHON", str(ROOT / "bench" / ".venv-dlt" / "bin" / "python"))
+    if not Path(python).exists():
+        return None
+    with psycopg.connect(warehouse, autocommit=True) as conn:
+        for schema in ("dlt_bench", "dlt_bench_staging"):
+            conn.execute(f"drop schema if exists {schema} cascade")
+    out = subprocess.run([python, str(ROOT / "bench" / "dlt_peer.py"), "--url", url, "--warehouse", warehouse],
+                         capture_output=True, text=True, cwd=DATA)
+    if out.returncode != 0:
+        raise RuntimeError("dlt failed:\n" + out.stderr[-3000:])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    with psycopg.connect(warehouse) as conn:
+        result["loaded"] = conn.execute("select count(*) from dlt_bench.onec_sales").fetchone()[0]
+    return result
+
+
 def bench_ingestion(base: str) -> list[str]:
     lines = ["## 1C sales ingestion (real client + loader, sandbox at full speed, page size 5,000)", "",
-             "| rows | client+loader rows/s | raw COPY rows/s | ratio to raw COPY | peak RSS, MB | runs |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "One day of N sales-register rows from the bench server (bench/onec_server.py) into an empty "
+             "raw.onec_sales (primary key and period index), through the real OnecClient and loader. Raw COPY: "
+             "the same rows from a CSV file into an empty table without keys or indexes (the floor). dlt: its "
+             "REST API source and Postgres destination in merge mode on the same server and bench server "
+             "(bench/dlt_peer.py, dlt 1.31.0 in its own virtualenv).", "",
+             "| rows | ours, rows/s | raw COPY, rows/s | ours ÷ raw COPY | dlt, rows/s | ours ÷ dlt "
+             "| peak RSS ours, MB | peak RSS dlt, MB | runs |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     warehouse = fresh_db(base)
+    dlt_missing = False
     try:
         for rows in SIZES:
             server = BenchServer(rows)
@@ -122,12 +148,26 @@ def bench_ingestion(base: str) -> list[str]:
                 assert result["rows"] == rows == result["inserted"], result
                 ours.append(rows / result["seconds"])
                 rss.append(result["rss_mb"])
+            peers = []
+            for _ in range(DLT_RUNS):
+                peer = run_dlt(server.url, warehouse)
+                if peer is None:
+                    dlt_missing = True
+                    break
+                assert peer["rows"] == rows == peer["loaded"], peer
+                peers.append(peer)
             server.close()
             path = csv_file(rows)
             copies = [rows / raw_copy(path, warehouse) for _ in range(RUNS)]
+            dlt_rate = median([rows / p["seconds"] for p in peers]) if peers else None
+            dlt_cells = (f"{dlt_rate:,.0f} | {median(ours) / dlt_rate:.1f} | {max(p['rss_mb'] for p in peers):.0f}"
+                         if peers else "not measured | – | –")
             lines.append(f"| {rows:,} | {median(ours):,.0f} | {median(copies):,.0f} | {median(ours) / median(copies):.2f} "
-                         f"| {max(rss):.0f} | {RUNS} |")
-        lines += ["", "dlt (the peer tool in the brief) is not installed here, so the ratio to dlt was not measured.", ""]
+                         f"| {dlt_cells.split(' | ')[0]} | {dlt_cells.split(' | ')[1]} | {max(rss):.0f} "
+                         f"| {dlt_cells.split(' | ')[2]} | {RUNS} (dlt {len(peers)}) |")
+        lines.append("")
+        if dlt_missing:
+            lines += ["dlt was not measured: its virtualenv (bench/.venv-dlt) is missing; `make bench` creates it.", ""]
         lines += bench_resync(warehouse, max(SIZES))
     finally:
         drop_db(base, warehouse)

@@ -89,3 +89,54 @@ def test_a_change_in_a_typed_column_alone_is_not_missed(conn):
     result = load(conn, TABLE, [("a", "2025-01-01", "2", {"id": "a"})], window=day_window("2025-01-01"))
     assert result.updated == 1
     assert [str(r[2]) for r in snapshot(conn)] == ["2"]
+
+
+class Source:
+    """A source the loader may read again (what the 1C assets pass): counts its reads."""
+
+    def __init__(self, *batches):
+        self.batches, self.reads = list(batches), 0
+
+    def __call__(self):
+        self.reads += 1
+        return iter(self.batches[min(self.reads, len(self.batches)) - 1])
+
+
+def test_a_new_window_streams_straight_in_and_a_rerun_goes_through_the_stage(conn):
+    source = Source(rows(("a", "2025-01-01", "1"), ("b", "2025-01-01", "2")))
+    first = load(conn, TABLE, source, run_id="r1", window=day_window("2025-01-01"))
+    assert (first.received, first.inserted, source.reads) == (2, 2, 1)
+    before = snapshot(conn)
+    assert [r[5] for r in before] == ["r1", "r1"]
+    second = load(conn, TABLE, source, run_id="r2", window=day_window("2025-01-01"))
+    assert (second.inserted, second.unchanged, source.reads) == (0, 2, 2)
+    assert snapshot(conn) == before
+
+
+def test_a_repeated_key_in_a_new_window_reads_again_through_the_stage(conn):
+    source = Source(rows(("a", "2025-01-01", "1"), ("a", "2025-01-01", "2")))
+    result = load(conn, TABLE, source, window=day_window("2025-01-01"))
+    assert (result.received, result.inserted, source.reads) == (2, 1, 2)
+    assert [str(r[2]) for r in snapshot(conn)] == ["2"]
+
+
+def test_a_key_already_in_another_window_moves_instead_of_failing(conn):
+    """A record re-dated in the source: its key is in the table under the old day."""
+    load(conn, TABLE, rows(("a", "2025-01-01", "1")), window=day_window("2025-01-01"))
+    source = Source(rows(("a", "2025-01-02", "1"), ("b", "2025-01-02", "5")))
+    result = load(conn, TABLE, source, window=day_window("2025-01-02"))
+    assert (result.inserted, result.updated, source.reads) == (1, 1, 2)
+    assert [(r[0], r[1]) for r in snapshot(conn)] == [("a", "2025-01-02"), ("b", "2025-01-02")]
+
+
+def test_a_failure_while_streaming_into_a_new_window_writes_nothing(conn):
+    load(conn, TABLE, rows(("a", "2025-01-01", "1")), window=day_window("2025-01-01"))
+    before = snapshot(conn)
+
+    def broken():
+        yield from rows(("b", "2025-01-02", "2"))
+        raise ConnectionError("page 2 never came")
+
+    with pytest.raises(ConnectionError):
+        load(conn, TABLE, broken, window=day_window("2025-01-02"))
+    assert snapshot(conn) == before

@@ -7,7 +7,7 @@ neither rewritten nor re-stamped: a re-run of the same data leaves the table byt
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 RAW_SCHEMA = "raw"
+WORK_MEM = "64MB"
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def _missing_indexes(conn: psycopg.Connection, table: RawTable) -> set[str]:
 def load(
     conn: psycopg.Connection,
     table: RawTable,
-    rows: Iterable[Sequence],
+    rows: Iterable[Sequence] | Callable[[], Iterable[Sequence]],
     *,
     run_id: str | None = None,
     window: Window | None = None,
@@ -139,17 +140,49 @@ def load(
     Without one, it upserts by key and deletes nothing. Two loads of the same slice never interleave.
     On an autocommit connection each call is its own transaction; inside a caller's transaction it
     is a savepoint, committed with the caller's.
+
+    `rows` may be a function that reads the source (again): then the first load of an empty window
+    streams straight into the table, one write instead of stage and merge, and if a key turns out to be
+    repeated or present outside the window, that attempt is rolled back and the source read again
+    through the stage.
     """
     ensure_table(conn, table)
-    result = LoadResult()
     with conn.transaction():
         _lock(conn, f"load:{table.schema}.{table.name}:{window.label if window else '*'}")
-        stage = _create_stage(conn, table)
-        result.received = _copy_rows(conn, stage, table, rows)
-        distinct = result.received - _dedupe_stage(conn, stage, table)
-        if window is not None:
-            result.deleted = _delete_missing(conn, stage, table, window)
-        result.inserted, result.updated = _merge(conn, stage, table, run_id)
+        conn.execute(f"set local work_mem = '{WORK_MEM}'")  # the stage joins hash in memory instead of spilling
+        if callable(rows) and window is not None and _window_is_empty(conn, table, window):
+            direct = _copy_into_table(conn, table, rows(), run_id)
+            if direct is not None:
+                return direct
+        return _load_through_stage(conn, table, rows() if callable(rows) else rows, run_id, window)
+
+
+def _window_is_empty(conn: psycopg.Connection, table: RawTable, window: Window) -> bool:
+    query = sql.SQL("select not exists (select from {} where {})").format(table.ident, sql.SQL(window.predicate))
+    return conn.execute(query, window.params).fetchone()[0]
+
+
+def _copy_into_table(conn: psycopg.Connection, table: RawTable, rows: Iterable[Sequence],
+                     run_id: str | None) -> LoadResult | None:
+    """COPY straight into the table; None (and nothing written) when a key collides."""
+    try:
+        with conn.transaction():
+            count = _copy_rows(conn, table.ident, table, rows, run_id=(run_id,))
+    except psycopg.errors.UniqueViolation:
+        return None
+    result = LoadResult(received=count, inserted=count)
+    return result.finish(count)
+
+
+def _load_through_stage(conn: psycopg.Connection, table: RawTable, rows: Iterable[Sequence], run_id: str | None,
+                        window: Window | None) -> LoadResult:
+    result = LoadResult()
+    stage = _create_stage(conn, table)
+    result.received = _copy_rows(conn, stage, table, rows)
+    distinct = result.received - _dedupe_stage(conn, stage, table)
+    if window is not None:
+        result.deleted = _delete_missing(conn, stage, table, window)
+    result.inserted, result.updated = _merge(conn, stage, table, run_id)
     return result.finish(distinct)
 
 
@@ -166,16 +199,18 @@ def _create_stage(conn: psycopg.Connection, table: RawTable) -> sql.Identifier:
     return stage
 
 
-def _copy_rows(conn: psycopg.Connection, stage: sql.Identifier, table: RawTable, rows: Iterable[Sequence]) -> int:
+def _copy_rows(conn: psycopg.Connection, target: sql.Composable, table: RawTable, rows: Iterable[Sequence],
+               run_id: tuple = ()) -> int:
+    """COPY rows into `target` (the stage, or the table itself with `run_id` as a one-value tuple)."""
     width = len(table.columns)
     count = 0
-    target = sql.SQL("copy {} ({}) from stdin").format(
-        stage, sql.SQL(", ").join(map(sql.Identifier, [*table.column_names, "payload"])))
-    with conn.cursor() as cur, cur.copy(target) as copy:
+    names = [*table.column_names, "payload", *(["_run_id"] if run_id else [])]
+    statement = sql.SQL("copy {} ({}) from stdin").format(target, sql.SQL(", ").join(map(sql.Identifier, names)))
+    with conn.cursor() as cur, cur.copy(statement) as copy:
         for row in rows:
             if len(row) != width + 1:
                 raise ValueError(f"{table.name}: expected {width} columns and a payload, got {len(row)} values")
-            copy.write_row((*row[:width], _json(row[width])))
+            copy.write_row((*row[:width], _json(row[width]), *run_id))
             count += 1
     return count
 
@@ -205,26 +240,32 @@ def _delete_missing(conn: psycopg.Connection, stage: sql.Identifier, table: RawT
 
 
 def _merge(conn: psycopg.Connection, stage: sql.Identifier, table: RawTable, run_id: str | None) -> tuple[int, int]:
-    """Update rows whose content changed, then insert new keys. Rows equal in every column and payload
-    are never rewritten. A plain insert after an anti-join on the key costs about half an `insert … on
-    conflict` (no speculative insertion per row); the short lock taken for it keeps two loads of
-    different windows that carry the same key (a record re-dated in the source) from racing."""
+    """Write what differs: one join of the stage with the table finds the new keys and the changed rows
+    (rows equal in every column and payload are never rewritten), then the changed rows are updated and
+    the new ones inserted with a plain insert, which costs about half an `insert … on conflict`. The lock
+    keeps two loads of different windows that carry the same key (a record re-dated in the source) from
+    racing between the join and the insert."""
     names = [*table.column_names, "payload"]
     match = _key_match("t", "s", table.key)
-    changed = sql.SQL("({}) is distinct from ({})").format(
-        sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(n)) for n in names),
-        sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in names))
+    first_key = sql.Identifier(table.key[0])
+    delta = sql.Identifier(f"_delta_{table.name}")
+    _lock(conn, f"merge:{table.schema}.{table.name}")
+    conn.execute(sql.SQL(
+        "create temp table {delta} on commit drop as "
+        "select s.*, t.{first_key} is null as _is_new from {stage} as s left join {table} as t on {match} "
+        "where t.{first_key} is null or ({tcols}) is distinct from ({scols})"
+    ).format(delta=delta, stage=stage, table=table.ident, match=match, first_key=first_key,
+             tcols=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(n)) for n in names),
+             scols=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in names)))
     updated = conn.execute(sql.SQL(
-        "update {table} as t set {sets}, _loaded_at = now(), _run_id = %s from {stage} as s where {match} and {changed}"
-    ).format(table=table.ident, stage=stage, match=match, changed=changed,
+        "update {table} as t set {sets}, _loaded_at = now(), _run_id = %s from {delta} as s "
+        "where not s._is_new and {match}"
+    ).format(table=table.ident, delta=delta, match=match,
              sets=sql.SQL(", ").join(sql.SQL("{0} = s.{0}").format(sql.Identifier(n)) for n in names)),
         (run_id,)).rowcount
-    _lock(conn, f"insert:{table.schema}.{table.name}")
     inserted = conn.execute(sql.SQL(
-        "insert into {table} ({cols}, _loaded_at, _run_id) select {scols}, now(), %s from {stage} as s "
-        "where not exists (select from {table} as t where {match})"
-    ).format(table=table.ident, stage=stage, match=match, cols=sql.SQL(", ").join(map(sql.Identifier, names)),
-             scols=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in names)),
+        "insert into {table} ({cols}, _loaded_at, _run_id) select {cols}, now(), %s from {delta} where _is_new"
+    ).format(table=table.ident, delta=delta, cols=sql.SQL(", ").join(map(sql.Identifier, names))),
         (run_id,)).rowcount
     return inserted, updated
 

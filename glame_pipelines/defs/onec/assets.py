@@ -2,7 +2,7 @@
 
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -121,6 +121,19 @@ def _day_window(register: Register, day: date) -> Window:
     return Window(f"{column} >= %s and {column} < %s", (day, day + timedelta(1)), day.isoformat())
 
 
+def register_reader(client: OnecClient, entity_set: str, register: Register, day: date,
+                    rejects: Rejects) -> Callable[[], Iterator[tuple]]:
+    """The day's rows as a function that reads 1C (again), so the loader may stream a new day straight
+    into its table and read again if that fails on a key."""
+    def read() -> Iterator[tuple]:
+        rejects.items.clear()
+        records = client.iter_window(entity_set, day, day + timedelta(1), date_field=register.date_field,
+                                     orderby=register.orderby)
+        return convert_records(records, register.to_row, rejects)
+
+    return read
+
+
 def load_register_days(context: dg.AssetExecutionContext, client: OnecClient, entity_set: str,
                        register: Register, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Replace each day of the run's range with what 1C holds for it now, one transaction per day."""
@@ -131,9 +144,7 @@ def load_register_days(context: dg.AssetExecutionContext, client: OnecClient, en
     with warehouse.connect() as conn:
         for index, day in enumerate(days, 1):
             rejects = Rejects()
-            records = client.iter_window(entity_set, day, day + timedelta(1), date_field=register.date_field,
-                                         orderby=register.orderby)
-            result = load(conn, register.table, convert_records(records, register.to_row, rejects),
+            result = load(conn, register.table, register_reader(client, entity_set, register, day, rejects),
                           run_id=context.run_id, window=_day_window(register, day))
             rejected += replace_rejects(conn, source, day.isoformat(), rejects, context.run_id)
             for name in ("received", "inserted", "updated", "deleted"):
