@@ -35,7 +35,7 @@ $(DLT_VENV)/.installed: bench/requirements-dlt.txt
 	touch $@
 
 bench: venv $(DLT_VENV)/.installed  ## benchmarks (about 15 min); writes bench/results.md
-	GLAME_DLT_PYTHON=$(DLT_VENV)/bin/python $(PY) bench/run.py
+	GLAME_DLT_PYTHON=$(CURDIR)/$(DLT_VENV)/bin/python $(PY) bench/run.py
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache

@@ -4,7 +4,6 @@ by `make bench`), because dlt's dependencies are not the project's. Prints rows,
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -16,6 +15,7 @@ os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
 
 import dlt  # noqa: E402
 from dlt.sources.rest_api import rest_api_source  # noqa: E402
+from ingest_args import ingest_arguments  # noqa: E402
 
 
 def source(url: str, page_size: int):
@@ -49,11 +49,7 @@ def with_password(url: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--warehouse", required=True)
-    parser.add_argument("--page-size", type=int, default=5000)
-    args = parser.parse_args()
+    args = ingest_arguments()
     with tempfile.TemporaryDirectory() as pipelines_dir:
         pipeline = dlt.pipeline(pipeline_name="glame_bench", pipelines_dir=pipelines_dir, dataset_name="dlt_bench",
                                 destination=dlt.destinations.postgres(credentials=with_password(args.warehouse)))

@@ -3,13 +3,13 @@ Prints rows, seconds and this process's peak RSS as JSON."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import time
 from datetime import date
 
 import psycopg
+from ingest_args import ingest_arguments
 
 from glame_pipelines.clients.onec import OnecClient, basic_token
 from glame_pipelines.defs.onec.assets import REGISTERS, _day_window, register_reader
@@ -19,11 +19,7 @@ SALES = REGISTERS[0]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--warehouse", required=True)
-    parser.add_argument("--page-size", type=int, default=5000)
-    args = parser.parse_args()
+    args = ingest_arguments()
     client = OnecClient(args.url + "/onec/odata/standard.odata", basic_token("bench", "bench"), page_size=args.page_size)
     day = date(2025, 6, 2)
     started = time.perf_counter()

@@ -110,13 +110,13 @@ def median(values):
 
 def run_dlt(url: str, warehouse: str) -> dict | None:
     """One dlt run into an empty dataset, or None when its virtualenv is missing (`make bench` makes it)."""
-    python = os.environ.get("GLAME_DLT_PYTHON", str(ROOT / "bench" / ".venv-dlt" / "bin" / "python"))
-    if not Path(python).exists():
+    python = ROOT / os.environ.get("GLAME_DLT_PYTHON", "bench/.venv-dlt/bin/python")  # relative: to the project
+    if not python.exists():
         return None
     with psycopg.connect(warehouse, autocommit=True) as conn:
         for schema in ("dlt_bench", "dlt_bench_staging"):
             conn.execute(f"drop schema if exists {schema} cascade")
-    out = subprocess.run([python, str(ROOT / "bench" / "dlt_peer.py"), "--url", url, "--warehouse", warehouse],
+    out = subprocess.run([str(python), str(ROOT / "bench" / "dlt_peer.py"), "--url", url, "--warehouse", warehouse],
                          capture_output=True, text=True, cwd=DATA)
     if out.returncode != 0:
         raise RuntimeError("dlt failed:\n" + out.stderr[-3000:])
