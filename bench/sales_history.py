@@ -25,7 +25,7 @@ def _documents(first: int, count: int, first_day: date, days: int, customers: in
                case when d % 20 = 0 then 'StandardODATA.Document_ЗаказПокупателя'
                     when d % 50 = 1 then 'StandardODATA.Document_ЧекККМВозврат'
                     else 'StandardODATA.Document_ЧекККМ' end as type,
-               case when d % 20 = 0 or d % 3 = 0 then 'customer' || (d * 7919 % {customers}) end as customer
+               case when d % 20 = 0 or d % 3 = 0 then 'customer' || (d::bigint * 7919 % {customers}) end as customer
         from generate_series({first}, {first + count - 1}) as d"""
 
 

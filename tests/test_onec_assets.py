@@ -149,3 +149,23 @@ def test_records_of_an_unexpected_type_are_quarantined_and_the_rest_load(warehou
         (DAY, "ValueError: not a number: 'двенадцать тысяч'"), (DAY, "ValueError: not a number: None")]
     assert {recorder for *_, recorder in rejects} == {report}
     assert result.asset_materializations_for_node("onec__sales")[0].metadata["rejected"].value == 2
+
+
+def test_a_set_no_longer_published_fails_only_its_asset_and_keeps_its_table(warehouse_url, onec_env, onec_api, conn):
+    """Someone unpublishes Catalog_Склады in 1C: the stores asset fails with one clear error naming the
+    set and how to publish it; the other 1C assets of the run load; the stores table keeps its rows."""
+    resources = onec_resources(warehouse_url, onec_env)
+    assert materialize(catalog_assets, resources).success
+    stores = "select * from raw.onec_stores order by ref_key"
+    before = conn.execute(stores).fetchall()
+    onec_api.quirks.unpublished.add("Catalog_Склады")
+    result = materialize(catalog_assets, resources, raise_on_error=False)
+    assert not result.success
+    failures = {event.step_key: event.step_failure_data.user_failure_data.description
+                for event in result.get_step_failure_events()}
+    assert list(failures) == ["onec__stores"]
+    message = failures["onec__stores"]
+    assert "Catalog_Склады is not published" in message and "Настройка стандартного интерфейса OData" in message
+    assert {e.step_key for e in result.get_step_success_events()} == {"onec__customers", "onec__discount_cards",
+                                                                       "onec__products"}
+    assert conn.execute(stores).fetchall() == before

@@ -1,12 +1,14 @@
-{# A phone as E.164 (+7XXXXXXXXXX): Russian numbers written as 8…, 7…, +7… or 10 digits. #}
+{# A phone as E.164 (+7XXXXXXXXXX): Russian numbers written as 8…, 7…, +7… or 10 digits. The digits are
+   computed once per row (a scalar subquery), not once per test of them: the expression is often itself
+   a regular expression over 1C's contact text. #}
 {% macro phone_e164(expression) -%}
-    case
-        when length(regexp_replace({{ expression }}, '\D', '', 'g')) = 11
-            and left(regexp_replace({{ expression }}, '\D', '', 'g'), 1) in ('7', '8')
-            then '+7' || right(regexp_replace({{ expression }}, '\D', '', 'g'), 10)
-        when length(regexp_replace({{ expression }}, '\D', '', 'g')) = 10
-            then '+7' || regexp_replace({{ expression }}, '\D', '', 'g')
-    end
+    (
+        select case
+            when length(digits) = 11 and left(digits, 1) in ('7', '8') then '+7' || right(digits, 10)
+            when length(digits) = 10 then '+7' || digits
+        end
+        from (select regexp_replace({{ expression }}, '\D', '', 'g') as digits offset 0) as phone  -- offset 0: not inlined
+    )
 {%- endmacro %}
 
 {# One labelled line ("Телефон: …") of 1C's multi-line ОсновныеСведения text. #}

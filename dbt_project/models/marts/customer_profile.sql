@@ -30,8 +30,9 @@ purchases as (
 
 migrated as (
 
+    -- read through the lines view, so only the opening balances are scanned, not every purchase line
     select customer_key, sum(quantity) as items, sum(amount) as revenue
-    from {{ ref('customer_purchases') }}
+    from {{ ref('int_customer_purchase_lines') }}
     where is_migrated
     group by 1
 
