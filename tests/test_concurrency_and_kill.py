@@ -56,6 +56,43 @@ def test_two_loads_of_the_same_partition_wait_for_each_other(warehouse_url):
         assert [r[0] for r in conn.execute("select id from raw.things order by id")] == ["a", "d"]
 
 
+def test_a_new_day_streamed_in_and_another_day_carrying_the_same_key_do_not_clash(warehouse_url):
+    """Record k is re-dated while two days load at once: day 1 (a new window) has COPYed k straight into
+    the table, uncommitted, when day 2 (through the stage) also brings k. Day 2 waits for day 1 and then
+    moves k: one row for k, no unique-key failure."""
+    day1, day2 = Window("day = %s", ("2025-01-01",), "2025-01-01"), Window("day = %s", ("2025-01-02",), "2025-01-02")
+    errors = []
+
+    def day1_source():
+        yield ("k", "2025-01-01", "1", {"id": "k"})
+        for n in range(3000):  # enough to flush COPY's buffer: k reaches the server before the pause
+            yield (f"f{n:04}", "2025-01-01", "1", {"id": n})
+        time.sleep(1.0)
+
+    def run(name, window, source):
+        try:
+            with psycopg.connect(warehouse_url, autocommit=True) as conn:
+                load(conn, TABLE, source, window=window)
+        except Exception as error:  # noqa: BLE001 - the test reports whatever escaped
+            errors.append((name, error))
+
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        load(conn, TABLE, [("y", "2025-01-02", "1", {"id": "y"})], window=day2)
+    one = threading.Thread(target=run, args=("day 1", day1, day1_source))
+    two = threading.Thread(target=run, args=("day 2", day2, [("k", "2025-01-02", "2", {"id": "k"}),
+                                                             ("y", "2025-01-02", "1", {"id": "y"})]))
+    one.start()
+    time.sleep(0.5)
+    two.start()
+    one.join(10)
+    two.join(10)
+    assert errors == []
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute("select day::text, amount from raw.things where id = 'k'").fetchall() == [
+            ("2025-01-02", 2)]
+        assert conn.execute("select count(*) from raw.things").fetchone()[0] == 3002
+
+
 LOADER = textwrap.dedent("""
     import sys, time, psycopg
     from glame_pipelines.warehouse.loader import Column, RawTable, Window, load

@@ -164,10 +164,12 @@ def _window_is_empty(conn: psycopg.Connection, table: RawTable, window: Window) 
 
 def _copy_into_table(conn: psycopg.Connection, table: RawTable, rows: Iterable[Sequence],
                      run_id: str | None) -> LoadResult | None:
-    """COPY straight into the table; None (and nothing written) when a key collides."""
+    """COPY straight into the table; None (and nothing written) when a key collides. The write lock orders
+    it with merges of other windows, which could otherwise insert the same key unseen."""
+    _lock(conn, _write_lock(table))
     try:
         with conn.transaction():
-            count = _copy_rows(conn, table.ident, table, rows, run_id=(run_id,))
+            count = _copy_rows(conn, table.ident, table, rows, extra=(run_id,), extra_columns=("_run_id",))
     except psycopg.errors.UniqueViolation:
         return None
     result = LoadResult(received=count, inserted=count)
@@ -186,6 +188,10 @@ def _load_through_stage(conn: psycopg.Connection, table: RawTable, rows: Iterabl
     return result.finish(distinct)
 
 
+def _write_lock(table: RawTable) -> str:
+    return f"write:{table.schema}.{table.name}"
+
+
 def _lock(conn: psycopg.Connection, name: str) -> None:
     conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
 
@@ -200,17 +206,17 @@ def _create_stage(conn: psycopg.Connection, table: RawTable) -> sql.Identifier:
 
 
 def _copy_rows(conn: psycopg.Connection, target: sql.Composable, table: RawTable, rows: Iterable[Sequence],
-               run_id: tuple = ()) -> int:
-    """COPY rows into `target` (the stage, or the table itself with `run_id` as a one-value tuple)."""
+               extra: tuple = (), extra_columns: tuple[str, ...] = ()) -> int:
+    """COPY rows into `target` (the stage, or the table itself), `extra` values appended to each row."""
     width = len(table.columns)
     count = 0
-    names = [*table.column_names, "payload", *(["_run_id"] if run_id else [])]
+    names = [*table.column_names, "payload", *extra_columns]
     statement = sql.SQL("copy {} ({}) from stdin").format(target, sql.SQL(", ").join(map(sql.Identifier, names)))
     with conn.cursor() as cur, cur.copy(statement) as copy:
         for row in rows:
             if len(row) != width + 1:
                 raise ValueError(f"{table.name}: expected {width} columns and a payload, got {len(row)} values")
-            copy.write_row((*row[:width], _json(row[width]), *run_id))
+            copy.write_row((*row[:width], _json(row[width]), *extra))
             count += 1
     return count
 
@@ -249,7 +255,7 @@ def _merge(conn: psycopg.Connection, stage: sql.Identifier, table: RawTable, run
     match = _key_match("t", "s", table.key)
     first_key = sql.Identifier(table.key[0])
     delta = sql.Identifier(f"_delta_{table.name}")
-    _lock(conn, f"merge:{table.schema}.{table.name}")
+    _lock(conn, _write_lock(table))
     conn.execute(sql.SQL(
         "create temp table {delta} on commit drop as "
         "select s.*, t.{first_key} is null as _is_new from {stage} as s left join {table} as t on {match} "
