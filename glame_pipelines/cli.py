@@ -24,9 +24,9 @@ def load_dotenv(path: str = ".env") -> None:
             if not line or line.startswith("#") or "=" not in line:
                 continue
             name, _, value = line.partition("=")
-            value = value.strip().strip("'\"")
-            if value and not os.environ.get(name.strip()):
-                os.environ[name.strip()] = value
+            name, value = name.strip(), value.strip().strip("'\"")
+            if name not in os.environ:  # an empty value is kept: for a 1C set it means "turned off"
+                os.environ[name] = value
 
 
 # --- check ----------------------------------------------------------------------------------------
@@ -47,14 +47,39 @@ def _quick_retry():
     return RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=5)
 
 
+class CheckFailed(Exception):
+    """A check that reached the source and found something to fix; the message says what, line by line."""
+
+
 def check_onec() -> str:
+    """One `$top=1` request per configured entity set (the sales register first: it proves the URL and the
+    credentials), a line per set: published, not published with the remedies, or turned off."""
+    from glame_pipelines.clients.onec import OnecNotPublished, requested_location
     from glame_pipelines.defs.onec import resources
 
     resource = _resource(resources)
     client = resource.client(retry=_quick_retry())
     client.timeout = 20
-    client.probe(resource.sales_endpoint)
-    return f"{resource.sales_endpoint} answered"
+    lines, missing = [], 0
+    for field, (variable, _) in resources.ENTITY_SET_DEFAULTS.items():
+        entity_set = resource.entity_set(field)
+        if entity_set is None:
+            lines.append(f"     off            {variable} is empty: this base has no such set (turned off)")
+            continue
+        try:
+            client.probe(entity_set)
+        except OnecNotPublished:
+            missing += 1
+            remedy = "publish it in 1C, or set " + variable + " to the name this base uses"
+            if field in resource.empty_means_off:
+                remedy += ", or leave it empty to turn it off"
+            lines.append(f"     NOT PUBLISHED  {entity_set} ({variable}) is not published in 1C: HTTP 404 for "
+                         f"{requested_location(client.url(entity_set, {}))}; {remedy}")
+        else:
+            lines.append(f"     published      {entity_set}")
+    if missing:
+        raise CheckFailed(f"{missing} entity set(s) not published\n" + "\n".join(lines))
+    return f"{len(lines)} entity sets checked at {requested_location(client.base_url)}\n" + "\n".join(lines)
 
 
 def check_yandex_metrika() -> str:
@@ -123,7 +148,7 @@ def check(groups: list[str]) -> int:
             continue
         try:
             detail = CHECKS[group]()
-        except ApiError as error:
+        except (ApiError, CheckFailed) as error:
             failed += 1
             print(f"FAIL {group:15} {error}")
         except Exception as error:  # noqa: BLE001 - the check reports, it does not crash
@@ -172,14 +197,14 @@ def run(start: str | None, end: str | None, only: list[str] | None, dbt: bool = 
         outcomes.append(orchestration.run_counter_files(first, last))
     if "onec_files" in configured:
         outcomes.append(orchestration.run_inbox())
-    failed_groups: set[str] = set()
+    failed = set()
     for outcome in outcomes:
         for line in outcome.report():
             print(line)
         status = status or (0 if outcome.success else 1)
-        failed_groups |= outcome.failed_groups
+        failed |= outcome.failed_assets
     if dbt:
-        dbt_outcome = orchestration.run_models(failed_groups=failed_groups, window=(first, last))
+        dbt_outcome = orchestration.run_models(failed=failed, window=(first, last))
         for line in dbt_outcome.report():
             print(line)
         status = status or (0 if dbt_outcome.success else 1)

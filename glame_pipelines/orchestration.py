@@ -7,6 +7,7 @@ from datetime import date
 
 import dagster as dg
 
+from glame_pipelines.defs.onec.resources import turned_off_assets
 from glame_pipelines.settings import RANGE_END, RANGE_START, WINDOW_END, WINDOW_START
 
 DAILY_GROUPS = ("onec", "yandex_metrika", "instagram", "vk", "telegram")
@@ -19,7 +20,8 @@ class Outcome:
     run_id: str | None = None
     materialized: dict[str, dict] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
-    failed_groups: set[str] = field(default_factory=set)
+    failed_assets: set[dg.AssetKey] = field(default_factory=set)
+    skipped: dict[str, str] = field(default_factory=dict)
     checks_failed: list[str] = field(default_factory=list)
 
     @property
@@ -29,6 +31,7 @@ class Outcome:
     def report(self) -> list[str]:
         lines = [f"  ok    {key}" + (f": {meta['dagster/row_count']:,} rows" if "dagster/row_count" in meta else "")
                  for key, meta in sorted(self.materialized.items())]
+        lines += [f"  skip  {name}: {reason}" for name, reason in sorted(self.skipped.items())]
         lines += [f"  FAIL  {step}: {message}" for step, message in sorted(self.failures.items())]
         lines += [f"  FAIL  check {name}" for name in self.checks_failed]
         if self.run_id:
@@ -62,16 +65,15 @@ def _execute(job_name: str, keys: list[dg.AssetKey], tags: dict[str, str], log_l
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
                 outcome.checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
-    failed_steps = set(outcome.failures)
-    for key in keys:
-        node = graph.get(key)
-        if key.to_user_string() not in outcome.materialized and any(s in failed_steps for s in _step_names(key)):
-            outcome.failed_groups.add(node.group_name)
+    outcome.failed_assets = failed_assets(keys, set(outcome.failures), outcome.materialized)
     return outcome
 
 
-def _step_names(key: dg.AssetKey) -> set[str]:
-    return {"__".join(key.path), key.path[-1]}
+def failed_assets(keys, failed_steps: set[str], materialized=()) -> set[dg.AssetKey]:
+    """The assets of a run whose step failed (step keys are `<prefix>__<name>`): only what depends on
+    them is left out of the models that follow, not their whole source."""
+    return {key for key in keys if key.to_user_string() not in materialized
+            and ({"__".join(key.path), key.path[-1]} & failed_steps)}
 
 
 def run_sources(groups: list[str], first: date, last: date) -> Outcome:
@@ -79,21 +81,24 @@ def run_sources(groups: list[str], first: date, last: date) -> Outcome:
     from glame_pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    keys = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name in groups]
+    off = turned_off_assets()
+    keys = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name in groups and k not in off]
     tags = {RANGE_START: first.isoformat(), RANGE_END: last.isoformat(), "glame/launched_by": "glame run"}
-    return _execute("sources_job", keys, tags, "INFO")  # INFO carries the per-week progress lines
+    outcome = _execute("sources_job", keys, tags, "INFO")  # INFO carries the per-week progress lines
+    outcome.skipped = {k.to_user_string(): reason for k, reason in off.items() if graph.get(k).group_name in groups}
+    return outcome
 
 
-def run_models(failed_groups: set[str] = frozenset(), window: tuple[date, date] | None = None) -> Outcome:
-    """Build the dbt models, leaving out those downstream of a source that just failed."""
+def run_models(failed: set[dg.AssetKey] = frozenset(), window: tuple[date, date] | None = None) -> Outcome:
+    """Build the dbt models, leaving out those downstream of an asset that just failed."""
     from glame_pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
     from glame_pipelines.defs.automation import MODEL_GROUPS
 
     models = dg.AssetSelection.groups(*MODEL_GROUPS).resolve(graph)
-    if failed_groups:
-        models -= dg.AssetSelection.groups(*failed_groups).downstream().resolve(graph)
+    if failed:
+        models -= dg.AssetSelection.assets(*failed).downstream().resolve(graph)
     tags = {"glame/launched_by": "glame run"}
     if window:
         tags.update({WINDOW_START: window[0].isoformat(), WINDOW_END: window[1].isoformat()})
@@ -115,7 +120,7 @@ def run_counter_files(first: date, last: date) -> Outcome:
         listing = client.list_files()
     except ApiError as error:  # e.g. a revoked password: this source fails, the others are unaffected
         outcome.failures["ftp_counters"] = f"FTP counters: {error}"
-        outcome.failed_groups.add("ftp_counters")
+        outcome.failed_assets.add(visits.key)
         return outcome
     paths = []
     for remote in listing:

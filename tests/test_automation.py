@@ -43,13 +43,23 @@ def test_models_after_a_partial_failure_leave_out_what_depends_on_the_failed_sou
     run = dg.DagsterRun(job_name="daily_analytics_job", run_id="r1",
                         asset_selection=frozenset({dg.AssetKey(["onec", "sales"]), dg.AssetKey(["vk", "group_stats"])}),
                         tags={"glame/window_start": "2025-06-03", "glame/window_end": "2025-06-09"})
-    request = automation.models_request(run, failed={"onec"})
+    request = automation.models_request(run, failed={dg.AssetKey(["onec", "sales"])})
     names = {k.path[-1] for k in request.asset_selection}
     assert "stg_vk__group_stats" in names and "social_daily" in names
     assert not names & {"stg_onec__sales", "sales_daily", "unified_daily"}
     assert request.tags["glame/window_start"] == "2025-06-03"
     full = automation.models_request(run, failed=set())
     assert {"sales_daily", "unified_daily", "social_daily"} <= {k.path[-1] for k in full.asset_selection}
+
+
+def test_a_failed_optional_1c_set_leaves_out_only_what_reads_it():
+    """A base without a bonus program: the failed bonus assets must not keep the sales marts from being built."""
+    run = dg.DagsterRun(job_name="daily_analytics_job", run_id="r3", asset_selection=frozenset(
+        {dg.AssetKey(["onec", name]) for name in ("sales", "bonus_points", "bonus_balances", "customers")}))
+    failed = {dg.AssetKey(["onec", "bonus_points"]), dg.AssetKey(["onec", "bonus_balances"])}
+    names = {k.path[-1] for k in automation.models_request(run, failed=failed).asset_selection}
+    assert {"stg_onec__sales", "sales_daily", "unified_daily", "customer_purchases", "stg_onec__customers"} <= names
+    assert not names & {"stg_onec__bonus_points", "stg_onec__bonus_balances", "customer_profile"}
 
 
 def test_a_counter_file_rebuilds_store_traffic_without_waiting_for_the_morning():

@@ -50,6 +50,8 @@ def rows(conn, query: str, *params) -> list[tuple]:
 
 def test_dbt_build_ran_every_test(marts):
     assert "ERROR=0" in marts["build"].stdout and "PASS=" in marts["build"].stdout
+    tests = {path.stem for path in (ROOT / "dbt_project" / "tests").glob("*.sql")}
+    assert tests and all(f"PASS {name}" in marts["build"].stdout for name in tests)  # multi-parent ones too
 
 
 def test_sales_daily_revenue_with_returns_and_order_counts(marts):

@@ -15,3 +15,9 @@
 {% macro info_line(expression, label) -%}
     nullif(trim(substring({{ expression }} from '(?n)^{{ label }}:\s*(.*)$')), '')
 {%- endmacro %}
+
+{# False when Dagster says this 1C base has not got the set (an empty ONEC_*_ENDPOINT turns an optional set
+   off: vars `onec_sets_off`). The columns such a set feeds are then null, never zero: "unknown", not "none". #}
+{% macro onec_set_on(name) -%}
+    {{ return(name not in var('onec_sets_off', [])) }}
+{%- endmacro %}

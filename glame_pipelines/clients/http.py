@@ -28,6 +28,7 @@ _QUERY_SECRET_RE = re.compile(
     r"(?P<key>(?:%s)=)[^&\s\"'#]+" % "|".join(SECRET_QUERY_PARAMS), re.IGNORECASE
 )
 _TELEGRAM_PATH_RE = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
+_URL_USERINFO_RE = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s:]+(?::[^/@\s]*)?@", re.IGNORECASE)
 _AUTH_HEADER_RE = re.compile(r"(?P<scheme>\b(?:Basic|Bearer|OAuth)\s+)[A-Za-z0-9+/=._-]{8,}")
 REDACTED = "***"
 
@@ -71,11 +72,12 @@ class Redactor:
             out = out.replace(secret, REDACTED)
         out = _QUERY_SECRET_RE.sub(lambda m: m.group("key") + REDACTED, out)
         out = _TELEGRAM_PATH_RE.sub("/bot" + REDACTED, out)
+        out = _URL_USERINFO_RE.sub(lambda m: m.group("scheme") + REDACTED + "@", out)  # https://user:password@host
         return _AUTH_HEADER_RE.sub(lambda m: m.group("scheme") + REDACTED, out)
 
 
 def redact_url(url: str) -> str:
-    """A URL fit for a log line: secret query parameters and Telegram bot tokens masked."""
+    """A URL fit for a log line: secret query parameters, credentials in the URL and Telegram bot tokens masked."""
     return Redactor()(url)
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import orjson
 import requests
@@ -102,6 +102,22 @@ def clean_ref(value: str | None) -> str | None:
     return None if not value or value == EMPTY_REF else value
 
 
+def normalize_entity_set(name: str | None) -> str:
+    """An entity-set name as 1C knows it. Configurations copied from other integrations write
+    `/Catalog_Контрагенты`, with spaces or in quotes: all name the same set. Empty means "no such set"."""
+    return (name or "").strip().strip("'\"").strip().lstrip("/").strip()
+
+
+def requested_location(url: str) -> str:
+    """Host and path of a request, decoded so Cyrillic set names read as written; never credentials
+    (user:password@ in the URL) nor the query string."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{unquote(parts.path)}"
+
+
 def basic_token(username: str, password: str) -> str:
     """The ONEC_API_TOKEN form of a login: base64 of UTF-8 `login:password` (Cyrillic logins included)."""
     return base64.b64encode(f"{username}:{password}".encode("utf-8")).decode("ascii")
@@ -141,12 +157,14 @@ class OnecClient:
     # -- requests --
 
     def url(self, entity_set: str, params: Mapping[str, str | int]) -> str:
+        entity_set = normalize_entity_set(entity_set)
         query = {"$format": "json", **params}
         encoded = "&".join(f"{k}={quote(str(v), safe=chr(39) + '(),:-_.')}" for k, v in query.items())
         return f"{self.base_url}/{quote(entity_set, safe='_()/')}?{encoded}"
 
     def get(self, entity_set: str, params: Mapping[str, str | int] | None = None) -> dict:
         """One GET of an entity set, with retries on transient failures."""
+        entity_set = normalize_entity_set(entity_set)
         url = self.url(entity_set, params or {})
 
         def attempt() -> dict:
@@ -179,9 +197,10 @@ class OnecClient:
             )
         if status == 404:
             raise OnecNotPublished(
-                f"entity set {entity_set} is not published in 1C (HTTP 404). Publish it in the base: "
-                "Администрирование → Обслуживание → Настройка стандартного интерфейса OData, or set its "
-                "ONEC_*_ENDPOINT variable to the name the base uses."
+                f"entity set {entity_set} is not published in 1C (HTTP 404 for {requested_location(url)}). "
+                "Check the name in that URL; then publish the set in the base (Администрирование → "
+                "Обслуживание → Настройка стандартного интерфейса OData), or set its ONEC_*_ENDPOINT variable "
+                "to the name this base uses, or, for an optional set, leave that variable empty to turn it off."
             )
         if status == 400:
             code, message = self._odata_error(response)

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from glame_pipelines.defs.onec.resources import turned_off_assets
+from glame_pipelines.orchestration import failed_assets
 from glame_pipelines.settings import RANGE_END, RANGE_START, SOURCES, TIMEZONE, WINDOW_END, WINDOW_START
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,10 @@ def daily_run_request(today, env=None) -> dg.RunRequest | dg.SkipReason:
         return dg.SkipReason(f"no source is configured: {'; '.join(skipped)}")
     last = today - timedelta(1)
     first = last - timedelta(TRAILING_DAYS - 1)
-    selection = dg.AssetSelection.groups(*configured) - dg.AssetSelection.assets(dg.AssetKey(["instagram", "stories"]))
+    off = turned_off_assets(env) if "onec" in configured else {}
+    skipped += [f"{key.to_user_string()} ({reason})" for key, reason in off.items()]
+    selection = dg.AssetSelection.groups(*configured) - dg.AssetSelection.assets(
+        dg.AssetKey(["instagram", "stories"]), *off)
     return dg.RunRequest(
         run_key=f"daily-{last.isoformat()}",
         asset_selection=list(selection.resolve(_graph())),
@@ -96,25 +101,27 @@ def instagram_stories_schedule(context: dg.ScheduleEvaluationContext):
 # --- models after every load ---------------------------------------------------------------------------
 
 
-def failed_groups_of(instance: dg.DagsterInstance, run_id: str) -> set[str]:
-    """Source groups whose assets failed in a run (step keys are `<group>__<name>`)."""
-    failures = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
-    return {record.step_key.split("__", 1)[0] for record in failures if record.step_key}
+def failed_assets_of(instance: dg.DagsterInstance, run: dg.DagsterRun) -> set[dg.AssetKey]:
+    """The assets of a run whose steps failed."""
+    failures = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    loaded = run.asset_selection or _graph().get_all_asset_keys()
+    return failed_assets(loaded, {record.step_key for record in failures if record.step_key})
 
 
-def models_request(run: dg.DagsterRun, failed: set[str]) -> dg.RunRequest | dg.SkipReason:
-    """The models to rebuild after a load: downstream of what the run loaded, minus what depends on a
-    source that failed in it (those keep their previous data)."""
+def models_request(run: dg.DagsterRun, failed: set[dg.AssetKey]) -> dg.RunRequest | dg.SkipReason:
+    """The models to rebuild after a load: downstream of what the run loaded, minus what depends on an
+    asset that failed in it (those keep their previous data; the rest of its source is built)."""
     graph = _graph()
     loaded = {key for key in (run.asset_selection or set())} or {
         key for key in graph.get_all_asset_keys() if graph.get(key).group_name in DAILY_SOURCE_GROUPS}
     models = dg.AssetSelection.assets(*loaded).downstream() & dg.AssetSelection.groups(*MODEL_GROUPS)
     if failed:
-        models -= dg.AssetSelection.groups(*failed).downstream()
+        models -= dg.AssetSelection.assets(*failed).downstream()
     models |= dg.AssetSelection.groups("reference")  # the seeds: mappings the models join
     keys = sorted(models.resolve(graph))
     if not keys:
-        return dg.SkipReason(f"nothing to build after run {run.run_id} (failed: {sorted(failed)})")
+        return dg.SkipReason(f"nothing to build after run {run.run_id} "
+                             f"(failed: {', '.join(sorted(k.to_user_string() for k in failed))})")
     tags = {k: v for k, v in run.tags.items() if k in (WINDOW_START, WINDOW_END)}
     if RANGE_START in run.tags and WINDOW_START not in tags and len(run.tags[RANGE_START]) == 10:
         tags = {WINDOW_START: run.tags[RANGE_START], WINDOW_END: run.tags[RANGE_END]}
@@ -162,7 +169,7 @@ def models_after_loads(context: dg.RunStatusSensorContext):
                        default_status=dg.DefaultSensorStatus.RUNNING, name="models_after_partial_loads")
 def models_after_partial_loads(context: dg.RunFailureSensorContext):
     """When some sources failed, the models that do not depend on them are still built."""
-    return _after(context, failed_groups_of(context.instance, context.dagster_run.run_id))
+    return _after(context, failed_assets_of(context.instance, context.dagster_run))
 
 
 # --- alerting --------------------------------------------------------------------------------------------
@@ -206,5 +213,6 @@ def with_freshness(defs: dg.Definitions) -> dg.Definitions:
     days = int(os.environ.get("GLAME_FRESHNESS_DAYS", "2"))
     policy = dg.FreshnessPolicy.time_window(fail_window=timedelta(days=days), warn_window=timedelta(days=max(days - 1, 1)))
     groups = [g for g in SOURCES if g != "onec_files"]  # the inbox fills when people drop files
+    selection = dg.AssetSelection.groups(*groups) - dg.AssetSelection.assets(*turned_off_assets())  # never loaded
     return defs.map_resolved_asset_specs(func=lambda spec: spec.replace_attributes(freshness_policy=policy),
-                                         selection=dg.AssetSelection.groups(*groups))
+                                         selection=selection)

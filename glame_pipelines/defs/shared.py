@@ -37,11 +37,20 @@ def env_fields(resource: type[dg.ConfigurableResource], mapping: Mapping[str, st
     """Resource fields bound to the variables that are set: EnvVar keeps values out of the UI, and an
     unset optional variable must not fail every run that touches the resource."""
     fields = resource.model_fields
-    return {
+    bound = {
         field: (dg.EnvVar.int(var) if fields[field].annotation is int else dg.EnvVar(var))
         for field, var in mapping.items()
         if os.environ.get(var)
     }
+    return {**bound, **turned_off_fields(resource, mapping)}
+
+
+def turned_off_fields(resource: type[dg.ConfigurableResource], mapping: Mapping[str, str]) -> dict[str, str]:
+    """Fields whose variable is set but blank where the resource reads blank as "this feature is off"
+    (1C sets a base has not got): bound to "" instead of falling back to the default."""
+    off = getattr(resource, "empty_means_off", frozenset())
+    return {field: "" for field, var in mapping.items()
+            if field in off and var in os.environ and resource.is_off(os.environ[var])}
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[date]:
@@ -104,5 +113,6 @@ def count_rows(conn: psycopg.Connection, table, where: str = "true", params: tup
 def resource_from_env(resource_class: type[dg.ConfigurableResource], mapping: Mapping[str, str]):
     """The resource as the definitions would bind it, for code that runs outside Dagster (`glame`)."""
     values = {field: os.environ[var] for field, var in mapping.items() if os.environ.get(var)}
+    values.update(turned_off_fields(resource_class, mapping))
     return resource_class(**{f: int(v) if resource_class.model_fields[f].annotation is int else v
                              for f, v in values.items()})

@@ -110,7 +110,9 @@ final as (
             when scored.recency_score <= 2 and scored.frequency_score >= 3 then 'at_risk'
             else 'hibernating'
         end as segment,
-        coalesce(bonus.bonus_balance, 0) as bonus_balance
+        {% if onec_set_on('bonus_balances') -%}
+        coalesce(bonus.bonus_balance, 0)
+        {%- else -%} null::numeric {%- endif %} as bonus_balance
 
     from customers
     left join cards on cards.customer_key = customers.customer_key

@@ -88,7 +88,9 @@ final as (
         round(daily.revenue / nullif(
             case when daily.channel = 'offline' and receipts.receipts is not null
                 then receipts.receipts else daily.documents end, 0), 2) as average_order_value,
-        coalesce(card_discounts.discount_amount, 0) as discount_amount,
+        {% if onec_set_on('card_sales') -%}
+        coalesce(card_discounts.discount_amount, 0)
+        {%- else -%} null::numeric {%- endif %} as discount_amount,
         daily.non_merchandise_revenue
 
     from daily

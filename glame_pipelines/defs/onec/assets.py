@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 import dagster as dg
 
 from glame_pipelines.clients.onec import OnecClient, clean_ref, parse_onec_datetime
-from glame_pipelines.defs.onec.resources import OnecResource
+from glame_pipelines.defs.onec.resources import OnecResource, env_variable
 from glame_pipelines.defs.shared import (
     WarehouseResource,
     daily_partitions,
@@ -163,15 +163,32 @@ def load_register_days(context: dg.AssetExecutionContext, client: OnecClient, en
     })
 
 
+def configured_set(context: dg.AssetExecutionContext, onec: OnecResource, field: str) -> str | None:
+    """The entity set an asset reads; None (logged, nothing materialised) when the base has not got
+    this optional set. A required set left blank is a configuration error."""
+    entity_set = onec.entity_set(field)
+    if entity_set is None:
+        name = context.asset_key.to_user_string()
+        if field not in OnecResource.empty_means_off:
+            raise dg.Failure(description=f"1C: {env_variable(field)} is empty; {name} needs the name of its entity set.",
+                             allow_retries=False)
+        context.log.info(f"{name} skipped: {env_variable(field)} is empty, so this base has no such set (turned off)")
+    return entity_set
+
+
 def _register_asset(register: Register) -> dg.AssetsDefinition:
     @dg.asset(
         name=register.name, key_prefix=GROUP, group_name=GROUP, partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(), description=register.description,
         kinds={"odata", "postgres"}, metadata={"table": f"raw.{register.table.name}"},
+        output_required=register.endpoint not in OnecResource.empty_means_off,
     )
-    def _asset(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource):
+        entity_set = configured_set(context, onec, register.endpoint)
+        if entity_set is None:
+            return
         with reported_as_failure(LABEL):
-            return load_register_days(context, onec.client(), getattr(onec, register.endpoint), register, warehouse)
+            yield load_register_days(context, onec.client(), entity_set, register, warehouse)
 
     return _asset
 
@@ -207,7 +224,7 @@ def _catalog_asset(catalog: Catalog) -> dg.AssetsDefinition:
               kinds={"odata", "postgres"}, metadata={"table": f"raw.{catalog.table.name}"})
     def _asset(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with reported_as_failure(LABEL), warehouse.connect() as conn:
-            records = onec.client().iter_all(getattr(onec, catalog.endpoint), orderby=["Ref_Key"])
+            records = onec.client().iter_all(configured_set(context, onec, catalog.endpoint), orderby=["Ref_Key"])
             return dg.MaterializeResult(metadata=_load_whole(
                 context, conn, catalog.table, records, catalog_row, f"onec/{catalog.name}", window=None))
 
@@ -221,7 +238,8 @@ def opening_balances(context: dg.AssetExecutionContext, onec: OnecResource, ware
     reconcile with 1C when it is included. Its date lies before the daily partitions, so it has its own asset."""
     day = date.fromisoformat(onec.opening_balances_date)
     with reported_as_failure(LABEL), warehouse.connect() as conn:
-        records = onec.client().iter_window(onec.sales_endpoint, day, day + timedelta(1), orderby=("Recorder", "LineNumber"))
+        records = onec.client().iter_window(configured_set(context, onec, "sales_endpoint"), day, day + timedelta(1),
+                                            orderby=("Recorder", "LineNumber"))
         migrated = (r for r in records if MIGRATION_DOCUMENT in (r.get("Recorder_Type") or ""))
         return dg.MaterializeResult(metadata=_load_whole(
             context, conn, tables.ONEC_OPENING_BALANCES, migrated, sales_row, "onec/opening_balances",
@@ -229,12 +247,15 @@ def opening_balances(context: dg.AssetExecutionContext, onec: OnecResource, ware
 
 
 @dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"odata", "postgres"},
-          metadata={"table": "raw.onec_bonus_balances"})
-def bonus_balances(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+          metadata={"table": "raw.onec_bonus_balances"}, output_required=False)
+def bonus_balances(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource):
     """Current bonus balance per card, from the register's Balance virtual table (not the newest row)."""
+    entity_set = configured_set(context, onec, "bonus_balances_endpoint")
+    if entity_set is None:
+        return
     with reported_as_failure(LABEL), warehouse.connect() as conn:
-        records = onec.client().iter_all(onec.bonus_balances_endpoint)
-        return dg.MaterializeResult(metadata=_load_whole(
+        records = onec.client().iter_all(entity_set)
+        yield dg.MaterializeResult(metadata=_load_whole(
             context, conn, tables.ONEC_BONUS_BALANCES, records, bonus_balance_row, "onec/bonus_balances",
             window=Window("true", (), "all")))
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from typing import ClassVar
+
 import dagster as dg
 from pydantic import Field
 
 from glame_pipelines.clients.http import RetryPolicy
-from glame_pipelines.clients.onec import DEFAULT_PAGE_SIZE, OnecClient, basic_token
+from glame_pipelines.clients.onec import DEFAULT_PAGE_SIZE, OnecClient, basic_token, normalize_entity_set
 from glame_pipelines.settings import SourceNotConfigured
 
 ENTITY_SET_DEFAULTS = {
@@ -20,6 +24,14 @@ ENTITY_SET_DEFAULTS = {
     "products_endpoint": ("ONEC_PRODUCTS_ENDPOINT", "Catalog_Номенклатура"),
     "stores_endpoint": ("ONEC_STORES_ENDPOINT", "Catalog_Склады"),
 }
+# Sets a base may lack (no bonus program, no receipts journal published…): an empty variable turns the
+# set off. What each feeds is what turning it off leaves null in the marts.
+OPTIONAL_SETS = {
+    "card_sales": ("card_sales_endpoint", "sales_daily.discount_amount; card purchases in customer_purchases"),
+    "bonus_points": ("bonus_points_endpoint", "staging only (stg_onec__bonus_points)"),
+    "bonus_balances": ("bonus_balances_endpoint", "customer_profile.bonus_balance"),
+    "receipts": ("receipts_endpoint", "receipt counts: sales_daily.order_count of stores, store_traffic_daily.receipts"),
+}
 ENV = {
     "api_url": "ONEC_API_URL",
     "api_token": "ONEC_API_TOKEN",
@@ -31,8 +43,31 @@ ENV = {
 }
 
 
+def env_variable(field: str) -> str:
+    return ENTITY_SET_DEFAULTS[field][0]
+
+
+def turned_off_sets(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Optional sets this base has not got (their variable set but empty): asset name -> the reason."""
+    env = os.environ if env is None else env
+    off = {}
+    for name, (field, _) in OPTIONAL_SETS.items():
+        variable = env_variable(field)
+        if variable in env and OnecResource.is_off(env[variable]):
+            off[name] = f"turned off: {variable} is empty (this base has no such set)"
+    return off
+
+
+def turned_off_assets(env: Mapping[str, str] | None = None) -> dict[dg.AssetKey, str]:
+    """The 1C assets to leave out of runs because their optional set is turned off, with the reason."""
+    return {dg.AssetKey(["onec", name]): reason for name, reason in turned_off_sets(env).items()}
+
+
 class OnecResource(dg.ConfigurableResource):
     """Connection to the base's standard OData interface (…/odata/standard.odata)."""
+
+    # An empty value of these fields means the base has no such set (see OPTIONAL_SETS).
+    empty_means_off: ClassVar[frozenset[str]] = frozenset(field for field, _ in OPTIONAL_SETS.values())
 
     api_url: str | None = Field(default=None, description="ONEC_API_URL: …/odata/standard.odata of the base.")
     api_token: str | None = Field(default=None, description="ONEC_API_TOKEN: base64 of login:password.")
@@ -50,6 +85,18 @@ class OnecResource(dg.ConfigurableResource):
     customers_endpoint: str = Field(default=ENTITY_SET_DEFAULTS["customers_endpoint"][1], description="ONEC_CUSTOMERS_ENDPOINT.")
     products_endpoint: str = Field(default=ENTITY_SET_DEFAULTS["products_endpoint"][1], description="ONEC_PRODUCTS_ENDPOINT.")
     stores_endpoint: str = Field(default=ENTITY_SET_DEFAULTS["stores_endpoint"][1], description="ONEC_STORES_ENDPOINT.")
+
+    @staticmethod
+    def is_off(value: str) -> bool:
+        return not normalize_entity_set(value)
+
+    def entity_set(self, field: str) -> str | None:
+        """The set's name as 1C knows it (a leading slash, spaces or quotes dropped); None when turned off."""
+        return normalize_entity_set(getattr(self, field)) or None
+
+    def turned_off(self) -> list[str]:
+        """Names of the optional sets this base has not got."""
+        return sorted(name for name, (field, _) in OPTIONAL_SETS.items() if self.entity_set(field) is None)
 
     def token(self) -> str:
         if self.api_token:
