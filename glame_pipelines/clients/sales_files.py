@@ -244,8 +244,12 @@ def _pivot_columns(table: list[list]) -> tuple[dict[int, tuple[date, str]], int]
     header = table[0]
     labels = table[1] if len(table) > 1 else []
     months: dict[int, date] = {}
+    totals: set[int] = set()  # an `Итого` column: its measures belong to no month
     for column, value in enumerate(header[1:], 1):
-        if value in (None, "") or str(value).strip().lower().startswith(_TOTALS):
+        if value in (None, ""):
+            continue
+        if str(value).strip().lower().startswith(_TOTALS):
+            totals.add(column)
             continue
         try:
             months[column] = _month(value)
@@ -256,7 +260,7 @@ def _pivot_columns(table: list[list]) -> tuple[dict[int, tuple[date, str]], int]
     labelled = {column: _measure(value) for column, value in enumerate(labels[1:], 1) if _measure(value)}
     if not labelled:
         last = max(months)
-        gaps = [column + 1 for column in range(1, last) if column not in months]
+        gaps = [column + 1 for column in range(1, last) if column not in months and column not in totals]
         if gaps:
             raise SalesFileError("pivot header: months are not in every column (none in column(s) "
                                  f"{', '.join(map(str, gaps[:5]))}) and row 2 does not label the measures "
@@ -264,9 +268,9 @@ def _pivot_columns(table: list[list]) -> tuple[dict[int, tuple[date, str]], int]
         return {column: (month, "quantity") for column, month in months.items()}, 1
     columns: dict[int, tuple[date, str]] = {}
     for column, measure in sorted(labelled.items()):
-        owner = max((c for c in months if c <= column), default=None)
-        if owner is None:
-            continue  # a measure left of the first month: no month to put it in
+        owner = max((c for c in (*months, *totals) if c <= column), default=None)
+        if owner is None or owner in totals:
+            continue  # under `Итого`, or left of the first month: no month to put it in
         if (months[owner], measure) in columns.values():
             raise SalesFileError(f"pivot header: {months[owner]:%Y-%m} has two «{labels[column]}» columns")
         columns[column] = (months[owner], measure)
