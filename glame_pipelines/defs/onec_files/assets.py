@@ -56,10 +56,18 @@ def import_sales_file(conn: psycopg.Connection, path: Path, run_id: str | None) 
     return sales, not known
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"file", "postgres"}, metadata={"table": "raw.onec_sales_files"})
+@dg.multi_asset(name="sales", specs=[
+    dg.AssetSpec([GROUP, "sales"], group_name=GROUP, kinds={"file", "postgres"},
+                 description="Sales rows of every loaded 1C export, keyed by file content hash.",
+                 metadata={"table": "raw.onec_sales_files"}),
+    dg.AssetSpec([GROUP, "file_months"], group_name=GROUP, kinds={"file", "postgres"},
+                 description="The months each loaded export covers and the measures it carries for them.",
+                 metadata={"table": "raw.onec_sales_file_months"}),
+])
 def sales(context: dg.AssetExecutionContext, inbox: InboxResource, warehouse: WarehouseResource):
     """Every CSV, JSON, XLSX or XLS sales export in GLAME_INBOX_DIR (the Excel pivots by month included),
-    keyed by content hash: the same file loaded twice adds nothing."""
+    keyed by content hash: the same file loaded twice adds nothing. Rows and months of a file are written
+    together, so the two tables are one asset run."""
     loaded, failures = [], []
     with reported_as_failure("1C sales files"), warehouse.connect() as conn:
         for path in inbox.files():
@@ -71,11 +79,15 @@ def sales(context: dg.AssetExecutionContext, inbox: InboxResource, warehouse: Wa
             if new:
                 loaded.append(path.name)
                 context.log.info(f"{path.name}: {len(sales_file.rows)} rows ({sales_file.layout}), "
-                                 f"{len(sales_file.rejects)} rejected")
-        rows = conn.execute("select count(*) from raw.onec_sales_files").fetchone()[0] if table_exists(conn, ONEC_SALES_FILES) else 0
+                                 f"{len(sales_file.rejects)} rejected, months {sorted(m.isoformat()[:7] for m in sales_file.months)}")
+        counts = {table: conn.execute(f"select count(*) from raw.{table.name}").fetchone()[0]
+                  if table_exists(conn, table) else 0 for table in (ONEC_SALES_FILES, ONEC_SALES_FILE_MONTHS)}
     if failures:
         raise dg.Failure(description="; ".join(failures), allow_retries=False)
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "new_files": len(loaded)})
+    yield dg.MaterializeResult(asset_key=[GROUP, "sales"],
+                               metadata={"dagster/row_count": counts[ONEC_SALES_FILES], "new_files": len(loaded)})
+    yield dg.MaterializeResult(asset_key=[GROUP, "file_months"],
+                               metadata={"dagster/row_count": counts[ONEC_SALES_FILE_MONTHS]})
 
 
 inbox_job = dg.define_asset_job("sales_inbox_job", selection=[sales],
