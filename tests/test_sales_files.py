@@ -3,6 +3,7 @@ nothing, the inbox sensor."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import date, datetime
@@ -211,3 +212,21 @@ def test_import_sales_reports_a_quantity_only_xls(tmp_path, warehouse_url):
         assert conn.execute("select count(*), count(amount) from raw.onec_sales_files").fetchone() == (3, 0)
         assert conn.execute("select month, has_quantity, has_amount from raw.onec_sales_file_months "
                             "order by 1").fetchall() == [(date(2025, 1, 1), True, False), (date(2025, 2, 1), True, False)]
+
+
+def test_inbox_loads_files_dropped_together_oldest_first(tmp_path, warehouse_url, conn):
+    """The inbox used to load in name order, so of two exports of a month dropped at once the one whose
+    name sorted last won, whatever its age. Now the most recently saved file is loaded last."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    newer = write_sheet(inbox / "a-correction.xls", pairs_pivot([JAN], [(RING, [2, 2000])]))
+    older = write_sheet(inbox / "b-history.xlsx", pairs_pivot([JAN], [(RING, [1, 1000])]))
+    os.utime(older, (1_700_000_000, 1_700_000_000))
+    os.utime(newer, (1_700_000_600, 1_700_000_600))
+    resource = InboxResource(directory=str(inbox))
+    assert [p.name for p in resource.files()] == ["b-history.xlsx", "a-correction.xls"]
+    result = dg.materialize([sales], resources={"inbox": resource, "warehouse": WarehouseResource(url=warehouse_url)},
+                            instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    assert conn.execute("select file_name from raw.onec_sales_file_months order by _loaded_at").fetchall() == [
+        ("b-history.xlsx",), ("a-correction.xls",)]

@@ -25,13 +25,15 @@ class InboxResource(dg.ConfigurableResource):
     directory: str | None = Field(default=None, description="GLAME_INBOX_DIR.")
 
     def files(self) -> list[Path]:
+        """Oldest first (by modification time): files dropped together load in the order they were saved,
+        so the newest export of a month is loaded last and is the one sales_monthly counts."""
         if not self.directory:
             return []
         folder = Path(self.directory)
         if not folder.is_dir():
             raise NotADirectoryError(f"GLAME_INBOX_DIR {folder} is not a folder")
-        return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
-                      and not p.name.startswith("."))
+        found = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")]
+        return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
 
 
 def import_sales_file(conn: psycopg.Connection, path: Path, run_id: str | None) -> tuple[SalesFile, bool]:
