@@ -230,3 +230,21 @@ def test_inbox_loads_files_dropped_together_oldest_first(tmp_path, warehouse_url
     assert result.success
     assert conn.execute("select file_name from raw.onec_sales_file_months order by _loaded_at").fetchall() == [
         ("b-history.xlsx",), ("a-correction.xls",)]
+
+
+def test_a_month_without_its_measure_labels_is_refused(tmp_path):
+    """Its cells would otherwise be dropped without a word."""
+    table = [[HEADER, JAN, None, FEB], [None, "Количество", "Сумма", None], [RING, 1, 100, 2]]
+    with pytest.raises(SalesFileError, match="no Количество or Сумма under 2025-02"):
+        read(write_sheet(tmp_path / "half.xlsx", table))
+
+
+def test_xls_row_file(tmp_path):
+    """An .xls without the pivot header is read as rows, like an .xlsx."""
+    table = [["Дата", "Номенклатура", "Артикул", "Количество", "Сумма", "Склад"],
+             [datetime(2025, 3, 1), "Чокер Crystal", "73023", 1, 2900.5, "Ялта"]]
+    parsed = read(write_sheet(tmp_path / "march.xls", table))
+    assert parsed.layout == "xls"
+    assert [(r.period_start, r.article, r.quantity, r.amount, r.store) for r in parsed.rows] == [
+        (date(2025, 3, 1), "73023", 1, Decimal("2900.5"), "Ялта")]
+    assert parsed.months == {date(2025, 3, 1): {"quantity", "amount"}}

@@ -274,6 +274,9 @@ def _pivot_columns(table: list[list]) -> tuple[dict[int, tuple[date, str]], int]
         if (months[owner], measure) in columns.values():
             raise SalesFileError(f"pivot header: {months[owner]:%Y-%m} has two «{labels[column]}» columns")
         columns[column] = (months[owner], measure)
+    unlabelled = sorted(set(months.values()) - {month for month, _ in columns.values()})
+    if unlabelled:
+        raise SalesFileError(f"pivot header: no Количество or Сумма under {unlabelled[0]:%Y-%m} in row 2")
     return columns, 2
 
 
