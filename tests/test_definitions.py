@@ -50,6 +50,8 @@ def test_dbt_tests_are_asset_checks_and_sources_have_freshness():
     graph = defs.resolve_asset_graph()
     checks = graph.asset_check_keys
     assert any(c.asset_key == dg.AssetKey(["marts", "sales_daily"]) for c in checks)
+    assert dg.AssetCheckKey(dg.AssetKey(["marts", "sales_monthly"]),
+                            "assert_sales_monthly_counts_the_newest_file_per_measure") in checks
     assert graph.get(dg.AssetKey(["onec", "sales"])).freshness_policy is not None
     assert graph.get(dg.AssetKey(["ftp_counters", "visits"])).freshness_policy is not None
 

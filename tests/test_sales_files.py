@@ -248,3 +248,12 @@ def test_xls_row_file(tmp_path):
     assert [(r.period_start, r.article, r.quantity, r.amount, r.store) for r in parsed.rows] == [
         (date(2025, 3, 1), "73023", 1, Decimal("2900.5"), "Ялта")]
     assert parsed.months == {date(2025, 3, 1): {"quantity", "amount"}}
+
+
+def test_quantity_only_pivot_with_a_measure_row(tmp_path):
+    """Units only, but with `Количество` under each month: the measure row decides, amounts stay null."""
+    table = [[HEADER, JAN, FEB], [None, "Количество", "Количество"], [RING, 2, 5]]
+    parsed = read(write_sheet(tmp_path / "units.xls", table))
+    assert parsed.layout == "xls_pivot_quantity"
+    assert [(r.period_start, r.quantity, r.amount) for r in parsed.rows] == [
+        (date(2025, 1, 1), 2, None), (date(2025, 2, 1), 5, None)]

@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'sales_monthly'}}}) }}  -- an asset check of sales_monthly in Dagster
+
 -- A file month of sales_monthly holds, for each measure, exactly the sum of the newest loaded file that
 -- carries that measure for that month: never two files added up (re-exports), never another measure's
 -- file. Recomputed here with distinct on, independently of int_sales_file_months_chosen.
