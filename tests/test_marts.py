@@ -294,6 +294,8 @@ def test_sales_monthly_takes_the_newest_export_per_month_and_measure(order, ware
                           "order by 1") == [("2025-02-01", Decimal(9000), "file"), ("2025-03-01", Decimal(19050), "api")]
         assert rows(conn, "select count(distinct file_hash) from raw.onec_sales_files") == [(4,)]  # all kept
 
+        if order == "newest first":
+            return  # the dbt test's teeth are shown once, below
         conn.execute("update marts.sales_monthly set revenue = revenue * 2 where month = '2024-02-01'")
         check = dbt(warehouse_url, "test", "--select", "assert_sales_monthly_counts_the_newest_file_per_measure",
                     target=tmp_path / "target")
