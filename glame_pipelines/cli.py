@@ -274,10 +274,13 @@ def import_sales(files: list[str]) -> int:
                 print(f"FAIL {name}: {error}")
                 status = 1
                 continue
-            total = sum(r.amount for r in sales.rows)
+            amounts = [r.amount for r in sales.rows if r.amount is not None]
+            total = f"total {sum(amounts):,.2f}" if amounts else "no amounts (quantity only)"
+            units = sum(r.quantity for r in sales.rows if r.quantity is not None)
+            span = f", months {min(sales.months):%Y-%m}..{max(sales.months):%Y-%m}" if sales.months else ""
             verb = "loaded" if new else "already loaded (same content), nothing added"
             print(f"{'OK  ' if new else 'SAME'} {name}: {verb}; {len(sales.rows)} rows ({sales.layout}), "
-                  f"{len(sales.rejects)} rejected, total {total:,.2f}")
+                  f"{len(sales.rejects)} rejected, {total}, {units:,} units{span}")
     return status
 
 
@@ -319,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     p_sandbox.add_argument("--reject-date-filter", nargs="+", metavar="ENTITY_SET",
                            help="1C sets that answer 400 to a filter on their date field")
     p_sandbox.add_argument("--reject-orderby", nargs="+", metavar="ENTITY_SET", help="1C sets that answer 400 to $orderby")
-    p_import = sub.add_parser("import-sales", help="load 1C sales files (CSV, JSON, XLSX, the monthly pivot)")
+    p_import = sub.add_parser("import-sales", help="load 1C sales files (CSV, JSON, XLSX, XLS, the monthly pivots)")
     p_import.add_argument("files", nargs="+")
     p_dev = sub.add_parser("dev", help="the Dagster UI on 127.0.0.1")
     p_dev.add_argument("--port", type=int, default=3000)

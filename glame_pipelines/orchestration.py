@@ -147,4 +147,4 @@ def run_inbox() -> Outcome:
     """Import the sales files waiting in GLAME_INBOX_DIR."""
     from glame_pipelines.defs.onec_files.assets import sales
 
-    return _execute("sources_job", [sales.key], {"glame/launched_by": "glame run"}, "INFO")
+    return _execute("sources_job", list(sales.keys), {"glame/launched_by": "glame run"}, "INFO")

@@ -15,7 +15,7 @@ RAW = {
     "vk": {"group_stats", "group_daily", "wall_posts"},
     "telegram": {"channel_daily", "channel_posts"},
     "ftp_counters": {"visits"},
-    "onec_files": {"sales"},
+    "onec_files": {"sales", "file_months"},
 }
 MARTS = {"sales_daily", "sales_monthly", "social_daily", "web_traffic_daily", "store_traffic_daily", "customer_profile",
          "customer_purchases", "unified_daily"}
@@ -42,12 +42,16 @@ def test_lineage_runs_from_each_api_to_the_marts():
         assert any(k.path[0] == group for k in upstream), group
     parents = graph.get(dg.AssetKey(["staging", "stg_onec__sales"])).parent_keys
     assert {dg.AssetKey(["onec", "sales"]), dg.AssetKey(["onec", "opening_balances"])} <= parents
+    monthly = dg.AssetSelection.assets(dg.AssetKey(["marts", "sales_monthly"])).upstream().resolve(graph)
+    assert {dg.AssetKey(["onec_files", "sales"]), dg.AssetKey(["onec_files", "file_months"])} <= monthly
 
 
 def test_dbt_tests_are_asset_checks_and_sources_have_freshness():
     graph = defs.resolve_asset_graph()
     checks = graph.asset_check_keys
     assert any(c.asset_key == dg.AssetKey(["marts", "sales_daily"]) for c in checks)
+    assert dg.AssetCheckKey(dg.AssetKey(["marts", "sales_monthly"]),
+                            "assert_sales_monthly_counts_the_newest_file_per_measure") in checks
     assert graph.get(dg.AssetKey(["onec", "sales"])).freshness_policy is not None
     assert graph.get(dg.AssetKey(["ftp_counters", "visits"])).freshness_policy is not None
 

@@ -8,13 +8,17 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
 from marts_fixture import C1, C2, CENTRUM, D1, D2, ONLINE, P1, YALTA, at, load_fixture
+from sales_exports import pairs_pivot, quantity_pivot, write_sheet
 
+from glame_pipelines.clients.sales_files import read
+from glame_pipelines.defs.onec_files.assets import import_sales_file
 from glame_pipelines.warehouse.connection import dbt_env, with_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,3 +227,78 @@ def test_a_window_build_tests_its_window(built):
     on_d1 = test_sales_daily("--vars", json.dumps({"start_date": str(D1), "end_date": str(D1)}))
     assert on_d1.returncode == 1 and "unique_combination_sales_daily" in on_d1.stdout
     assert test_sales_daily().returncode == 1
+
+
+def overlapping_exports(folder: Path) -> list[Path]:
+    """Three exports of 2024 as the brand keeps them: the history pivot, a corrected re-export of Feb–Mar
+    saved as .xls, and a quantity-only .xls of Mar–May (May in the header, nothing sold)."""
+    ring, pearl, geometry = ("Кольцо Iris (роз.), шт, 77017-G/17,5 ",
+                             "Серьги Pearl (культивированный жемчуг, перламутр), шт, GL10020-G", "Кольцо Geometry, , 74063-G")
+    jan, feb, mar, apr, may = (date(2024, m, 1) for m in range(1, 6))
+    return [
+        write_sheet(folder / "history.xlsx", pairs_pivot([jan, feb, mar], [
+            (ring, [1, 1000, 2, 2000, 3, 3000]), (pearl, [1, 500, None, None, 1, 500])])),
+        write_sheet(folder / "history.xls", pairs_pivot([feb, mar], [
+            (ring, [2, 2100, 4, 4200]), (geometry, [1, 700, None, None])])),
+        write_sheet(folder / "units.xls", quantity_pivot([mar, apr, may], [
+            (ring, [5, 6, None]), (pearl, [1, None, None])])),
+    ]
+
+
+def by_the_rule(files: list[Path]) -> dict[date, tuple]:
+    """sales_monthly's file rule computed in Python from the files as read, in load order: for each month
+    and measure, the last loaded file carrying it gives that measure; no file carrying it, null."""
+    parsed = [read(path) for path in files]
+    result = {}
+    for month in sorted({m for f in parsed for m in f.months}):
+        def newest(measure: str) -> tuple:
+            chosen = next((f for f in reversed(parsed) if measure in f.months.get(month, ())), None)
+            if chosen is None:
+                return None, None
+            total = sum((getattr(r, measure) or 0) for r in chosen.rows if r.period_start == month)
+            return Decimal(total), chosen.name
+        (revenue, revenue_file), (items, items_file) = newest("amount"), newest("quantity")
+        result[month] = (revenue, items, revenue_file, items_file)
+    return result
+
+
+@pytest.mark.parametrize("order", ["oldest first", "newest first"])
+def test_sales_monthly_takes_the_newest_export_per_month_and_measure(order, warehouse_url, tmp_path):
+    """Two exports of the same months used to double them. Loaded in either order, each month's revenue
+    and units come from the last loaded file that carries them; the older files stay in raw. The dbt test
+    that recomputes the rule fails on a doubled month."""
+    files = overlapping_exports(tmp_path)
+    files = files if order == "oldest first" else files[::-1]
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        load_fixture(conn)  # API sales in March 2025 and a legacy pivot of Feb–Mar 2025: both rules together
+        for path in files:
+            assert import_sales_file(conn, path, "test")[1]
+        build = dbt(warehouse_url, "build", "--select", "+sales_monthly", "--indirect-selection", "cautious",
+                    target=tmp_path / "target")
+        assert build.returncode == 0, build.stdout[-4000:]
+        got = {month: tuple(values) for month, *values in rows(
+            conn, "select month, revenue, items_sold, revenue_file, items_sold_file from marts.sales_monthly "
+                  "where month < '2025-01-01' order by 1")}
+        expected = {
+            "oldest first": {date(2024, 1, 1): (1500, 2, "history.xlsx", "history.xlsx"),
+                             date(2024, 2, 1): (2800, 3, "history.xls", "history.xls"),
+                             date(2024, 3, 1): (4200, 6, "history.xls", "units.xls"),
+                             date(2024, 4, 1): (None, 6, None, "units.xls"),
+                             date(2024, 5, 1): (None, 0, None, "units.xls")},
+            "newest first": {date(2024, 1, 1): (1500, 2, "history.xlsx", "history.xlsx"),
+                             date(2024, 2, 1): (2000, 2, "history.xlsx", "history.xlsx"),
+                             date(2024, 3, 1): (3500, 4, "history.xlsx", "history.xlsx"),
+                             date(2024, 4, 1): (None, 6, None, "units.xls"),
+                             date(2024, 5, 1): (None, 0, None, "units.xls")},
+        }[order]
+        assert got == {m: tuple(v) for m, v in by_the_rule(files).items()} == expected
+        assert rows(conn, "select month::text, revenue, source from marts.sales_monthly where month >= '2025-01-01' "
+                          "order by 1") == [("2025-02-01", Decimal(9000), "file"), ("2025-03-01", Decimal(19050), "api")]
+        assert rows(conn, "select count(distinct file_hash) from raw.onec_sales_files") == [(4,)]  # all kept
+
+        if order == "newest first":
+            return  # the dbt test's teeth are shown once, below
+        conn.execute("update marts.sales_monthly set revenue = revenue * 2 where month = '2024-02-01'")
+        check = dbt(warehouse_url, "test", "--select", "assert_sales_monthly_counts_the_newest_file_per_measure",
+                    target=tmp_path / "target")
+        assert check.returncode == 1 and "FAIL 1" in check.stdout, check.stdout[-3000:]

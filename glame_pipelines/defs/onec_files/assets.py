@@ -13,10 +13,10 @@ from glame_pipelines.clients.sales_files import SalesFile, SalesFileError, read
 from glame_pipelines.defs.ftp_counters.sensors import plan
 from glame_pipelines.defs.shared import WarehouseResource, replace_rejects, reported_as_failure
 from glame_pipelines.warehouse.loader import Rejects, Window, load, table_exists
-from glame_pipelines.warehouse.tables import ONEC_SALES_FILES
+from glame_pipelines.warehouse.tables import ONEC_SALES_FILE_MONTHS, ONEC_SALES_FILES
 
 GROUP = "onec_files"
-SUFFIXES = {".csv", ".json", ".xlsx", ".xlsm", ".txt"}
+SUFFIXES = {".csv", ".json", ".xlsx", ".xlsm", ".xls", ".txt"}
 
 
 class InboxResource(dg.ConfigurableResource):
@@ -25,35 +25,51 @@ class InboxResource(dg.ConfigurableResource):
     directory: str | None = Field(default=None, description="GLAME_INBOX_DIR.")
 
     def files(self) -> list[Path]:
+        """Oldest first (by modification time): files dropped together load in the order they were saved,
+        so the newest export of a month is loaded last and is the one sales_monthly counts."""
         if not self.directory:
             return []
         folder = Path(self.directory)
         if not folder.is_dir():
             raise NotADirectoryError(f"GLAME_INBOX_DIR {folder} is not a folder")
-        return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
-                      and not p.name.startswith("."))
+        found = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")]
+        return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
 
 
 def import_sales_file(conn: psycopg.Connection, path: Path, run_id: str | None) -> tuple[SalesFile, bool]:
-    """Load one file; a file whose content was loaded before adds nothing. Returns (file, newly loaded)."""
+    """Load one file with the months and measures it carries (one transaction, so one load time: the
+    newest file wins each month and measure in sales_monthly); a file whose content was loaded before
+    adds nothing and keeps its first load time. Returns (file, newly loaded)."""
     sales = read(path)
-    known = conn.execute("select exists (select 1 from raw.onec_sales_files where file_hash = %s)",
-                         (sales.content_hash,)).fetchone()[0] if table_exists(conn, ONEC_SALES_FILES) else False
+    known = any(conn.execute(f"select exists (select 1 from raw.{table.name} where file_hash = %s)",
+                             (sales.content_hash,)).fetchone()[0]
+                for table in (ONEC_SALES_FILES, ONEC_SALES_FILE_MONTHS) if table_exists(conn, table))
     if known:  # the same content under any name: already there, keep it as first loaded
         return sales, False
     rows = [(sales.content_hash, r.row_no, sales.name, sales.layout, r.period_start, r.period_end, r.product, r.unit,
              r.article, r.store, r.quantity, r.amount, r.raw) for r in sales.rows]
+    months = [(sales.content_hash, month, sales.name, sales.layout, "quantity" in measures, "amount" in measures,
+               {"measures": sorted(measures)}) for month, measures in sorted(sales.months.items())]
+    window = Window("file_hash = %s", (sales.content_hash,), sales.content_hash)
     with conn.transaction():
-        load(conn, ONEC_SALES_FILES, rows, run_id=run_id,
-             window=Window("file_hash = %s", (sales.content_hash,), sales.content_hash))
+        load(conn, ONEC_SALES_FILES, rows, run_id=run_id, window=window)
+        load(conn, ONEC_SALES_FILE_MONTHS, months, run_id=run_id, window=window)
         replace_rejects(conn, "onec_files/sales", sales.content_hash, Rejects(list(sales.rejects)), run_id)
     return sales, not known
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"file", "postgres"}, metadata={"table": "raw.onec_sales_files"})
+@dg.multi_asset(name="sales", specs=[
+    dg.AssetSpec([GROUP, "sales"], group_name=GROUP, kinds={"file", "postgres"},
+                 description="Sales rows of every loaded 1C export, keyed by file content hash.",
+                 metadata={"table": "raw.onec_sales_files"}),
+    dg.AssetSpec([GROUP, "file_months"], group_name=GROUP, kinds={"file", "postgres"},
+                 description="The months each loaded export covers and the measures it carries for them.",
+                 metadata={"table": "raw.onec_sales_file_months"}),
+])
 def sales(context: dg.AssetExecutionContext, inbox: InboxResource, warehouse: WarehouseResource):
-    """Every CSV, JSON or XLSX sales export in GLAME_INBOX_DIR (the Excel pivot by month included),
-    keyed by content hash: the same file loaded twice adds nothing."""
+    """Every CSV, JSON, XLSX or XLS sales export in GLAME_INBOX_DIR (the Excel pivots by month included),
+    keyed by content hash: the same file loaded twice adds nothing. Rows and months of a file are written
+    together, so the two tables are one asset run."""
     loaded, failures = [], []
     with reported_as_failure("1C sales files"), warehouse.connect() as conn:
         for path in inbox.files():
@@ -65,11 +81,15 @@ def sales(context: dg.AssetExecutionContext, inbox: InboxResource, warehouse: Wa
             if new:
                 loaded.append(path.name)
                 context.log.info(f"{path.name}: {len(sales_file.rows)} rows ({sales_file.layout}), "
-                                 f"{len(sales_file.rejects)} rejected")
-        rows = conn.execute("select count(*) from raw.onec_sales_files").fetchone()[0] if table_exists(conn, ONEC_SALES_FILES) else 0
+                                 f"{len(sales_file.rejects)} rejected, months {sorted(m.isoformat()[:7] for m in sales_file.months)}")
+        counts = {table: conn.execute(f"select count(*) from raw.{table.name}").fetchone()[0]
+                  if table_exists(conn, table) else 0 for table in (ONEC_SALES_FILES, ONEC_SALES_FILE_MONTHS)}
     if failures:
         raise dg.Failure(description="; ".join(failures), allow_retries=False)
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "new_files": len(loaded)})
+    yield dg.MaterializeResult(asset_key=[GROUP, "sales"],
+                               metadata={"dagster/row_count": counts[ONEC_SALES_FILES], "new_files": len(loaded)})
+    yield dg.MaterializeResult(asset_key=[GROUP, "file_months"],
+                               metadata={"dagster/row_count": counts[ONEC_SALES_FILE_MONTHS]})
 
 
 inbox_job = dg.define_asset_job("sales_inbox_job", selection=[sales],

@@ -21,7 +21,8 @@ renamed as (
         store,
         quantity,
         amount,
-        amount < 0 as is_return
+        amount < 0 as is_return,
+        _loaded_at as loaded_at
 
     from source
 
