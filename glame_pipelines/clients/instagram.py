@@ -155,6 +155,8 @@ class InstagramClient(JsonApiClient):
         for n, item in enumerate(shape.items(shape.field(body, "data"), "'data'"), 1):
             where = f"metric {n} of 'data'"
             name = _name(shape, shape.obj(item, where), where)
+            if name not in values:
+                continue  # not asked for (breakdown-only metrics carry no total value)
             total = shape.obj(shape.field(item, "total_value", f"metric {name}"), f"{name}'s 'total_value'")
             values[name] = shape.number(shape.field(total, "value", f"{name}'s 'total_value'"),
                                         f"{name}'s 'total_value.value'", optional=True)
@@ -172,8 +174,8 @@ class InstagramClient(JsonApiClient):
             if _name(shape, shape.obj(item, where), where) != "follower_count":
                 continue
             for point in shape.items(item.get("values") or [], "follower_count's 'values'"):
-                point = shape.obj(point, "a follower_count value")
-                end_time = shape.field(point, "end_time", "a follower_count value")
+                point = shape.obj(point, "an entry of follower_count's 'values'")
+                end_time = shape.field(point, "end_time", "an entry of follower_count's 'values'")
                 if not isinstance(end_time, str):
                     shape.fail(f"follower_count's 'end_time' is {end_time!r}, not a time")
                 series[end_time] = shape.number(point.get("value"), f"follower_count at {end_time}", optional=True)
@@ -215,8 +217,8 @@ def _lifetime_values(shape, body) -> dict[str, int | None]:
         where = f"metric {n} of 'data'"
         name = _name(shape, shape.obj(item, where), where)
         points = shape.items(item.get("values") or [{}], f"{name}'s 'values'")
-        first = shape.obj(points[0] if points else {}, f"{name}'s first value")
-        values[name] = shape.number(first.get("value"), f"{name}'s value", optional=True)
+        first = shape.obj(points[0] if points else {}, f"the first of {name}'s 'values'")
+        values[name] = shape.number(first.get("value"), f"{name}'s 'value'", optional=True)
     return values
 
 

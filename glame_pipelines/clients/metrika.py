@@ -107,7 +107,8 @@ class MetrikaClient(JsonApiClient):
         """GET /management/v1/counter/{id}: the cheapest call that proves token and counter access."""
         path = f"management/v1/counter/{counter_id}"
         shape = self.shape("GET", path)
-        return shape.obj(shape.field(shape.obj(self.request("GET", path), "the body"), "counter"), "'counter'")
+        counter = shape.obj(shape.field(shape.obj(self.request("GET", path), "the body"), "counter"), "'counter'")
+        return {**counter, "id": shape.whole(counter.get("id"), "the counter's 'id'", optional=True)}
 
     def report(self, counter_id: str, date1: date, date2: date, metrics: Sequence[str],
                dimensions: Sequence[str], page_limit: int = PAGE_LIMIT) -> list[ReportRow]:
@@ -138,24 +139,33 @@ class MetrikaClient(JsonApiClient):
             body = shape.obj(self.request("GET", "stat/v1/data", params=params), "the body")
             rows = shape.items(shape.field(body, "data"), "'data'")
             total = shape.whole(shape.field(body, "total_rows"), "'total_rows'")
-            sampled = body.get("sampled", False)
-            if not isinstance(sampled, bool):
-                shape.fail(f"'sampled' is {sampled!r}, not true or false")
-            share = float(shape.number(body.get("sample_share"), "'sample_share'", optional=True) or 1.0)
+            sampled, share = _sampling(shape, body)
             for number, item in enumerate(rows, offset):
                 yield _report_row(shape, number, item, dimensions, metrics, sampled, share)
             if not rows and offset <= total:
-                shape.fail(f"the report ended at row {offset - 1} although 'total_rows' is {total}")
+                shape.fail(f"'data' is empty at row {offset} although 'total_rows' is {total}")
             offset += len(rows)
             if not rows or offset > total:
                 return
+
+
+def _sampling(shape: Shape, body: dict) -> tuple[bool, float]:
+    """Whether Metrika sampled the answer, and the share it read. Each field vouches for the other when one
+    is missing (a share below 1 is sampled); `sampled` without its share cannot be weighed and fails."""
+    share = shape.number(body.get("sample_share"), "'sample_share'", optional=True) or None  # 0: the docs' placeholder
+    sampled = body.get("sampled", share is not None and share < 1)
+    if not isinstance(sampled, bool):
+        shape.fail(f"'sampled' is {sampled!r}, not true or false")
+    if sampled and share is None:
+        shape.fail("'sampled' is true but 'sample_share' is missing")
+    return sampled, float(share or 1.0)
 
 
 def _report_row(shape: Shape, number: int, item, dimensions: Sequence[str], metrics: Sequence[str],
                 sampled: bool, share: float) -> ReportRow:
     """One row, checked against what was asked: dimensions and metrics are positional, so a short list
     would shift or drop values (a missing ym:s:gender once crashed demographics with a bare KeyError)."""
-    row = f"row {number}"
+    row = f"row {number} of 'data'"
     item = shape.obj(item, row)
     values = shape.items(shape.field(item, "dimensions", row), f"{row}'s 'dimensions'")
     if len(values) != len(dimensions):

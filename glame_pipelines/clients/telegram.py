@@ -88,8 +88,9 @@ class TelegramClient(JsonApiClient):
         updates = shape.items(self.call("getUpdates", offset=offset, limit=limit, timeout=0,
                                         allowed_updates=["channel_post", "edited_channel_post"]), "the result")
         for n, update in enumerate(updates, 1):
-            update = shape.obj(update, f"update {n}")
-            update["update_id"] = shape.whole(shape.field(update, "update_id", f"update {n}"), f"update {n}'s 'update_id'")
+            where = f"update {n} of 'result'"
+            update = shape.obj(update, where)
+            update["update_id"] = shape.whole(shape.field(update, "update_id", where), f"{where}'s 'update_id'")
         return updates
 
 

@@ -111,7 +111,7 @@ class VkClient(JsonApiClient):
         shape = self.shape("POST", "stats.get", params)
         periods = shape.items(self.call("stats.get", **params), "the response")
         for n, period in enumerate(periods, 1):
-            where = f"period {n}"
+            where = f"period {n} of 'response'"
             shape.whole(shape.field(shape.obj(period, where), "period_from", where), f"{where}'s 'period_from'")
             for section, names in STAT_FIELDS.items():
                 values = shape.obj(period.get(section) or {}, f"{where}'s '{section}'")
@@ -134,7 +134,7 @@ class VkClient(JsonApiClient):
                     return
                 yield post
             if not items and offset < total:
-                shape.fail(f"the wall ended at post {offset} although 'count' is {total}")
+                shape.fail(f"'items' is empty at offset {offset} although 'count' is {total}")
             offset += len(items)
             if not items or offset >= total:
                 return
