@@ -263,9 +263,9 @@ def _parse_json(text: str, day: date) -> ParsedFile:
         device = model.strip() or None if isinstance(model, str) else None
         blocks = [(n, block.get("CountingInfo") if isinstance(block, dict) else None, block)
                   for n, block in enumerate(body["Data"], 1)]
-        bad = [Reject(n, orjson.dumps(block).decode(), "a Data block without a CountingInfo list")
-               for n, counts, block in blocks if not isinstance(counts, list)]
         counts = [c for _, block_counts, _ in blocks if isinstance(block_counts, list) for c in block_counts]
+        bad = [Reject(len(counts) + k, orjson.dumps(block).decode(), f"Data block {n} has no CountingInfo list")
+               for k, (n, _, block) in enumerate((b for b in blocks if not isinstance(b[1], list)), 1)]
         items = ((n, item, orjson.dumps(item).decode()) for n, item in enumerate(counts, 1))
         parsed = _rows_from_dicts("vivotek_json", device, items, _vivotek_row)
         return ParsedFile(parsed.format, device, parsed.rows, bad + parsed.rejects)

@@ -168,13 +168,13 @@ def _report_row(shape: Shape, number: int, item, dimensions: Sequence[str], metr
     row = f"row {number} of 'data'"
     item = shape.obj(item, row)
     values = shape.items(shape.field(item, "dimensions", row), f"{row}'s 'dimensions'")
-    if len(values) != len(dimensions):
+    if len(values) != len(dimensions):  # positional: which one is missing cannot be told, so none is guessed
         shape.fail(f"{row} has {len(values)} 'dimensions' where {len(dimensions)} were requested "
-                   f"({', '.join(dimensions)}); missing: {', '.join(dimensions[len(values):]) or 'none, one too many'}")
+                   f"({', '.join(dimensions)}), so its values cannot be matched to them")
     found = shape.items(shape.field(item, "metrics", row), f"{row}'s 'metrics'")
     if len(found) != len(metrics):
-        shape.fail(f"{row} has {len(found)} 'metrics' where {len(metrics)} were requested ({', '.join(metrics)}); "
-                   f"missing: {', '.join(metrics[len(found):]) or 'none, one too many'}")
+        shape.fail(f"{row} has {len(found)} 'metrics' where {len(metrics)} were requested ({', '.join(metrics)}), "
+                   "so its values cannot be matched to them")
     return ReportRow(
         {d: _dimension_value(shape, row, d, v) for d, v in zip(dimensions, values)},
         {m: shape.number(v, f"{row}'s metric {m}", optional=True) for m, v in zip(metrics, found)},
