@@ -113,7 +113,7 @@ class InstagramClient(JsonApiClient):
                 continue
             entries = [e for values in usage.values() for e in values] if isinstance(usage, dict) and all(
                 isinstance(v, list) for v in usage.values()) else [usage]
-            minutes = max((e.get("estimated_time_to_regain_access", 0) or 0 for e in entries if isinstance(e, dict)),
+            minutes = max((_minutes(e.get("estimated_time_to_regain_access")) for e in entries if isinstance(e, dict)),
                           default=0)
             if minutes:
                 return minutes * 60.0
@@ -227,6 +227,14 @@ def _name(shape, item: dict, where: str) -> str:
     if not isinstance(name, str):
         shape.fail(f"{where} has 'name' {name!r}, not a metric name")
     return name
+
+
+def _minutes(value) -> float:
+    """A usage header's wait; one that is not a number means no known wait (our own backoff applies)."""
+    try:
+        return float(number(value or 0))
+    except ValueError:
+        return 0.0
 
 
 def _code(value) -> int | None:
