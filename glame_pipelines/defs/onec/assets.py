@@ -73,7 +73,9 @@ def _register_head(r: dict) -> tuple:
 
 def _resource(r: dict, key: str) -> str:
     """A register resource: every record of the register carries it; one without is quarantined, never read as 0."""
-    return _number(required(r, key))
+    if key not in r:
+        raise MalformedRecord(f"the record has no '{key}'")
+    return _number(r[key])
 
 
 def sales_row(r: dict) -> tuple:
