@@ -69,20 +69,22 @@ class Shape:
     error: type[UnexpectedResponse]
     source: str
     request: str
+    redact: Callable[[object], str] = str  # the client's Redactor: a value quoted from the answer may hold a token
 
     def fail(self, problem: str, remedy: str | None = None) -> NoReturn:
         remedy = remedy or ("Nothing of this answer was loaded; the previous rows stay. Re-run it; if the answer "
                             f"stays so, {self.source} has changed its API.")
-        raise self.error(f"{self.source} answered {self.request} with an unexpected shape: {problem}. {remedy}")
+        raise self.error(self.redact(f"{self.source} answered {self.request} with an unexpected shape: {problem}. "
+                                     f"{remedy}"))
 
     def obj(self, value, name: str) -> dict:
         if not isinstance(value, dict):
-            self.fail(f"{name} is {_kind(value)}, not an object")
+            self.fail(f"{name} is {described(value)}, not an object")
         return value
 
     def items(self, value, name: str) -> list:
         if not isinstance(value, list):
-            self.fail(f"{name} is {_kind(value)}, not a list")
+            self.fail(f"{name} is {described(value)}, not a list")
         return value
 
     def field(self, body: dict, key: str, name: str | None = None):
@@ -96,12 +98,12 @@ class Shape:
         try:
             return number(value)
         except ValueError:
-            self.fail(f"{name} is {_kind(value)}, not a number")
+            self.fail(f"{name} is {described(value)}, not a number")
 
     def whole(self, value, name: str, *, optional: bool = False) -> int | None:
         found = self.number(value, name, optional=optional)
         if found is not None and found != int(found):
-            self.fail(f"{name} is {value!r}, not a whole number")
+            self.fail(f"{name} is {described(value)}, not a whole number")
         return None if found is None else int(found)
 
 
@@ -127,22 +129,23 @@ def whole_number(value, name: str) -> int:
     try:
         found = number(value)
     except ValueError:
-        raise MalformedRecord(f"{name} is {_kind(value)}, not a number") from None
+        raise MalformedRecord(f"{name} is {described(value)}, not a number") from None
     if found != int(found):
-        raise MalformedRecord(f"{name} is {value!r}, not a whole number")
+        raise MalformedRecord(f"{name} is {described(value)}, not a whole number")
     return int(found)
 
 
 def required(record, key: str, what: str = "the record"):
     """`record[key]`, or MalformedRecord naming the field when the record is not an object or lacks it."""
     if not isinstance(record, dict):
-        raise MalformedRecord(f"{what} is {_kind(record)}, not an object")
+        raise MalformedRecord(f"{what} is {described(record)}, not an object")
     if record.get(key) is None:
         raise MalformedRecord(f"{what} has no '{key}'")
     return record[key]
 
 
-def _kind(value) -> str:
+def described(value) -> str:
+    """A value as a message quotes it: its type, and at most 40 characters of it."""
     if value is None:
         return "null"
     if isinstance(value, (dict, list)):
@@ -151,7 +154,7 @@ def _kind(value) -> str:
     return f"{type(value).__name__} {text[:40]}{'…' if len(text) > 40 else ''}"
 
 
-def describe_request(redact: "Redactor", method: str, path: str, params: Mapping | None = None) -> str:
+def describe_request(redact: Redactor, method: str, path: str, params: Mapping | None = None) -> str:
     """`GET stat/v1/data (ids=…, date1=…)`: what was asked, for a message; secret parameters left out."""
     shown = ", ".join(f"{k}={v}" for k, v in (params or {}).items() if k.lower() not in SECRET_QUERY_PARAMS)
     return redact(f"{method} {path}" + (f" ({shown})" if shown else ""))
@@ -304,7 +307,7 @@ class JsonApiClient:
 
     def shape(self, method: str, path: str, params: Mapping | None = None) -> Shape:
         """A reader of the answer to this request, whose errors name it."""
-        return Shape(self.unexpected, self.source, describe_request(self.redact, method, path, params))
+        return Shape(self.unexpected, self.source, describe_request(self.redact, method, path, params), self.redact)
 
     def before_request(self) -> None:
         """Client-side pacing hook."""

@@ -14,7 +14,15 @@ from datetime import datetime
 import orjson
 import requests
 
-from glame_pipelines.clients.http import ApiError, AuthError, JsonApiClient, TransientError, UnexpectedResponse, number
+from glame_pipelines.clients.http import (
+    ApiError,
+    AuthError,
+    JsonApiClient,
+    TransientError,
+    UnexpectedResponse,
+    described,
+    number,
+)
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_VERSION = "v23.0"
@@ -135,7 +143,7 @@ class InstagramClient(JsonApiClient):
             if not next_url or not data:
                 return
             if not isinstance(next_url, str):
-                shape.fail(f"'paging.next' is {next_url!r}, not a URL")
+                shape.fail(f"'paging.next' is {described(next_url)}, not a URL")
             body = self.request("GET", next_url)
 
     def account(self) -> dict:
@@ -177,7 +185,7 @@ class InstagramClient(JsonApiClient):
                 point = shape.obj(point, "an entry of follower_count's 'values'")
                 end_time = shape.field(point, "end_time", "an entry of follower_count's 'values'")
                 if not isinstance(end_time, str):
-                    shape.fail(f"follower_count's 'end_time' is {end_time!r}, not a time")
+                    shape.fail(f"follower_count's 'end_time' is {described(end_time)}, not a time")
                 series[end_time] = shape.number(point.get("value"), f"follower_count at {end_time}", optional=True)
         return series
 
@@ -225,7 +233,7 @@ def _lifetime_values(shape, body) -> dict[str, int | None]:
 def _name(shape, item: dict, where: str) -> str:
     name = shape.field(item, "name", where)
     if not isinstance(name, str):
-        shape.fail(f"{where} has 'name' {name!r}, not a metric name")
+        shape.fail(f"{where} has 'name' {described(name)}, not a metric name")
     return name
 
 
@@ -248,6 +256,6 @@ def _code(value) -> int | None:
 def parse_timestamp(value: str) -> datetime:
     """Graph timestamps look like 2024-06-17T19:39:18+0000."""
     if not isinstance(value, str):
-        raise ValueError(f"'timestamp' is {value!r}, not a time")
+        raise ValueError(f"'timestamp' is {described(value)}, not a time")
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
 

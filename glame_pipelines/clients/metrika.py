@@ -20,6 +20,7 @@ from glame_pipelines.clients.http import (
     Shape,
     TransientError,
     UnexpectedResponse,
+    described,
     parse_retry_after,
 )
 
@@ -155,7 +156,7 @@ def _sampling(shape: Shape, body: dict) -> tuple[bool, float]:
     share = shape.number(body.get("sample_share"), "'sample_share'", optional=True) or None  # 0: the docs' placeholder
     sampled = body.get("sampled", share is not None and share < 1)
     if not isinstance(sampled, bool):
-        shape.fail(f"'sampled' is {sampled!r}, not true or false")
+        shape.fail(f"'sampled' is {described(sampled)}, not true or false")
     if sampled and share is None:
         shape.fail("'sampled' is true but 'sample_share' is missing")
     return sampled, float(share or 1.0)
@@ -188,5 +189,5 @@ def _dimension_value(shape: Shape, row: str, dimension: str, value) -> str | Non
             shape.fail(f"{row}'s dimension {dimension} has no 'name'")
         return value["name"] if value["name"] is not None else value.get("id")
     if isinstance(value, (list, bool)):
-        shape.fail(f"{row}'s dimension {dimension} is {value!r}, neither an object nor a value")
+        shape.fail(f"{row}'s dimension {dimension} is {described(value)}, neither an object nor a value")
     return value

@@ -275,7 +275,7 @@ class OnecClient:
         raise OnecError(f"1C kept serving the same page for {entity_set} at $skip={skip}; paging cannot go on safely")
 
     def _shape(self, entity_set: str, params: Mapping[str, str | int]) -> Shape:
-        return Shape(OnecUnexpectedResponse, "1C", f"GET {self.redact(self.url(entity_set, params))}")
+        return Shape(OnecUnexpectedResponse, "1C", f"GET {self.redact(self.url(entity_set, params))}", self.redact)
 
     def _records(self, entity_set: str, params: Mapping[str, str | int], body: dict) -> list[dict]:
         """The `value` list of a collection answer; each record must be an object (its fields are checked,

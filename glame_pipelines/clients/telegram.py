@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import requests
 
-from glame_pipelines.clients.http import ApiError, AuthError, JsonApiClient, TransientError, UnexpectedResponse, number
+from glame_pipelines.clients.http import (
+    ApiError,
+    AuthError,
+    JsonApiClient,
+    TransientError,
+    UnexpectedResponse,
+    described,
+    number,
+)
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
 
@@ -43,7 +51,7 @@ class TelegramClient(JsonApiClient):
         shape = self.shape("POST", url.rsplit("/", 1)[-1])
         body = shape.obj(body, "the body")
         if not isinstance(body.get("ok"), bool):
-            shape.fail(f"'ok' is {body.get('ok')!r}, not true or false (HTTP {status})")
+            shape.fail(f"'ok' is {described(body.get('ok'))}, not true or false (HTTP {status})")
         if body["ok"]:
             return shape.field(body, "result")
         description = self.redact(body.get("description") or "")
