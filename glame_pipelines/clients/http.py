@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import NoReturn, TypeVar
 
@@ -133,6 +134,15 @@ def whole_number(value, name: str) -> int:
     if found != int(found):
         raise MalformedRecord(f"{name} is {described(value)}, not a whole number")
     return int(found)
+
+
+def unix_time(value, name: str) -> datetime:
+    """A record's unix time as an aware UTC moment; MalformedRecord when it is not one."""
+    seconds = whole_number(value, name)
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc)
+    except (OverflowError, OSError, ValueError) as error:
+        raise MalformedRecord(f"{name} is {described(value)}, not a unix time") from error
 
 
 def required(record, key: str, what: str = "the record"):

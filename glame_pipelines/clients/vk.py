@@ -112,7 +112,9 @@ class VkClient(JsonApiClient):
         periods = shape.items(self.call("stats.get", **params), "the response")
         for n, period in enumerate(periods, 1):
             where = f"period {n} of 'response'"
-            shape.whole(shape.field(shape.obj(period, where), "period_from", where), f"{where}'s 'period_from'")
+            start = shape.whole(shape.field(shape.obj(period, where), "period_from", where), f"{where}'s 'period_from'")
+            if not 0 <= start < 2**32:
+                shape.fail(f"{where}'s 'period_from' is {start}, not a unix time")
             for section, names in STAT_FIELDS.items():
                 values = shape.obj(period.get(section) or {}, f"{where}'s '{section}'")
                 for name in names:

@@ -1,10 +1,8 @@
 """Telegram assets: the channel's daily subscriber snapshot, and channel posts from getUpdates."""
 
-from datetime import datetime, timezone
-
 import dagster as dg
 
-from glame_pipelines.clients.http import required, whole_number
+from glame_pipelines.clients.http import required, unix_time, whole_number
 from glame_pipelines.clients.telegram import UpdatesUnavailable
 from glame_pipelines.defs.shared import (
     WarehouseResource,
@@ -55,7 +53,7 @@ def post_row(update: dict) -> tuple | None:
     chat = required(post, "chat", "the post")
     chat_id = whole_number(required(chat, "id", "the post's chat"), "the post's 'chat.id'")
     return (str(chat_id), whole_number(required(post, "message_id", "the post"), "the post's 'message_id'"),
-            datetime.fromtimestamp(whole_number(required(post, "date", "the post"), "the post's 'date'"), timezone.utc),
+            unix_time(required(post, "date", "the post"), "the post's 'date'"),
             "edited_channel_post" in update, post.get("text") or post.get("caption"), post)
 
 

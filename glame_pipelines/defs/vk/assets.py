@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from glame_pipelines.clients.http import MalformedRecord, number, required, whole_number
+from glame_pipelines.clients.http import MalformedRecord, number, required, unix_time, whole_number
 from glame_pipelines.clients.vk import STAT_FIELDS
 from glame_pipelines.defs.shared import (
     WarehouseResource,
@@ -79,7 +79,7 @@ def post_row(post: dict) -> tuple:
     without its owner, id or date is quarantined with the reason."""
     owner = whole_number(required(post, "owner_id", "the post"), "the post's 'owner_id'")
     return (str(owner), whole_number(required(post, "id", "the post"), "the post's 'id'"),
-            datetime.fromtimestamp(whole_number(required(post, "date", "the post"), "the post's 'date'"), timezone.utc),
+            unix_time(required(post, "date", "the post"), "the post's 'date'"),
             _counter(post, "likes"), _counter(post, "comments"), _counter(post, "reposts"), _counter(post, "views"), post)
 
 
