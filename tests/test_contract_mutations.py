@@ -93,19 +93,24 @@ def json_mutations(body: bytes, cap: int = CAP) -> list[Mutation]:
     by_kind = [[(kind, path) for path in paths] for kind, paths in _paths(document).items()]
     mutations = []
     for kind, path in (entry for entry in itertools.chain.from_iterable(itertools.zip_longest(*by_kind)) if entry):
-        if kind == "removed":
-            mutated = copy.deepcopy(document)
-            _delete(mutated, path)
-        elif path == ():
-            mutated = None if kind == "null" else []
-        else:
-            mutated = copy.deepcopy(document)
-            value = _get(document, path)
-            _set(mutated, path, str(value) if kind == "as text" else None if kind == "null" else [])
-        mutations.append(Mutation(kind, path, orjson.dumps(mutated)))
+        mutations.append(mutated(document, kind, path))
         if len(mutations) == cap:
             break
     return mutations + truncations(body)
+
+
+def mutated(document, kind: str, path: tuple) -> Mutation:
+    """One mutation of a decoded answer, re-encoded."""
+    if kind == "removed":
+        changed = copy.deepcopy(document)
+        _delete(changed, path)
+    elif path == ():
+        changed = None if kind == "null" else []
+    else:
+        changed = copy.deepcopy(document)
+        value = _get(document, path)
+        _set(changed, path, str(value) if kind == "as text" else None if kind == "null" else [])
+    return Mutation(kind, path, orjson.dumps(changed))
 
 
 def _paths(document) -> dict[str, list[tuple]]:
@@ -513,3 +518,56 @@ def test_mutated_counter_files_are_rejected_or_quarantined_with_a_reason(case: C
         seen[outcome(case, mutation, baseline, lambda: case.run(mutation.body))] += 1
     print(f"{case.name}: {dict(seen)}")
     assert seen["failed"] + seen["quarantined"] > 0
+
+
+# Named mutations with the outcome each must have: what the walk above accepts among several outcomes,
+# pinned down where it matters (the envelope fails, a number as text is read, a bad record is quarantined).
+EXPECTED = [
+    ("yandex_metrika/stat_v1_data_aiotapioca_daily_visits.json", "removed", ("data",), "failed"),
+    ("yandex_metrika/stat_v1_data_aiotapioca_daily_visits.json", "removed", ("total_rows",), "failed"),
+    ("yandex_metrika/stat_v1_data_aiotapioca_daily_visits.json", "empty list", ("data", 0, "dimensions"), "failed"),
+    ("yandex_metrika/stat_v1_data_aiotapioca_daily_visits.json", "null", ("data", 1, "metrics"), "failed"),
+    ("yandex_metrika/stat_v1_data_aiotapioca_daily_visits.json", "as text", ("data", 0, "metrics", 0), "unchanged"),
+    ("yandex_metrika/stat_v1_data_aiotapioca_daily_visits.json", "removed", ("query",), "unchanged"),
+    ("yandex_metrika/stat_v1_data_redash_real_example.json", "removed", ("sample_share",), "failed"),
+    ("yandex_metrika/stat_v1_data_traffic_source_kotlin_fixture.json", "removed", ("data", 0, "dimensions", 0, "name"),
+     "failed"),
+    ("instagram/ig_user_insights_reach_total_value_breakdown_metadocs.json", "null", ("data", 0, "total_value"), "failed"),
+    ("instagram/ig_user_insights_reach_total_value_breakdown_metadocs.json", "as text", ("data", 0, "total_value", "value"),
+     "unchanged"),
+    ("instagram/ig_user_media_EXCERPT_airbyte.json", "removed", ("data", 0, "timestamp"), "quarantined"),
+    ("instagram/ig_user_media_EXCERPT_airbyte.json", "as text", ("data", 0, "like_count"), "unchanged"),
+    ("vk/stats.get_interval_day_openintegrations.json", "removed", ("response", 0, "period_from"), "failed"),
+    ("vk/stats.get_interval_day_openintegrations.json", "as text", ("response", 0, "visitors", "views"), "unchanged"),
+    ("vk/wall.get_group_-140233986.json", "removed", ("response", "count"), "failed"),
+    ("vk/wall.get_group_-140233986.json", "removed", ("response", "items", 0, "date"), "quarantined"),
+    ("vk/wall.get_group_-140233986.json", "null", ("response", "items", 0, "likes"), "nulled"),
+    ("telegram/getUpdates_channel_post_and_messages.json", "removed", ("result", 0, "update_id"), "failed"),
+    ("telegram/getChatMemberCount_ok.json", "as text", ("result",), "unchanged"),
+    ("onec_odata/document_kontrakt_collection.json", "removed", ("value", 0, "Ref_Key"), "quarantined"),
+    ("onec_odata/document_kontrakt_collection.json", "null", ("value", 1), "failed"),
+    ("onec_odata/document_kontrakt_collection.json", "removed", ("value",), "failed"),
+]
+
+
+@pytest.mark.parametrize("sample_name, kind, path, expected", EXPECTED, ids=lambda v: str(v) if isinstance(v, str) else None)
+def test_named_mutations_have_their_outcome(sample_name, kind, path, expected):
+    case = next(c for c in CASES if f"{c.source}/{c.name}" == sample_name)
+    api = ReplayApi("/replay/", case.body(), case.status, case.content_type)
+    with SandboxServer([api]) as server:
+        baseline = case.run(server, api)
+        mutation = mutated(orjson.loads(case.body()), kind, path)
+        api.response = Response(case.status, mutation.body, {"Content-Type": case.content_type})
+        assert outcome(case, mutation, baseline, lambda: case.run(server, api)) == expected
+
+
+def test_the_regression_row_without_gender_names_it():
+    """Issue 10: a demographics row lacking ym:s:gender was a bare KeyError with a stack trace."""
+    body = {"data": [{"dimensions": [{"name": "2025-03-14"}, {"name": "25-34"}], "metrics": [5.0, 4.0]}], "total_rows": 1}
+    api = ReplayApi("/replay/", orjson.dumps(body))
+    with SandboxServer([api]) as server, pytest.raises(MetrikaError) as caught:
+        metrika(server, api).report("98765432", date(2025, 3, 14), date(2025, 3, 14), ["ym:s:visits", "ym:s:users"],
+                                    ["ym:s:date", "ym:s:gender", "ym:s:ageInterval"])
+    assert isinstance(caught.value, UnexpectedResponse)
+    assert "row 1 of 'data' has 2 'dimensions' where 3 were requested (ym:s:date, ym:s:gender" in str(caught.value)
+    assert TOKEN not in str(caught.value)
