@@ -101,8 +101,8 @@ class MetrikaClient(JsonApiClient):
             body = response.json()
             first = (body.get("errors") or [{}])[0]
             return first.get("error_type"), self.redact(first.get("message") or body.get("message") or "")
-        except (ValueError, AttributeError):
-            return None, "no JSON body"
+        except (ValueError, AttributeError, KeyError, IndexError, TypeError):  # describing an error must not raise
+            return None, "no readable error body"
 
     def counter(self, counter_id: str) -> dict:
         """GET /management/v1/counter/{id}: the cheapest call that proves token and counter access."""
