@@ -217,7 +217,7 @@ def _rows_from_dicts(fmt: str, device: str | None, items, to_row) -> ParsedFile:
     for number, item, raw in items:
         try:
             rows.append(to_row(number, item))
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             rejects.append(Reject(number, raw, f"{type(error).__name__}: {error}"))
     return ParsedFile(fmt, device, rows, rejects)
 
@@ -235,7 +235,8 @@ def _vivotek_row(number: int, item: dict) -> CounterRow:
 
 def _parse_vivotek_csv(text: str) -> ParsedFile:
     lines = text.splitlines()
-    device = next(csv.reader([lines[1]]))[3].strip() if len(lines) > 1 else None
+    cells = next(csv.reader([lines[1]])) if len(lines) > 1 else []
+    device = cells[3].strip() if len(cells) > 3 else None
     header_at = next((i for i, line in enumerate(lines) if line.lower().startswith("ruletype,")), None)
     if header_at is None:
         raise CounterFileError("VIVOTEK report without its RuleType,RuleName,In,Out,StartTime,EndTime section")
@@ -257,15 +258,26 @@ def _parse_json(text: str, day: date) -> ParsedFile:
         items = ((n, item, orjson.dumps(item).decode()) for n, item in enumerate(body["data"], 1))
         return _rows_from_dicts("axis_json", None, items, _axis_row)
     if isinstance(body, dict) and isinstance(body.get("Data"), list):
-        device = ((body.get("Source") or {}).get("ModelName") or "").strip() or None
-        counts = [c for block in body["Data"] for c in block.get("CountingInfo", [])]
+        source = body.get("Source")
+        model = source.get("ModelName") if isinstance(source, dict) else None
+        device = model.strip() or None if isinstance(model, str) else None
+        blocks = [(n, block.get("CountingInfo") if isinstance(block, dict) else None, block)
+                  for n, block in enumerate(body["Data"], 1)]
+        counts = [c for _, block_counts, _ in blocks if isinstance(block_counts, list) for c in block_counts]
+        bad = [Reject(len(counts) + k, orjson.dumps(block).decode(), f"Data block {n} has no CountingInfo list")
+               for k, (n, _, block) in enumerate((b for b in blocks if not isinstance(b[1], list)), 1)]
         items = ((n, item, orjson.dumps(item).decode()) for n, item in enumerate(counts, 1))
-        return _rows_from_dicts("vivotek_json", device, items, _vivotek_row)
+        parsed = _rows_from_dicts("vivotek_json", device, items, _vivotek_row)
+        return ParsedFile(parsed.format, device, parsed.rows, bad + parsed.rejects)
     if isinstance(body, dict) and {"in", "out", "timestamp"} <= set(body):
-        moment = datetime.strptime(body["timestamp"], "%Y%m%d%H%M%S")
-        row = CounterRow(moment.date(), datetime.combine(moment.date(), time(0)), moment, _whole(str(body["in"])),
-                         _whole(str(body["out"])), 1, {"cumulative": True, "serial": body.get("serial")})
-        return ParsedFile("axis_live_sum", body.get("name"), [row], [])
+        try:
+            moment = datetime.strptime(str(body["timestamp"]), "%Y%m%d%H%M%S")
+            row = CounterRow(moment.date(), datetime.combine(moment.date(), time(0)), moment, _whole(str(body["in"])),
+                             _whole(str(body["out"])), 1, {"cumulative": True, "serial": body.get("serial")})
+        except ValueError as error:
+            return ParsedFile("axis_live_sum", None, [], [Reject(1, text.strip()[:500], str(error))])
+        name = body.get("name")
+        return ParsedFile("axis_live_sum", name if isinstance(name, str) else None, [row], [])
     raise CounterFileError("JSON of an unknown counter format (expected AXIS data[], VIVOTEK Data[] or live-sum)")
 
 
@@ -276,10 +288,15 @@ def _parse_brickstream(text: str) -> ParsedFile:
         raise CounterFileError(f"malformed XML: {error}") from None
     rows, rejects, number = [], [], 0
     for report in root.iter("Report"):
-        report_day = _parse_date(report.get("Date", ""))
+        try:
+            report_day = _parse_date(report.get("Date", ""))
+        except ValueError as error:
+            report_day, undated = None, f"its Report has no valid Date: {error}"
         for count in report.iter("Count"):
             number += 1
             try:
+                if report_day is None:
+                    raise ValueError(undated)
                 start = datetime.combine(report_day, time.fromisoformat(count.get("StartTime", "").strip()))
                 end = datetime.combine(report_day, time.fromisoformat(count.get("EndTime", "").strip()))
                 rows.append(CounterRow(report_day, start, end, _whole(count.get("Enters", "")),

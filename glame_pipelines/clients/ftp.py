@@ -151,6 +151,9 @@ class FtpClient:
             size = ftp.size(full)
         if modified is None:
             modified = ftp.voidcmd(f"MDTM {full}").split()[-1]
+        if not str(size).strip().isdigit():  # the sensor compares sizes to see an upload finish
+            raise FtpError(f"FTP {self.host}: the listing gives {relative} the size {size!r}, not a number of bytes; "
+                           "a server that answers MLSD/SIZE so cannot be watched for finished uploads")
         return RemoteFile(relative, int(size), str(modified)[:14])
 
     def read(self, relative: str) -> bytes:

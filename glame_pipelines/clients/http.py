@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import queue
 import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import orjson
 import requests
@@ -31,6 +33,7 @@ _TELEGRAM_PATH_RE = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
 _URL_USERINFO_RE = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s:]+(?::[^/@\s]*)?@", re.IGNORECASE)
 _AUTH_HEADER_RE = re.compile(r"(?P<scheme>\b(?:Basic|Bearer|OAuth)\s+)[A-Za-z0-9+/=._-]{8,}")
 REDACTED = "***"
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 class ApiError(Exception):
@@ -49,6 +52,123 @@ class TransientError(ApiError):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class UnexpectedResponse(ApiError):
+    """The source answered, but not in the shape its documentation promises (a field missing, of another
+    type, or inconsistent). Never retried; a guessed value would be a silently wrong number."""
+
+
+class MalformedRecord(ValueError):
+    """One record of a list is unreadable: it is quarantined with this reason and the others load."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Reads a decoded answer; anything off raises the client's UnexpectedResponse naming the source, the
+    request (secrets masked) and the field, so a changed API fails clearly instead of with a KeyError."""
+
+    error: type[UnexpectedResponse]
+    source: str
+    request: str
+    redact: Callable[[object], str] = str  # the client's Redactor: a value quoted from the answer may hold a token
+
+    def fail(self, problem: str, remedy: str | None = None) -> NoReturn:
+        remedy = remedy or ("Nothing of this answer was loaded; the previous rows stay. Re-run it; if the answer "
+                            f"stays so, {self.source} has changed its API.")
+        raise self.error(self.redact(f"{self.source} answered {self.request} with an unexpected shape: {problem}. "
+                                     f"{remedy}"))
+
+    def obj(self, value, name: str) -> dict:
+        if not isinstance(value, dict):
+            self.fail(f"{name} is {described(value)}, not an object")
+        return value
+
+    def items(self, value, name: str) -> list:
+        if not isinstance(value, list):
+            self.fail(f"{name} is {described(value)}, not a list")
+        return value
+
+    def field(self, body: dict, key: str, name: str | None = None):
+        if key not in body:
+            self.fail(f"{name or 'the answer'} has no '{key}'")
+        return body[key]
+
+    def number(self, value, name: str, *, optional: bool = False) -> int | float | None:
+        if value is None and optional:
+            return None
+        try:
+            return number(value)
+        except ValueError:
+            self.fail(f"{name} is {described(value)}, not a number")
+
+    def whole(self, value, name: str, *, optional: bool = False) -> int | None:
+        found = self.number(value, name, optional=optional)
+        if found is not None and found != int(found):
+            self.fail(f"{name} is {described(value)}, not a whole number")
+        return None if found is None else int(found)
+
+
+def number(value) -> int | float:
+    """A JSON number, or a number written as text (parsed, never read as 0); anything else is refused."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    if _NUMBER_RE.fullmatch(text):
+        if text.lstrip("+-").isdigit():
+            return int(text)
+        if math.isfinite(float(text)):
+            return float(text)
+    raise ValueError(f"{value!r} is not a number")
+
+
+def whole_number(value, name: str) -> int:
+    """A record's whole number (an id, a unix time), for per-record quarantine: MalformedRecord names the field."""
+    try:
+        found = number(value)
+    except ValueError:
+        raise MalformedRecord(f"{name} is {described(value)}, not a number") from None
+    if found != int(found):
+        raise MalformedRecord(f"{name} is {described(value)}, not a whole number")
+    return int(found)
+
+
+def unix_time(value, name: str) -> datetime:
+    """A record's unix time as an aware UTC moment; MalformedRecord when it is not one."""
+    seconds = whole_number(value, name)
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc)
+    except (OverflowError, OSError, ValueError) as error:
+        raise MalformedRecord(f"{name} is {described(value)}, not a unix time") from error
+
+
+def required(record, key: str, what: str = "the record"):
+    """`record[key]`, or MalformedRecord naming the field when the record is not an object or lacks it."""
+    if not isinstance(record, dict):
+        raise MalformedRecord(f"{what} is {described(record)}, not an object")
+    if record.get(key) is None:
+        raise MalformedRecord(f"{what} has no '{key}'")
+    return record[key]
+
+
+def described(value) -> str:
+    """A value as a message quotes it: its type, and at most 40 characters of it."""
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        return f"{'an object' if isinstance(value, dict) else 'a list'} ({len(value)} items)"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:40]}{'…' if len(text) > 40 else ''}"
+
+
+def describe_request(redact: Redactor, method: str, path: str, params: Mapping | None = None) -> str:
+    """`GET stat/v1/data (ids=…, date1=…)`: what was asked, for a message; secret parameters left out."""
+    shown = ", ".join(f"{k}={v}" for k, v in (params or {}).items() if k.lower() not in SECRET_QUERY_PARAMS)
+    return redact(f"{method} {path}" + (f" ({shown})" if shown else ""))
 
 
 class Redactor:
@@ -174,6 +294,7 @@ class JsonApiClient:
     """Base of the JSON clients: one retrying request path; subclasses read their vendor's envelope."""
 
     source = "api"
+    unexpected: type[UnexpectedResponse] = UnexpectedResponse  # each client names its own
 
     def __init__(self, base_url: str, *, secrets: Iterable[str | None] = (), timeout: float = 30.0,
                  retry: RetryPolicy | None = None, session: requests.Session | None = None):
@@ -195,6 +316,10 @@ class JsonApiClient:
             return self.decode(response, url)
 
         return self.retry.run(attempt, on_retry=self._log_retry)
+
+    def shape(self, method: str, path: str, params: Mapping | None = None) -> Shape:
+        """A reader of the answer to this request, whose errors name it."""
+        return Shape(self.unexpected, self.source, describe_request(self.redact, method, path, params), self.redact)
 
     def before_request(self) -> None:
         """Client-side pacing hook."""

@@ -14,7 +14,15 @@ from datetime import datetime
 import orjson
 import requests
 
-from glame_pipelines.clients.http import ApiError, AuthError, JsonApiClient, TransientError
+from glame_pipelines.clients.http import (
+    ApiError,
+    AuthError,
+    JsonApiClient,
+    TransientError,
+    UnexpectedResponse,
+    described,
+    number,
+)
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_VERSION = "v23.0"
@@ -48,6 +56,10 @@ class InstagramAuthError(AuthError, InstagramError):
     pass
 
 
+class InstagramUnexpectedResponse(UnexpectedResponse, InstagramError):
+    """An account, insights or media answer without a documented field, or with one of another type."""
+
+
 def _auth_remedy(code: int, subcode: int | None) -> str:
     if code == 190 and subcode == 463:
         return "the access token has expired: generate a new long-lived token and set INSTAGRAM_ACCESS_TOKEN."
@@ -61,6 +73,7 @@ def _auth_remedy(code: int, subcode: int | None) -> str:
 
 class InstagramClient(JsonApiClient):
     source = "Instagram"
+    unexpected = InstagramUnexpectedResponse
 
     def __init__(self, token: str, account_id: str, base_url: str = DEFAULT_BASE_URL,
                  version: str = DEFAULT_VERSION, **kwargs):
@@ -77,8 +90,11 @@ class InstagramClient(JsonApiClient):
             if status >= 400:
                 raise InstagramError(f"Instagram answered HTTP {status} for {self.redact(url)}")
             return body
-        code, subcode = error.get("code"), error.get("error_subcode")
-        message = self.redact(error.get("message", ""))
+        if not isinstance(error, dict):
+            raise InstagramError(f"Instagram answered HTTP {status} with an unreadable error ({self.redact(error)!r:.200}) "
+                                 f"for {self.redact(url)}")
+        code, subcode = _code(error.get("code")), _code(error.get("error_subcode"))
+        message = self.redact(error.get("message") or "")
         if code in RATE_LIMIT_CODES or error.get("is_transient") or status >= 500:
             raise TransientError(f"Instagram rate limit or transient error (code {code}): {message}",
                                  retry_after=self._regain_seconds(response))
@@ -105,7 +121,7 @@ class InstagramClient(JsonApiClient):
                 continue
             entries = [e for values in usage.values() for e in values] if isinstance(usage, dict) and all(
                 isinstance(v, list) for v in usage.values()) else [usage]
-            minutes = max((e.get("estimated_time_to_regain_access", 0) or 0 for e in entries if isinstance(e, dict)),
+            minutes = max((_minutes(e.get("estimated_time_to_regain_access")) for e in entries if isinstance(e, dict)),
                           default=0)
             if minutes:
                 return minutes * 60.0
@@ -116,36 +132,61 @@ class InstagramClient(JsonApiClient):
 
     def paged(self, path: str, **params) -> Iterator[dict]:
         """Every item of an edge, following `paging.next` to the end."""
+        shape = self.shape("GET", path, params)
         body = self.get(path, **params)
         while True:
-            yield from body.get("data", [])
-            next_url = (body.get("paging") or {}).get("next")
-            if not next_url or not body.get("data"):
+            body = shape.obj(body, "the page")
+            data = shape.items(shape.field(body, "data"), "'data'")
+            yield from data
+            paging = shape.obj(body.get("paging") or {}, "'paging'")
+            next_url = paging.get("next")
+            if not next_url or not data:
                 return
+            if not isinstance(next_url, str):
+                shape.fail(f"'paging.next' is {described(next_url)}, not a URL")
             body = self.request("GET", next_url)
 
     def account(self) -> dict:
-        return self.get(self.account_id, fields=",".join(ACCOUNT_FIELDS))
+        """The account's fields, with its counts read as numbers (null when the API leaves one out)."""
+        params = {"fields": ",".join(ACCOUNT_FIELDS)}
+        shape = self.shape("GET", self.account_id, params)
+        body = shape.obj(self.get(self.account_id, **params), "the body")
+        return {**body, **{f: shape.whole(body.get(f), f"'{f}'", optional=True) for f in ACCOUNT_FIELDS[1:]}}
 
     def account_totals(self, since: datetime, until: datetime) -> dict[str, int | None]:
-        """Day totals (metric_type=total_value) over [since, until)."""
-        body = self.get(f"{self.account_id}/insights", metric=",".join(ACCOUNT_TOTAL_METRICS), period="day",
-                        metric_type="total_value", since=int(since.timestamp()), until=int(until.timestamp()))
+        """Day totals (metric_type=total_value) over [since, until); a metric the API leaves out is null."""
+        params = {"metric": ",".join(ACCOUNT_TOTAL_METRICS), "period": "day", "metric_type": "total_value",
+                  "since": int(since.timestamp()), "until": int(until.timestamp())}
+        shape = self.shape("GET", f"{self.account_id}/insights", params)
+        body = shape.obj(self.get(f"{self.account_id}/insights", **params), "the body")
         values = {m: None for m in ACCOUNT_TOTAL_METRICS}
-        for item in body.get("data", []):
-            values[item["name"]] = (item.get("total_value") or {}).get("value")
+        for n, item in enumerate(shape.items(shape.field(body, "data"), "'data'"), 1):
+            where = f"metric {n} of 'data'"
+            name = _name(shape, shape.obj(item, where), where)
+            if name not in values:
+                continue  # not asked for (breakdown-only metrics carry no total value)
+            total = shape.obj(shape.field(item, "total_value", f"metric {name}"), f"{name}'s 'total_value'")
+            values[name] = shape.number(shape.field(total, "value", f"{name}'s 'total_value'"),
+                                        f"{name}'s 'total_value.value'", optional=True)
         return values
 
     def follower_count(self, since: datetime, until: datetime) -> dict[str, int]:
         """New followers per day (a time series; at most 30 days a request): end_time -> value."""
-        body = self.get(f"{self.account_id}/insights", metric="follower_count", period="day",
-                        since=int(since.timestamp()), until=int(until.timestamp()))
+        params = {"metric": "follower_count", "period": "day", "since": int(since.timestamp()),
+                  "until": int(until.timestamp())}
+        shape = self.shape("GET", f"{self.account_id}/insights", params)
+        body = shape.obj(self.get(f"{self.account_id}/insights", **params), "the body")
         series = {}
-        for item in body.get("data", []):
-            if item.get("name") != "follower_count":
+        for n, item in enumerate(shape.items(shape.field(body, "data"), "'data'"), 1):
+            where = f"metric {n} of 'data'"
+            if _name(shape, shape.obj(item, where), where) != "follower_count":
                 continue
-            for point in item.get("values", []):
-                series[point["end_time"]] = point.get("value")
+            for point in shape.items(item.get("values") or [], "follower_count's 'values'"):
+                point = shape.obj(point, "an entry of follower_count's 'values'")
+                end_time = shape.field(point, "end_time", "an entry of follower_count's 'values'")
+                if not isinstance(end_time, str):
+                    shape.fail(f"follower_count's 'end_time' is {described(end_time)}, not a time")
+                series[end_time] = shape.number(point.get("value"), f"follower_count at {end_time}", optional=True)
         return series
 
     def media(self, page_size: int = 50) -> Iterator[dict]:
@@ -162,6 +203,7 @@ class InstagramClient(JsonApiClient):
         product = media.get("media_product_type") or "FEED"
         metrics = list(MEDIA_METRICS.get(product, MEDIA_METRICS["FEED"]))
         while metrics:
+            shape = self.shape("GET", f"{media['id']}/insights", {"metric": ",".join(metrics)})
             try:
                 body = self.get(f"{media['id']}/insights", metric=",".join(metrics))
             except InstagramError as error:
@@ -172,11 +214,48 @@ class InstagramClient(JsonApiClient):
                     metrics.remove(refused.group(1))
                     continue
                 raise
-            return {item["name"]: (item.get("values") or [{}])[0].get("value") for item in body.get("data", [])}, None
+            return _lifetime_values(shape, body), None
         return {}, "no metric accepted for this media type"
+
+
+def _lifetime_values(shape, body) -> dict[str, int | None]:
+    """name -> the first value of each metric (lifetime metrics have one)."""
+    values = {}
+    for n, item in enumerate(shape.items(shape.field(shape.obj(body, "the body"), "data"), "'data'"), 1):
+        where = f"metric {n} of 'data'"
+        name = _name(shape, shape.obj(item, where), where)
+        points = shape.items(item.get("values") or [{}], f"{name}'s 'values'")
+        first = shape.obj(points[0] if points else {}, f"the first of {name}'s 'values'")
+        values[name] = shape.number(first.get("value"), f"{name}'s 'value'", optional=True)
+    return values
+
+
+def _name(shape, item: dict, where: str) -> str:
+    name = shape.field(item, "name", where)
+    if not isinstance(name, str):
+        shape.fail(f"{where} has 'name' {described(name)}, not a metric name")
+    return name
+
+
+def _minutes(value) -> float:
+    """A usage header's wait; one that is not a number means no known wait (our own backoff applies)."""
+    try:
+        return float(number(value or 0))
+    except ValueError:
+        return 0.0
+
+
+def _code(value) -> int | None:
+    """Error codes are numbers; one sent as text is still recognised."""
+    try:
+        return int(number(value))
+    except ValueError:
+        return None
 
 
 def parse_timestamp(value: str) -> datetime:
     """Graph timestamps look like 2024-06-17T19:39:18+0000."""
+    if not isinstance(value, str):
+        raise ValueError(f"'timestamp' is {described(value)}, not a time")
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
 

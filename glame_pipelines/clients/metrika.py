@@ -13,7 +13,16 @@ from datetime import date
 
 import requests
 
-from glame_pipelines.clients.http import ApiError, AuthError, JsonApiClient, TransientError, parse_retry_after
+from glame_pipelines.clients.http import (
+    ApiError,
+    AuthError,
+    JsonApiClient,
+    Shape,
+    TransientError,
+    UnexpectedResponse,
+    described,
+    parse_retry_after,
+)
 
 DEFAULT_BASE_URL = "https://api-metrika.yandex.net"
 MAX_METRICS = 20
@@ -37,6 +46,10 @@ class MetrikaAuthError(AuthError, MetrikaError):
     pass
 
 
+class MetrikaUnexpectedResponse(UnexpectedResponse, MetrikaError):
+    """A report or counter answer without a documented field, or with one of another type."""
+
+
 class MetrikaBadRequest(MetrikaError):
     def __init__(self, message: str, error_type: str | None):
         super().__init__(message)
@@ -53,6 +66,7 @@ class ReportRow:
 
 class MetrikaClient(JsonApiClient):
     source = "Yandex.Metrika"
+    unexpected = MetrikaUnexpectedResponse
 
     def __init__(self, token: str, base_url: str = DEFAULT_BASE_URL, **kwargs):
         super().__init__(base_url, secrets=[token], **kwargs)
@@ -87,12 +101,15 @@ class MetrikaClient(JsonApiClient):
             body = response.json()
             first = (body.get("errors") or [{}])[0]
             return first.get("error_type"), self.redact(first.get("message") or body.get("message") or "")
-        except (ValueError, AttributeError):
-            return None, "no JSON body"
+        except (ValueError, AttributeError, KeyError, IndexError, TypeError):  # describing an error must not raise
+            return None, "no readable error body"
 
     def counter(self, counter_id: str) -> dict:
         """GET /management/v1/counter/{id}: the cheapest call that proves token and counter access."""
-        return self.request("GET", f"management/v1/counter/{counter_id}")["counter"]
+        path = f"management/v1/counter/{counter_id}"
+        shape = self.shape("GET", path)
+        counter = shape.obj(shape.field(shape.obj(self.request("GET", path), "the body"), "counter"), "'counter'")
+        return {**counter, "id": shape.whole(counter.get("id"), "the counter's 'id'", optional=True)}
 
     def report(self, counter_id: str, date1: date, date2: date, metrics: Sequence[str],
                dimensions: Sequence[str], page_limit: int = PAGE_LIMIT) -> list[ReportRow]:
@@ -116,26 +133,61 @@ class MetrikaClient(JsonApiClient):
     def _report_pages(self, counter_id, date1, date2, metrics, dimensions, page_limit) -> Iterator[ReportRow]:
         offset = 1
         while True:
-            body = self.request("GET", "stat/v1/data", params={
-                "ids": counter_id, "metrics": ",".join(metrics), "dimensions": ",".join(dimensions),
-                "date1": date1.isoformat(), "date2": date2.isoformat(), "accuracy": "full",
-                "limit": page_limit, "offset": offset, "lang": "en",
-            })
-            rows = body.get("data")
-            if not isinstance(rows, list):
-                raise MetrikaError(f"Yandex.Metrika report has no 'data' list (keys: {sorted(body)[:6]})")
-            sampled, share = bool(body.get("sampled", False)), float(body.get("sample_share", 1.0) or 1.0)
-            for item in rows:
-                yield ReportRow(
-                    {d: _dimension_value(v) for d, v in zip(dimensions, item.get("dimensions", []))},
-                    {m: v for m, v in zip(metrics, item.get("metrics", []))},
-                    sampled, share)
+            params = {"ids": counter_id, "metrics": ",".join(metrics), "dimensions": ",".join(dimensions),
+                      "date1": date1.isoformat(), "date2": date2.isoformat(), "accuracy": "full",
+                      "limit": page_limit, "offset": offset, "lang": "en"}
+            shape = self.shape("GET", "stat/v1/data", params)
+            body = shape.obj(self.request("GET", "stat/v1/data", params=params), "the body")
+            rows = shape.items(shape.field(body, "data"), "'data'")
+            total = shape.whole(shape.field(body, "total_rows"), "'total_rows'")
+            sampled, share = _sampling(shape, body)
+            for number, item in enumerate(rows, offset):
+                yield _report_row(shape, number, item, dimensions, metrics, sampled, share)
+            if not rows and offset <= total:
+                shape.fail(f"'data' is empty at row {offset} although 'total_rows' is {total}")
             offset += len(rows)
-            if not rows or offset > int(body.get("total_rows", 0)):
+            if not rows or offset > total:
                 return
 
 
-def _dimension_value(value) -> str | None:
+def _sampling(shape: Shape, body: dict) -> tuple[bool, float]:
+    """Whether Metrika sampled the answer, and the share it read. Each field vouches for the other when one
+    is missing (a share below 1 is sampled); `sampled` without its share cannot be weighed and fails."""
+    share = shape.number(body.get("sample_share"), "'sample_share'", optional=True) or None  # 0: the docs' placeholder
+    sampled = body.get("sampled", share is not None and share < 1)
+    if not isinstance(sampled, bool):
+        shape.fail(f"'sampled' is {described(sampled)}, not true or false")
+    if sampled and share is None:
+        shape.fail("'sampled' is true but 'sample_share' is missing")
+    return sampled, float(share or 1.0)
+
+
+def _report_row(shape: Shape, number: int, item, dimensions: Sequence[str], metrics: Sequence[str],
+                sampled: bool, share: float) -> ReportRow:
+    """One row, checked against what was asked: dimensions and metrics are positional, so a short list
+    would shift or drop values (a missing ym:s:gender once crashed demographics with a bare KeyError)."""
+    row = f"row {number} of 'data'"
+    item = shape.obj(item, row)
+    values = shape.items(shape.field(item, "dimensions", row), f"{row}'s 'dimensions'")
+    if len(values) != len(dimensions):  # positional: which one is missing cannot be told, so none is guessed
+        shape.fail(f"{row} has {len(values)} 'dimensions' where {len(dimensions)} were requested "
+                   f"({', '.join(dimensions)}), so its values cannot be matched to them")
+    found = shape.items(shape.field(item, "metrics", row), f"{row}'s 'metrics'")
+    if len(found) != len(metrics):
+        shape.fail(f"{row} has {len(found)} 'metrics' where {len(metrics)} were requested ({', '.join(metrics)}), "
+                   "so its values cannot be matched to them")
+    return ReportRow(
+        {d: _dimension_value(shape, row, d, v) for d, v in zip(dimensions, values)},
+        {m: shape.number(v, f"{row}'s metric {m}", optional=True) for m, v in zip(metrics, found)},
+        sampled, share)
+
+
+def _dimension_value(shape: Shape, row: str, dimension: str, value) -> str | None:
+    """A dimension is an object with `name` (and usually `id`), or a bare value in older answers."""
     if isinstance(value, dict):
-        return value.get("name") if value.get("name") is not None else value.get("id")
+        if "name" not in value:
+            shape.fail(f"{row}'s dimension {dimension} has no 'name'")
+        return value["name"] if value["name"] is not None else value.get("id")
+    if isinstance(value, (list, bool)):
+        shape.fail(f"{row}'s dimension {dimension} is {described(value)}, neither an object nor a value")
     return value

@@ -22,7 +22,9 @@ from glame_pipelines.clients.http import (
     ApiError,
     Redactor,
     RetryPolicy,
+    Shape,
     TransientError,
+    UnexpectedResponse,
     looks_like_html,
     read_ahead,
     parse_retry_after,
@@ -48,6 +50,10 @@ class OnecAuthError(OnecError):
 
 class OnecNotPublished(OnecError):
     """The entity set is not published in the base's OData settings."""
+
+
+class OnecUnexpectedResponse(UnexpectedResponse, OnecError):
+    """A 1C answer outside the OData envelope: no `value` list, or a record that is not an object."""
 
 
 class OnecBadRequest(OnecError):
@@ -92,6 +98,8 @@ def period_filter(field_name: str, start: datetime | date, end: datetime | date)
 
 def parse_onec_datetime(value: str | None) -> datetime | None:
     """1C dates are naive local time; `0001-01-01T00:00:00` means "no date"."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"not a 1C date: {value!r}")
     if not value or value.startswith("0001-01-01"):
         return None
     return datetime.fromisoformat(value[:19])
@@ -99,6 +107,8 @@ def parse_onec_datetime(value: str | None) -> datetime | None:
 
 def clean_ref(value: str | None) -> str | None:
     """The all-zero GUID is 1C's empty reference."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"not a 1C reference: {value!r}")
     return None if not value or value == EMPTY_REF else value
 
 
@@ -276,14 +286,24 @@ class OnecClient:
     def _fetch_page(self, entity_set: str, params: dict, skip: int, previous: list[dict] | None) -> list[dict]:
         """A page; one identical to the page before is a server glitch and is fetched again."""
         for _ in range(self.max_page_refetches + 1):
-            body = self.get(entity_set, {**params, "$top": self.page_size, "$skip": skip})
-            page = body.get("value")
-            if not isinstance(page, list):
-                raise OnecError(f"1C answer for {entity_set} has no 'value' list (keys: {sorted(body)[:5]})")
+            query = {**params, "$top": self.page_size, "$skip": skip}
+            page = self._records(entity_set, query, self.get(entity_set, query))
             if not page or page != previous:
                 return page
             log.warning("1C served the page before again for %s at $skip=%d; fetching it again", entity_set, skip)
         raise OnecError(f"1C kept serving the same page for {entity_set} at $skip={skip}; paging cannot go on safely")
+
+    def _shape(self, entity_set: str, params: Mapping[str, str | int]) -> Shape:
+        return Shape(OnecUnexpectedResponse, "1C", f"GET {self.redact(self.url(entity_set, params))}", self.redact)
+
+    def _records(self, entity_set: str, params: Mapping[str, str | int], body: dict) -> list[dict]:
+        """The `value` list of a collection answer; each record must be an object (its fields are checked,
+        and a bad record quarantined, where it is converted)."""
+        shape = self._shape(entity_set, params)
+        page = shape.items(shape.field(body, "value", f"the answer for {entity_set}"), "'value'")
+        for n, record in enumerate(page, 1):
+            shape.obj(record, f"record {n} of 'value'")
+        return page
 
     def iter_window(
         self,
@@ -347,7 +367,11 @@ class OnecClient:
             if plan.server_filter:
                 yield record
                 continue
-            moment = parse_onec_datetime(record.get(date_field))
+            try:
+                moment = parse_onec_datetime(record.get(date_field))
+            except ValueError:
+                yield record  # an unreadable date: the converter quarantines the record with its reason
+                continue
             if moment is not None and lower <= moment < upper:
                 yield record
 
@@ -372,12 +396,11 @@ class OnecClient:
 
     def probe(self, entity_set: str) -> int:
         """The cheapest authenticated call: one record of a set. Returns how many came back (0 or 1)."""
-        return len(self.get(entity_set, {"$top": 1}).get("value", []))
+        return len(self._records(entity_set, {"$top": 1}, self.get(entity_set, {"$top": 1})))
 
     def published_sets(self) -> list[str]:
         """Names listed in the service document (empty before anything is published)."""
-        body = self.get("", {})
-        return [item.get("name") or item.get("url") for item in body.get("value", [])]
+        return [item.get("name") or item.get("url") for item in self._records("", {}, self.get("", {}))]
 
 
 def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import requests
 
-from glame_pipelines.clients.http import ApiError, AuthError, JsonApiClient, TransientError
+from glame_pipelines.clients.http import (
+    ApiError,
+    AuthError,
+    JsonApiClient,
+    TransientError,
+    UnexpectedResponse,
+    described,
+    number,
+)
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
 
@@ -22,12 +30,17 @@ class TelegramAuthError(AuthError, TelegramError):
     pass
 
 
+class TelegramUnexpectedResponse(UnexpectedResponse, TelegramError):
+    """A Bot API answer outside its `{ok, result}` contract, or a result of another shape."""
+
+
 class UpdatesUnavailable(TelegramError):
     """getUpdates answered 409: a webhook is set, or another process is polling this bot."""
 
 
 class TelegramClient(JsonApiClient):
     source = "Telegram"
+    unexpected = TelegramUnexpectedResponse
 
     def __init__(self, token: str, base_url: str = DEFAULT_BASE_URL, **kwargs):
         super().__init__(f"{base_url.rstrip('/')}/bot{token}", secrets=[token], **kwargs)
@@ -35,11 +48,16 @@ class TelegramClient(JsonApiClient):
     def decode(self, response: requests.Response, url: str):
         status = response.status_code
         body = self.json_body(response, url)  # a proxy's HTML 502 page is transient
-        if isinstance(body, dict) and body.get("ok"):
-            return body.get("result")
-        description = self.redact((body or {}).get("description", "")) if isinstance(body, dict) else ""
-        code = (body or {}).get("error_code", status) if isinstance(body, dict) else status
-        retry_after = ((body or {}).get("parameters") or {}).get("retry_after") if isinstance(body, dict) else None
+        shape = self.shape("POST", url.rsplit("/", 1)[-1])
+        body = shape.obj(body, "the body")
+        if not isinstance(body.get("ok"), bool):
+            shape.fail(f"'ok' is {described(body.get('ok'))}, not true or false (HTTP {status})")
+        if body["ok"]:
+            return shape.field(body, "result")
+        description = self.redact(body.get("description") or "")
+        code = _code(body.get("error_code")) or status
+        parameters = body.get("parameters")
+        retry_after = _code(parameters.get("retry_after")) if isinstance(parameters, dict) else None
         if code == 429 or status >= 500:
             raise TransientError(f"Telegram answered {code}: {description}", retry_after=retry_after)
         if code == 401 or (code == 404 and "chat" not in description.lower()):
@@ -59,15 +77,34 @@ class TelegramClient(JsonApiClient):
         return self.request("POST", method, json={k: v for k, v in params.items() if v is not None})
 
     def me(self) -> dict:
-        return self.call("getMe")
+        return self.shape("POST", "getMe").obj(self.call("getMe"), "the result")
 
     def chat(self, chat_id: str) -> dict:
-        return self.call("getChat", chat_id=chat_id)
+        """getChat; the chat's id is checked, since every row is keyed by it."""
+        shape = self.shape("POST", "getChat", {"chat_id": chat_id})
+        chat = shape.obj(self.call("getChat", chat_id=chat_id), "the result")
+        return {**chat, "id": shape.whole(shape.field(chat, "id", "the chat"), "the chat's 'id'")}
 
     def member_count(self, chat_id: str) -> int:
-        return int(self.call("getChatMemberCount", chat_id=chat_id))
+        shape = self.shape("POST", "getChatMemberCount", {"chat_id": chat_id})
+        return shape.whole(self.call("getChatMemberCount", chat_id=chat_id), "the result")
 
     def updates(self, offset: int | None = None, limit: int = 100) -> list[dict]:
-        """Pending channel posts. Passing `offset` confirms every earlier update, for every consumer."""
-        return self.call("getUpdates", offset=offset, limit=limit, timeout=0,
-                         allowed_updates=["channel_post", "edited_channel_post"])
+        """Pending channel posts. Passing `offset` confirms every earlier update, for every consumer. Each
+        update must carry its update_id (the offset is computed from it); its content is read by the asset."""
+        shape = self.shape("POST", "getUpdates", {"offset": offset, "limit": limit})
+        updates = shape.items(self.call("getUpdates", offset=offset, limit=limit, timeout=0,
+                                        allowed_updates=["channel_post", "edited_channel_post"]), "the result")
+        for n, update in enumerate(updates, 1):
+            where = f"update {n} of 'result'"
+            update = shape.obj(update, where)
+            update["update_id"] = shape.whole(shape.field(update, "update_id", where), f"{where}'s 'update_id'")
+        return updates
+
+
+def _code(value) -> int | None:
+    """Error codes and waits are numbers; one sent as text is still recognised."""
+    try:
+        return int(number(value))
+    except ValueError:
+        return None

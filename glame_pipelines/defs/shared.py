@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, timedelta
 
@@ -73,6 +73,19 @@ def reported_as_failure(source_label: str) -> Iterator[None]:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     except ApiError as error:
         raise dg.Failure(description=f"{source_label}: {error}", allow_retries=False) from None
+
+
+def readable(records: Iterable, to_row: Callable, rejects) -> Iterator:
+    """`to_row(record)` for each record of a list (None: not one of ours, skipped). An unreadable record
+    (a field missing or of another type) is quarantined in `rejects` with its reason; the others load."""
+    for number, record in enumerate(records, 1):
+        try:
+            row = to_row(record)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            rejects.items.append((number, f"{type(error).__name__}: {error}", record))
+            continue
+        if row is not None:
+            yield row
 
 
 def replace_rejects(conn: psycopg.Connection, source: str, partition: str, rejects, run_id: str | None) -> int:

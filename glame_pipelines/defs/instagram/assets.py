@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 
+from glame_pipelines.clients.http import MalformedRecord, required, whole_number
 from glame_pipelines.clients.instagram import ACCOUNT_TOTAL_METRICS, InstagramClient, parse_timestamp
 from glame_pipelines.defs.instagram.resources import InstagramResource
 from glame_pipelines.defs.shared import (
@@ -14,9 +15,11 @@ from glame_pipelines.defs.shared import (
     load_day,
     moscow_midnight,
     partition_days,
+    readable,
+    replace_rejects,
     reported_as_failure,
 )
-from glame_pipelines.warehouse.loader import load, table_exists
+from glame_pipelines.warehouse.loader import Rejects, load, table_exists
 from glame_pipelines.warehouse.tables import (
     INSTAGRAM_ACCOUNT_DAILY,
     INSTAGRAM_MEDIA,
@@ -62,21 +65,43 @@ def account_daily(context: dg.AssetExecutionContext, instagram: InstagramResourc
                                               "followers": snapshot["followers_count"] if snapshot else None})
 
 
+def media_head(item) -> tuple[str, object]:
+    """A media item's id and posting time; a media without them is quarantined, never loaded half-known."""
+    media_id = required(item, "id", "the media")
+    if not isinstance(media_id, (str, int)) or isinstance(media_id, bool):
+        raise MalformedRecord(f"the media's 'id' is {media_id!r}, not an id")
+    return str(media_id), parse_timestamp(required(item, "timestamp", "the media"))
+
+
+def _count(media: dict, key: str) -> int | None:
+    return None if media.get(key) is None else whole_number(media[key], f"the media's '{key}'")
+
+
 def media_row(account_id: str, media: dict) -> tuple:
-    return (media["id"], account_id, parse_timestamp(media["timestamp"]), media.get("media_type"),
-            media.get("media_product_type"), media.get("like_count"), media.get("comments_count"),
-            media.get("permalink"), media)
+    media_id, posted = media_head(media)
+    return (media_id, account_id, posted, media.get("media_type"), media.get("media_product_type"),
+            _count(media, "like_count"), _count(media, "comments_count"), media.get("permalink"), media)
 
 
 @dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"api", "postgres"}, metadata={"table": "raw.instagram_media"})
 def media(context: dg.AssetExecutionContext, instagram: InstagramResource, warehouse: WarehouseResource):
-    """Every post and reel of the account (paging.next followed to the end), upserted with its counters."""
+    """Every post and reel of the account (paging.next followed to the end), upserted with its counters.
+    A media item without an id or time is kept in raw.load_rejects with the reason."""
     with reported_as_failure(LABEL), warehouse.connect() as conn:
         client = instagram.client()
-        result = load(conn, INSTAGRAM_MEDIA, (media_row(client.account_id, m) for m in client.media()),
-                      run_id=context.run_id)
+        rejects = Rejects()
+        rows = readable(client.media(), lambda item: media_row(client.account_id, item), rejects)
+        result = load(conn, INSTAGRAM_MEDIA, rows, run_id=context.run_id)
+        rejected = _quarantine(context, conn, "instagram/media", "all", rejects)
         return dg.MaterializeResult(metadata={"dagster/row_count": count_rows(conn, INSTAGRAM_MEDIA),
-                                              **result.as_metadata()})
+                                              **result.as_metadata(), "rejected": rejected})
+
+
+def _quarantine(context, conn, source: str, partition: str, rejects: Rejects) -> int:
+    rejected = replace_rejects(conn, source, partition, rejects, context.run_id)
+    if rejected:
+        context.log.warning(f"{LABEL}: {rejected} unreadable records of {source} kept in raw.load_rejects")
+    return rejected
 
 
 @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=daily_partitions,
@@ -93,18 +118,25 @@ def media_insights(context: dg.AssetExecutionContext, instagram: InstagramResour
     with reported_as_failure(LABEL), warehouse.connect() as conn:
         client = instagram.client()
         cutoff = datetime.now(timezone.utc) - timedelta(days=instagram.media_insights_days)
-        rows, unavailable = [], 0
-        for item in client.media():
-            if parse_timestamp(item["timestamp"]) < cutoff:
+        rows, unavailable, rejects = [], 0, Rejects()
+        for number, item in enumerate(client.media(), 1):
+            try:
+                media_id, posted = media_head(item)
+            except ValueError as error:
+                rejects.items.append((number, f"{type(error).__name__}: {error}", item))
+                continue
+            if posted < cutoff:
                 break  # newest first
             values, reason = client.media_insights(item)
             unavailable += reason is not None
-            rows.append((item["id"], day, values.get("reach"), values.get("views"), values.get("likes"),
+            rows.append((media_id, day, values.get("reach"), values.get("views"), values.get("likes"),
                          values.get("comments"), values.get("shares"), values.get("saved"),
                          values.get("total_interactions"), reason, {"media": item, "insights": values}))
         load(conn, INSTAGRAM_MEDIA_INSIGHTS, rows, run_id=context.run_id,
              window=_day(day))
-        return dg.MaterializeResult(metadata={"dagster/row_count": len(rows), "without_insights": unavailable})
+        rejected = _quarantine(context, conn, "instagram/media_insights", day.isoformat(), rejects)
+        return dg.MaterializeResult(metadata={"dagster/row_count": len(rows), "without_insights": unavailable,
+                                              "rejected": rejected})
 
 
 def _day(day: date):
@@ -119,16 +151,22 @@ def stories(context: dg.AssetExecutionContext, instagram: InstagramResource, war
     and each capture updates the story's row, so the last one before it expires stays."""
     with reported_as_failure(LABEL), warehouse.connect() as conn:
         client = instagram.client()
-        rows = []
-        for story in client.stories():
+        rows, rejects = [], Rejects()
+        for number, story in enumerate(client.stories(), 1):
+            try:
+                story_id, posted = media_head(story)
+            except ValueError as error:
+                rejects.items.append((number, f"{type(error).__name__}: {error}", story))
+                continue
             values, reason = client.media_insights(story)
-            rows.append((story["id"], client.account_id, parse_timestamp(story["timestamp"]), values.get("reach"),
+            rows.append((story_id, client.account_id, posted, values.get("reach"),
                          values.get("views"), values.get("replies"), values.get("shares"),
                          values.get("total_interactions"),
                          {"story": story, "insights": values, "unavailable_reason": reason}))
         result = load(conn, INSTAGRAM_STORIES, rows, run_id=context.run_id)
+        rejected = _quarantine(context, conn, "instagram/stories", "all", rejects)
         return dg.MaterializeResult(metadata={"dagster/row_count": count_rows(conn, INSTAGRAM_STORIES),
-                                              "live_stories": len(rows), **result.as_metadata()})
+                                              "live_stories": len(rows), **result.as_metadata(), "rejected": rejected})
 
 
 instagram_assets = [account_daily, media, media_insights, stories]

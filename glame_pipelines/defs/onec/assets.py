@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 import dagster as dg
 
+from glame_pipelines.clients.http import MalformedRecord, required, whole_number
 from glame_pipelines.clients.onec import OnecClient, clean_ref, parse_onec_datetime
 from glame_pipelines.defs.onec.resources import OnecResource, env_variable
 from glame_pipelines.defs.shared import (
@@ -51,28 +52,50 @@ def _moment(value):
     return moment
 
 
+def _flag(value) -> bool:
+    """A 1C Boolean; text such as "false" would be true to bool(), so only true/false pass."""
+    if not isinstance(value, bool):
+        raise ValueError(f"not true or false: {value!r}")
+    return value
+
+
+def _text(r: dict, key: str) -> str:
+    value = required(r, key)
+    if not isinstance(value, str):
+        raise MalformedRecord(f"the record's '{key}' is {value!r}, not text")
+    return value
+
+
 def _register_head(r: dict) -> tuple:
-    return (r["Recorder"], int(r["LineNumber"]), r.get("Recorder_Type"), _moment(r["Period"]), bool(r.get("Active", True)))
+    return (_text(r, "Recorder"), whole_number(required(r, "LineNumber"), "the record's 'LineNumber'"),
+            r.get("Recorder_Type"), _moment(required(r, "Period")), _flag(r.get("Active", True)))
+
+
+def _resource(r: dict, key: str) -> str:
+    """A register resource: every record of the register carries it; one without is quarantined, never read as 0."""
+    if key not in r:
+        raise MalformedRecord(f"the record has no '{key}'")
+    return _number(r[key])
 
 
 def sales_row(r: dict) -> tuple:
     return (*_register_head(r), clean_ref(r.get("Склад_Key")), clean_ref(r.get("Номенклатура_Key")),
-            clean_ref(r.get("Контрагент_Key")), _number(r["Количество"]), _number(r["Сумма"]))
+            clean_ref(r.get("Контрагент_Key")), _resource(r, "Количество"), _resource(r, "Сумма"))
 
 
 def card_sales_row(r: dict) -> tuple:
     return (*_register_head(r), clean_ref(r.get("ДисконтнаяКарта_Key")), clean_ref(r.get("ВладелецКарты_Key")),
-            clean_ref(r.get("Номенклатура_Key")), _number(r["Количество"]), _number(r["Сумма"]),
-            _number(r.get("Скидка", 0)))
+            clean_ref(r.get("Номенклатура_Key")), _resource(r, "Количество"), _resource(r, "Сумма"),
+            _resource(r, "Скидка"))
 
 
 def bonus_points_row(r: dict) -> tuple:
     return (*_register_head(r), r.get("RecordType"), clean_ref(r.get("БонуснаяКарта_Key")),
-            _number(r.get("Начислено", 0)), _number(r.get("КСписанию", 0)))
+            _resource(r, "Начислено"), _resource(r, "КСписанию"))
 
 
 def bonus_balance_row(r: dict) -> tuple:
-    return (r["БонуснаяКарта_Key"], _number(r.get("НачисленоBalance", 0)), _number(r.get("КСписаниюBalance", 0)))
+    return (_text(r, "БонуснаяКарта_Key"), _resource(r, "НачисленоBalance"), _resource(r, "КСписаниюBalance"))
 
 
 def receipt_row(r: dict) -> tuple:
@@ -86,7 +109,7 @@ def receipt_row(r: dict) -> tuple:
 
 
 def catalog_row(r: dict) -> tuple:
-    return (r["Ref_Key"], r.get("Code"), r.get("Description"), bool(r.get("DeletionMark", False)))
+    return (_text(r, "Ref_Key"), r.get("Code"), r.get("Description"), _flag(r.get("DeletionMark", False)))
 
 
 @dataclass(frozen=True)

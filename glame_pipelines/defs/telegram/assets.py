@@ -1,9 +1,8 @@
 """Telegram assets: the channel's daily subscriber snapshot, and channel posts from getUpdates."""
 
-from datetime import datetime, timezone
-
 import dagster as dg
 
+from glame_pipelines.clients.http import required, unix_time, whole_number
 from glame_pipelines.clients.telegram import UpdatesUnavailable
 from glame_pipelines.defs.shared import (
     WarehouseResource,
@@ -12,10 +11,12 @@ from glame_pipelines.defs.shared import (
     is_latest_day,
     load_day,
     partition_days,
+    readable,
+    replace_rejects,
     reported_as_failure,
 )
 from glame_pipelines.defs.telegram.resources import TelegramResource
-from glame_pipelines.warehouse.loader import load, table_exists
+from glame_pipelines.warehouse.loader import Rejects, load, table_exists
 from glame_pipelines.warehouse.tables import SOURCE_STATE, TELEGRAM_CHANNEL_DAILY, TELEGRAM_CHANNEL_POSTS
 
 GROUP = "telegram"
@@ -44,10 +45,15 @@ def channel_daily(context: dg.AssetExecutionContext, telegram: TelegramResource,
 
 
 def post_row(update: dict) -> tuple | None:
+    """A channel post's row; None for an update of another kind. A post without its chat, id or date is
+    quarantined with the reason."""
     post = update.get("channel_post") or update.get("edited_channel_post")
     if not post:
         return None
-    return (str(post["chat"]["id"]), int(post["message_id"]), datetime.fromtimestamp(post["date"], timezone.utc),
+    chat = required(post, "chat", "the post")
+    chat_id = whole_number(required(chat, "id", "the post's chat"), "the post's 'chat.id'")
+    return (str(chat_id), whole_number(required(post, "message_id", "the post"), "the post's 'message_id'"),
+            unix_time(required(post, "date", "the post"), "the post's 'date'"),
             "edited_channel_post" in update, post.get("text") or post.get("caption"), post)
 
 
@@ -65,13 +71,18 @@ def channel_posts(context: dg.AssetExecutionContext, telegram: TelegramResource,
         except UpdatesUnavailable as error:
             context.log.warning(str(error))
             return dg.MaterializeResult(metadata={"updates": "unavailable", "reason": str(error)})
-        rows = [row for row in map(post_row, updates) if row]
+        rejects = Rejects()
+        rows = list(readable(updates, post_row, rejects))
         result = load(conn, TELEGRAM_CHANNEL_POSTS, rows, run_id=context.run_id)
+        rejected = replace_rejects(conn, "telegram/channel_posts", "all", rejects, context.run_id)
+        if rejected:
+            context.log.warning(f"{LABEL}: {rejected} unreadable channel posts kept in raw.load_rejects")
         if telegram.confirms_updates() and updates:
             newest = max(u["update_id"] for u in updates)
             load(conn, SOURCE_STATE, [(OFFSET_STATE, {"offset": newest + 1})], run_id=context.run_id)
         return dg.MaterializeResult(metadata={"dagster/row_count": count_rows(conn, TELEGRAM_CHANNEL_POSTS),
-                                              "updates": len(updates), **result.as_metadata()})
+                                              "updates": len(updates), **result.as_metadata(),
+                                              "rejected": rejected})
 
 
 def _stored_offset(conn) -> int | None:

@@ -5,6 +5,8 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from glame_pipelines.clients.http import MalformedRecord, number, required, unix_time, whole_number
+from glame_pipelines.clients.vk import STAT_FIELDS
 from glame_pipelines.defs.shared import (
     WarehouseResource,
     count_rows,
@@ -13,26 +15,28 @@ from glame_pipelines.defs.shared import (
     load_day,
     moscow_midnight,
     partition_days,
+    readable,
+    replace_rejects,
     reported_as_failure,
 )
 from glame_pipelines.defs.vk.resources import VkResource
 from glame_pipelines.settings import TIMEZONE
-from glame_pipelines.warehouse.loader import load
+from glame_pipelines.warehouse.loader import Rejects, load
 from glame_pipelines.warehouse.tables import VK_GROUP_DAILY, VK_GROUP_STATS, VK_WALL_POSTS
 
 MOSCOW = ZoneInfo(TIMEZONE)
 GROUP = "vk"
 LABEL = "VK"
-STAT_FIELDS = {
-    "visitors": ("views", "visitors", "mobile_views"),
-    "reach": ("reach", "reach_subscribers", "mobile_reach"),
-    "activity": ("likes", "comments", "copies", "subscribed", "unsubscribed", "hidden"),
-}
+
+
+def _whole(value) -> int | None:
+    return None if value is None else int(number(value))
 
 
 def stats_row(group_id: str, period: dict) -> tuple:
-    day = datetime.fromtimestamp(period["period_from"], MOSCOW).date()
-    values = [(period.get(section) or {}).get(name) for section, names in STAT_FIELDS.items() for name in names]
+    """A period as VkClient.stats checked it: counters as numbers (text parsed), a missing one null."""
+    day = datetime.fromtimestamp(_whole(period["period_from"]), MOSCOW).date()
+    values = [_whole((period.get(section) or {}).get(name)) for section, names in STAT_FIELDS.items() for name in names]
     return (group_id, day, *values, period)
 
 
@@ -71,24 +75,41 @@ def group_daily(context: dg.AssetExecutionContext, vk: VkResource, warehouse: Wa
 
 
 def post_row(post: dict) -> tuple:
-    """A post's counters; `views` is missing on some posts (reposts, old ones) and stays null."""
-    return (str(post["owner_id"]), int(post["id"]), datetime.fromtimestamp(post["date"], timezone.utc),
-            (post.get("likes") or {}).get("count"), (post.get("comments") or {}).get("count"),
-            (post.get("reposts") or {}).get("count"), (post.get("views") or {}).get("count"), post)
+    """A post's counters; `views` is missing on some posts (reposts, old ones) and stays null. A post
+    without its owner, id or date is quarantined with the reason."""
+    owner = whole_number(required(post, "owner_id", "the post"), "the post's 'owner_id'")
+    return (str(owner), whole_number(required(post, "id", "the post"), "the post's 'id'"),
+            unix_time(required(post, "date", "the post"), "the post's 'date'"),
+            _counter(post, "likes"), _counter(post, "comments"), _counter(post, "reposts"), _counter(post, "views"), post)
+
+
+def _counter(post: dict, name: str) -> int | None:
+    """`{name: {"count": n}}`; absent (views on reposts) is null, another shape quarantines the post."""
+    value = post.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise MalformedRecord(f"the post's '{name}' is {value!r}, not an object with a count")
+    count = value.get("count")
+    return None if count is None else whole_number(count, f"the post's '{name}.count'")
 
 
 @dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"api", "postgres"}, metadata={"table": "raw.vk_wall_posts"})
 def wall_posts(context: dg.AssetExecutionContext, vk: VkResource, warehouse: WarehouseResource):
     """Wall posts (wall.get by 100, offset paging) of the last VK_WALL_LOOKBACK_DAYS, upserted with likes,
-    comments, reposts and views as they are now."""
+    comments, reposts and views as they are now. An unreadable post is kept in raw.load_rejects."""
     with reported_as_failure(LABEL), warehouse.connect() as conn:
         client = vk.client()
         not_before = (datetime.now(timezone.utc) - timedelta(days=vk.wall_lookback_days)
                       if vk.wall_lookback_days > 0 else None)
-        result = load(conn, VK_WALL_POSTS, (post_row(p) for p in client.wall(vk.group_id, not_before=not_before)),
+        rejects = Rejects()
+        result = load(conn, VK_WALL_POSTS, readable(client.wall(vk.group_id, not_before=not_before), post_row, rejects),
                       run_id=context.run_id)
+        rejected = replace_rejects(conn, "vk/wall_posts", "all", rejects, context.run_id)
+        if rejected:
+            context.log.warning(f"{LABEL}: {rejected} unreadable wall posts kept in raw.load_rejects")
         return dg.MaterializeResult(metadata={"dagster/row_count": count_rows(conn, VK_WALL_POSTS),
-                                              **result.as_metadata()})
+                                              **result.as_metadata(), "rejected": rejected})
 
 
 vk_assets = [group_stats, group_daily, wall_posts]
