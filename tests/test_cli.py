@@ -79,6 +79,7 @@ def test_run_loads_through_dagster_and_builds_models(warehouse_url, onec_env, tm
     assert days == 5
     assert staged == raw > 0
     assert revenue > 0 and mart_events and "latest_revenue" in mart_events[0][0]  # the UI can plot it
+    assert '"dagster/row_count"' in mart_events[0][0]  # counted in the warehouse the run built, not "glame"
     assert runs == 2  # the sources run and the models run, in the Postgres-backed instance the UI reads
 
 

@@ -244,6 +244,9 @@ def test_a_partial_build_runs_no_test_whose_parent_was_left_out(pg_server_url, t
                 "select (select sum(revenue) from marts.sales_daily), (select sum(revenue) from marts.unified_daily)"
             ).fetchone()
             assert sales == unified + Decimal(777)  # stale unified_daily: the eager test would have failed
+            counts = {m.asset_key.path[-1]: m.metadata.get("dagster/row_count")
+                      for m in result.asset_materializations_for_node("glame_dbt_models")}
+            assert counts["sales_daily"].value == conn.execute("select count(*) from marts.sales_daily").fetchone()[0]
             checks = {e.check_name for e in result.get_asset_check_evaluations()}
             assert checks and not any("unified" in c for c in checks)
             # dbt's default (eager) selection would have run it beside sales_daily, and failed.

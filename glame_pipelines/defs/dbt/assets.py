@@ -93,14 +93,33 @@ def mart_of(output_name: str) -> str | None:
     return next((name for name in DAY_FIGURES if output_name.endswith("_" + name)), None)
 
 
-def with_figures(events: Iterator, warehouse: WarehouseResource) -> Iterator:
-    """Adds the latest day's revenue, visits and visitors to the marts' materialisations."""
-    for event in events:
-        name = mart_of(event.output_name) if isinstance(event, dg.Output) else None
-        if name and warehouse.url:
-            with warehouse.connect() as conn:
-                event = event.with_metadata({**event.metadata, **day_figures(conn, name)})
-        yield event
+def table_of(manifest: Mapping[str, Any], unique_id: str | None) -> str | None:
+    """The relation of a model or seed that holds rows (views are not counted: that would run them)."""
+    node = manifest["nodes"].get(unique_id or "", {})
+    if node.get("config", {}).get("materialized") not in ("table", "incremental", "seed"):
+        return None
+    return f'"{node["schema"]}"."{node["alias"]}"'
+
+
+def with_figures(events: Iterator, warehouse: WarehouseResource, manifest: Mapping[str, Any]) -> Iterator:
+    """Adds row counts, and the latest day's revenue, visits and visitors of the marts, to the
+    materialisations. Counted here rather than by dagster-dbt's fetch_row_counts, which names relations
+    with the database the manifest was parsed against, not the warehouse this run builds."""
+    if not warehouse.url:
+        yield from events
+        return
+    with warehouse.connect() as conn:
+        for event in events:
+            if isinstance(event, dg.Output):
+                unique_id = getattr(event.metadata.get("unique_id"), "value", None)
+                figures = {}
+                if table := table_of(manifest, unique_id):
+                    figures["dagster/row_count"] = conn.execute(f"select count(*) from {table}").fetchone()[0]
+                if name := mart_of(event.output_name):
+                    figures.update(day_figures(conn, name))
+                if figures:
+                    event = event.with_metadata({**event.metadata, **figures})
+            yield event
 
 
 @dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=GlameTranslator())
@@ -115,4 +134,4 @@ def glame_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
                 ensure_table(conn, table)
     with indirect_selection(INDIRECT_SELECTION):
         invocation = dbt.cli(build_args(run_window(context.run.tags), onec.turned_off()), context=context)
-    yield from with_figures(invocation.stream().fetch_row_counts(), warehouse)
+    yield from with_figures(invocation.stream(), warehouse, invocation.manifest)
