@@ -12,6 +12,7 @@ import requests
 from glame_pipelines.clients.http import ApiError, AuthError, JsonApiClient, TransientError
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
+MESSAGE_LIMIT = 4096  # characters of one message's text (sendMessage)
 
 
 class TelegramError(ApiError):
@@ -52,7 +53,8 @@ class TelegramClient(JsonApiClient):
             raise TelegramAuthError(f"Telegram denied access ({description}): add the bot to the channel as an admin.")
         if code == 400 and "chat not found" in description.lower():
             raise TelegramError(f"Telegram: chat not found: TELEGRAM_CHANNEL_USERNAME must be @name of a channel the "
-                                f"bot is a member of ({description})")
+                                f"bot is a member of, and TELEGRAM_DIGEST_CHAT_ID / TELEGRAM_ALERT_CHAT_ID a chat it "
+                                f"was added to ({description})")
         raise TelegramError(f"Telegram error {code}: {description}")
 
     def call(self, method: str, **params):
@@ -71,3 +73,8 @@ class TelegramClient(JsonApiClient):
         """Pending channel posts. Passing `offset` confirms every earlier update, for every consumer."""
         return self.call("getUpdates", offset=offset, limit=limit, timeout=0,
                          allowed_updates=["channel_post", "edited_channel_post"])
+
+    def send_message(self, chat_id: str, html: str) -> dict:
+        """One message in HTML parse mode; the caller keeps it within MESSAGE_LIMIT and escapes it."""
+        return self.call("sendMessage", chat_id=chat_id, text=html, parse_mode="HTML",
+                         disable_web_page_preview=True)
