@@ -15,7 +15,7 @@ from datetime import date
 from statistics import mean
 
 from glame_pipelines.digest.baseline import Anomaly, Metric, Thresholds, judge
-from glame_pipelines.digest.figures import SOURCE_LABELS, Day, Figures
+from glame_pipelines.digest.figures import SOURCE_LABELS, Day, Figures, read_figures
 from glame_pipelines.digest.text import (
     change,
     day_title,
@@ -321,3 +321,9 @@ def _anomaly_lines(anomalies: list[Anomaly], states: dict[str, str]) -> list[str
 def _alert(day: date, anomaly: Anomaly) -> Alert:
     return Alert(anomaly.metric.key,
                  f"🚨 <b>GLAME · {short_day(day)}</b>\n{_anomaly_text(anomaly)}")
+
+
+def make_digest(conn, day: date, failed: Iterable[str] = (), loaded: Iterable[str] = (),
+                thresholds: Thresholds | None = None) -> Digest:
+    """The digest of `day` as the marts have it now."""
+    return build_digest(read_figures(conn, day), failed, loaded, thresholds or Thresholds.from_env())
