@@ -21,7 +21,7 @@ from glame_pipelines.warehouse.loader import ensure_table, load
 NORMAL, DROP, STALE = date(2025, 12, 2), date(2025, 12, 3), date(2025, 12, 4)
 FIRST = NORMAL - timedelta(weeks=8, days=1)  # the Monday before the first baseline Tuesday
 STORES = {  # counter folder: (1C Склад_Key, name in 1C, usual revenue, usual receipts, usual visitors)
-    "CENTRUM": ("b5b075c2-a355-5256-83ea-c38497c7bca8", "GLAME ТЦ Центрум", 180_000, 30, 420),
+    "CENTRUM": ("b5b075c2-a355-5256-83ea-c38497c7bca8", 'GLAME <ТЦ> "Центрум" & Co', 180_000, 30, 420),
     "YALTA": ("32b3ea24-1e4b-50b5-8a81-ef8348413b7f", "GLAME Ялта", 120_000, 20, 300),
     "SEVASTOPOL": ("6a9fb5d8-fb3e-5a11-9f4a-1dde21fa4d70", "GLAME Севастополь", 90_000, 15, 260),
 }
@@ -49,7 +49,8 @@ def utc(day: date, hour: int) -> datetime:
 
 
 def store_rows(day: date, rng: random.Random) -> dict:
-    """A shift report per store (one line per receipt), the receipts, a counter file and a return on Sundays."""
+    """A shift report per store (one line per receipt), the receipts, a counter file, some returns. The
+    1C name of CENTRUM needs HTML escaping; the counters' names come from the store mapping seed."""
     out: dict = {t.ONEC_SALES: [], t.ONEC_RECEIPTS: [], t.FTP_COUNTER_VISITS: []}
     for folder, (key, _, revenue, receipts, visitors) in STORES.items():
         factor = WEEKDAY[day.weekday()]
@@ -61,8 +62,9 @@ def store_rows(day: date, rng: random.Random) -> dict:
             out[t.ONEC_RECEIPTS].append((f"r-{folder}-{day:%y%m%d}-{n}", "StandardODATA.Document_ЧекККМ",
                                          at(day, 10 + n % 11, n % 60), None, key, str(round(total / count)),
                                          {"Posted": True}))
-        if day.weekday() == 6:
-            out[t.ONEC_SALES].append(sale(recorder, count + 1, SHIFT, at(day, 21), key, PRODUCT, -1, -3000))
+        if day.weekday() in (1, 6) and folder == "CENTRUM":  # returns on Tuesdays and Sundays
+            out[t.ONEC_SALES].append(sale(recorder, count + 1, SHIFT, at(day, 21), key, PRODUCT, -1,
+                                          -round(3_000 * noise(rng))))
         people = round(visitors * factor * noise(rng))
         out[t.FTP_COUNTER_VISITS].append((folder, f"{folder}/{day:%y%m%d}.txt", 1, day, at(day, 10), at(day, 22),
                                           people, people - 3, "megacount_text", "MEGACOUNT_3D", {}))

@@ -108,7 +108,7 @@ def _read_sales(conn, days: dict[date, Day]) -> None:
 
 def _read_stores(conn, days: dict[date, Day]) -> None:
     rows = conn.execute(
-        "select visit_date, counter_folder, coalesce(store_name, counter_folder), visitors, receipts, revenue::float8, "
+        "select visit_date, counter_folder, coalesce(store_name, counter_folder), visitors::bigint, receipts::bigint, revenue::float8, "
         "has_counter_data from marts.store_traffic_daily where is_mapped and visit_date = any(%s)", (list(days),))
     for visit_date, folder, name, visitors, receipts, revenue, has_data in rows:
         days[visit_date].stores[folder] = StoreDay(folder, name, visitors, receipts, revenue, has_data)

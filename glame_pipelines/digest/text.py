@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 from glame_pipelines.clients.telegram import MESSAGE_LIMIT
 
@@ -15,6 +16,11 @@ MONTHS = ("января", "февраля", "марта", "апреля", "ма�
 _TAG = re.compile(r"<[^>]*>")
 
 
+def _whole(value: float) -> int:
+    """Rounded half up, as people round (Python's round() goes to even)."""
+    return int(Decimal(repr(float(value))).quantize(Decimal(1), ROUND_HALF_UP))
+
+
 def escape(text: object) -> str:
     """Text for HTML parse mode: `<`, `>`, `&` (and quotes, for attributes) escaped."""
     return html.escape(str(text), quote=True)
@@ -22,7 +28,7 @@ def escape(text: object) -> str:
 
 def number(value: float) -> str:
     """1234567 -> '1 234 567' (thousands separated by spaces, rounded to units)."""
-    rounded = round(value)
+    rounded = _whole(value)
     return (MINUS if rounded < 0 else "") + f"{abs(rounded):,}".replace(",", " ")
 
 
@@ -32,14 +38,15 @@ def rub(value: float) -> str:
 
 def percent(share: float, digits: int = 1) -> str:
     """0.0735 -> '7,4 %' (a share, such as a conversion)."""
-    return f"{share * 100:.{digits}f}".replace(".", ",").replace("-", MINUS) + " %"
+    value = Decimal(repr(float(share) * 100)).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+    return f"{value}".replace(".", ",").replace("-", MINUS) + " %"
 
 
 def change(current: float | None, reference: float | None) -> str:
     """'+12 %', '−5 %', '0 %'; a dash when there is nothing to compare with."""
     if current is None or not reference:
         return "—"
-    value = round((current - reference) / abs(reference) * 100)
+    value = _whole((float(current) - float(reference)) / abs(float(reference)) * 100)
     return "0 %" if value == 0 else f"{'+' if value > 0 else MINUS}{abs(value)} %"
 
 
