@@ -239,7 +239,7 @@ def print_digest(warehouse_url: str, day: date, html: bool = False) -> None:
     import psycopg
 
     from glame_pipelines.digest.report import make_digest
-    from glame_pipelines.digest.text import plain
+    from glame_pipelines.digest.text import readable
     from glame_pipelines.warehouse.connection import connect
 
     with connect(warehouse_url, autocommit=True) as conn:
@@ -249,7 +249,7 @@ def print_digest(warehouse_url: str, day: date, html: bool = False) -> None:
             print("The marts are not built yet: `glame run` builds them.")
             return
     for part in digest.parts():
-        print(part if html else plain(part), end="\n\n")
+        print(part if html else readable(part), end="\n\n")
 
 
 def digest(day: str | None, send: bool, html: bool) -> int:

@@ -18,6 +18,7 @@ from glame_pipelines.clients.telegram import TelegramClient, TelegramError
 from glame_pipelines.defs.digest.assets import (
     DAY_TAG,
     DIGEST_KEY,
+    MARTS,
     anomaly_checks,
     daily_run_groups,
     digest_job,
@@ -49,7 +50,7 @@ def marts_url(pg_server_url, tmp_path_factory):
     url = with_database(pg_server_url, name)
     with psycopg.connect(url, autocommit=True) as conn:
         load_fixture(conn)
-    build = dbt(url, "build", target=tmp_path_factory.mktemp("dbt-target"))
+    build = dbt(url, "build", "--select", *(f"+{mart}" for mart in MARTS), target=tmp_path_factory.mktemp("dbt-target"))
     assert build.returncode == 0, build.stdout[-4000:]
     yield url
     with psycopg.connect(pg_server_url, autocommit=True) as admin:
@@ -264,3 +265,21 @@ def test_sensor_waits_for_the_daily_run_and_its_models_and_fires_once_a_day():
     assert request.run_key == "digest-2025-12-02"  # Dagster launches one run per run key: once a day
     assert request.tags == {DAY_TAG: "2025-12-02", "glame/daily_run": daily}
     assert daily_run_groups(instance, daily) == ({"vk"}, set())
+
+
+def test_glame_digest_prints_and_sends_when_asked(marts_url, conn, telegram, tmp_path):
+    """`glame digest --date D` prints the readable text (links kept); `--send` posts it, even again."""
+    from test_cli import _sqlalchemy, glame
+
+    api, _, server = telegram
+    env = {"GLAME_WAREHOUSE_URL": marts_url, "GLAME_DAGSTER_PG_URL": _sqlalchemy(marts_url)}
+    printed = glame("digest", "--date", DROP.isoformat(), env=env, cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    assert 'GLAME <ТЦ> "Центрум" & Co (магазин): 66 500 ₽' in printed.stdout
+    assert "открыть (https://www.instagram.com/p/GL058/)" in printed.stdout and api.sent == []
+    env.update({"TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_DIGEST_CHAT_ID": CHAT, "TELEGRAM_API_URL": server.url(api)})
+    first = glame("digest", "--date", DROP.isoformat(), "--send", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = glame("digest", "--date", DROP.isoformat(), "--send", env=env, cwd=tmp_path)
+    assert [m["text"].split()[0] for m in api.sent] == ["🚨", "GLAME", "GLAME"]  # the alert once, the digest as asked
+    assert api.token not in first.stdout + first.stderr + again.stdout + again.stderr

@@ -14,6 +14,7 @@ WEEKDAYS = ("понедельник", "вторник", "среда", "четв�
 MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
           "ноября", "декабря")
 _TAG = re.compile(r"<[^>]*>")
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>')
 
 
 def _whole(value: float) -> int:
@@ -67,6 +68,11 @@ def short_day(day: date) -> str:
 def plain(fragment: str) -> str:
     """The text a reader sees of an HTML fragment (tags dropped, entities decoded)."""
     return html.unescape(_TAG.sub("", fragment))
+
+
+def readable(fragment: str) -> str:
+    """Plain text for other channels and the terminal: like `plain`, keeping each link's address."""
+    return plain(_LINK.sub(r"\2 (\1)", fragment))
 
 
 def shorten(line: str, limit: int) -> str:

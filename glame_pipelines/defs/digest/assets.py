@@ -21,7 +21,7 @@ from glame_pipelines.defs.digest.resources import DigestChatResource
 from glame_pipelines.defs.shared import WarehouseResource, moscow_today
 from glame_pipelines.digest.delivery import deliver
 from glame_pipelines.digest.report import make_digest
-from glame_pipelines.digest.text import plain
+from glame_pipelines.digest.text import readable
 from glame_pipelines.settings import RANGE_END
 
 DAY_TAG, DAILY_RUN_TAG = "glame/digest_day", "glame/daily_run"
@@ -70,7 +70,7 @@ def morning_digest(context: dg.AssetExecutionContext, config: DigestConfig, ware
         context.log.info(f"the digest of {day} was sent already; nothing sent again")
     return dg.MaterializeResult(metadata={
         "day": day.isoformat(),
-        "text": dg.MetadataValue.md("```\n" + plain(digest.html) + "\n```"),
+        "text": dg.MetadataValue.md("```\n" + readable(digest.html) + "\n```"),
         "html": digest.html,
         "sent": digest_sent,
         "alerts_sent": [s.key for s in sent if s.kind == "alert"],
