@@ -283,3 +283,14 @@ def test_glame_digest_prints_and_sends_when_asked(marts_url, conn, telegram, tmp
     again = glame("digest", "--date", DROP.isoformat(), "--send", env=env, cwd=tmp_path)
     assert [m["text"].split()[0] for m in api.sent] == ["🚨", "GLAME", "GLAME"]  # the alert once, the digest as asked
     assert api.token not in first.stdout + first.stderr + again.stdout + again.stderr
+
+
+def test_digest_is_registered_downstream_of_the_marts():
+    from glame_pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    assert {k.path[-1] for k in graph.get(DIGEST_KEY).parent_keys} == set(MARTS)
+    assert defs.resolve_job_def("digest_job").name == "digest_job"
+    assert "digest_after_daily_models" in {s.name for s in defs.sensors}
+    assert {c.asset_key.path[-1] for c in graph.asset_check_keys if c.name == "no_weekday_anomaly"} == {
+        "sales_daily", "store_traffic_daily", "web_traffic_daily", "social_daily"}
