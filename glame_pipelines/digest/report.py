@@ -89,8 +89,9 @@ def build_digest(figures: Figures, failed: Iterable[str] = (), loaded: Iterable[
              "<i>В скобках: к тому же дню неделю назад / к среднему за 4 таких дня</i>"]
     if gaps:
         lines += ["", "⚠️ <b>Данные за день неполные</b>", *(f"• {escape(gap)}" for gap in gaps)]
-    lines += ["", *_sales(figures, states), "", *_stores(figures, states), "", *_web(figures, states), "",
-              *_social(figures, states), "", *_anomaly_lines(anomalies, states)]
+    for section in (_sales(figures, states), _stores(figures, states), _web(figures, states),
+                    _social(figures, states), _anomaly_lines(anomalies, states)):
+        lines += ["", *section] if section else []
     alerts = [_alert(day, anomaly) for anomaly in anomalies if anomaly.severe]
     return Digest(day, "\n".join(lines).strip(), gaps, anomalies, alerts)
 
