@@ -276,6 +276,8 @@ def digest(day: str | None, send: bool, html: bool) -> int:
         sent = deliver(conn, chat.client(), chat.chat_id, result, force=True)
     for item in sent:
         print(f"sent {item.kind} {item.key or the_day} ({len(item.message_ids)} message(s))")
+    if not sent:
+        print("nothing sent")
     return 0
 
 

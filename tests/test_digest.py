@@ -117,7 +117,7 @@ def test_revenue_drop_in_one_store_is_flagged_and_alerted_once(conn, telegram):
     assert "🔴 Выручка: GLAME &lt;ТЦ&gt; &quot;Центрум&quot; &amp; Co (магазин): 66 500 ₽ при обычных" in digest.html
     sent = deliver(conn, client, CHAT, digest)
     assert [(s.kind, s.key) for s in sent] == [("alert", CENTRUM_REVENUE), ("digest", "")]
-    assert api.sent[0]["text"].startswith("🚨 GLAME · 03.12\nВыручка: GLAME <ТЦ> \"Центрум\" & Co (магазин): 66 500 ₽")
+    assert api.sent[0]["text"].startswith("🚨 GLAME · 03.12\n🔴 Выручка: GLAME <ТЦ> \"Центрум\" & Co (магазин): 66 500 ₽")
     assert deliver(conn, client, CHAT, digest_of(conn, DROP)) == []
     assert deliver(conn, client, CHAT, digest, force=True)[0].kind == "digest"  # forcing resends the digest only
     assert sum(m["text"].startswith("🚨") for m in api.sent) == 1
@@ -156,15 +156,23 @@ def test_a_store_without_its_counter_file_is_named_and_not_judged(conn):
     assert not any(a.metric.key == "visitors:YALTA" for a in digest.anomalies)
 
 
-def test_a_store_that_sold_but_counted_nobody_is_a_severe_alert(conn):
+def test_stores_that_sold_but_counted_nobody_are_one_severe_alert(conn, telegram):
+    """Two counters at zero while their stores sold: both in one alert message, each metric once a day."""
+    api, client, _ = telegram
     with conn.transaction():
         conn.execute("update marts.store_traffic_daily set visitors = 0 where visit_date = %s "
-                     "and counter_folder = 'SEVASTOPOL'", (NORMAL,))
+                     "and counter_folder in ('SEVASTOPOL', 'YALTA')", (NORMAL,))
         digest = digest_of(conn, NORMAL)
+        sent = deliver(conn, client, CHAT, digest)
+        again = deliver(conn, client, CHAT, digest_of(conn, NORMAL))
         raise_rollback()
-    assert [a.metric.key for a in digest.anomalies] == ["visitors:SEVASTOPOL"] and len(digest.alerts) == 1
-    assert "Посетители: GLAME Севастополь Молл: 0 — продажи на 80 158 ₽, а счётчик насчитал 0 посетителей" in \
-        digest.alerts[0].html
+    assert [a.metric.key for a in digest.anomalies] == ["visitors:SEVASTOPOL", "visitors:YALTA"]
+    assert [(s.kind, s.keys) for s in sent] == [("alert", ["visitors:SEVASTOPOL", "visitors:YALTA"]), ("digest", [""])]
+    assert again == [] and len(api.sent) == 2
+    assert api.sent[0]["text"].splitlines() == [
+        "🚨 GLAME · 02.12",
+        "🔴 Посетители: GLAME Севастополь Молл: 0 — продажи на 80 158 ₽, а счётчик насчитал 0 посетителей",
+        "🔴 Посетители: GLAME Ялта Набережная: 0 — продажи на 106 148 ₽, а счётчик насчитал 0 посетителей"]
 
 
 def test_baseline_is_robust_to_one_outlier_week():

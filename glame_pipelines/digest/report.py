@@ -42,8 +42,8 @@ OK, FAILED, STALE = "ok", "failed", "stale"
 
 @dataclass(frozen=True)
 class Alert:
-    key: str  # one message per day per key
-    html: str
+    key: str  # the metric: alerted at most once per day
+    html: str  # its line in the alert message
 
 
 @dataclass
@@ -320,8 +320,12 @@ def _anomaly_lines(anomalies: list[Anomaly], states: dict[str, str]) -> list[str
 
 
 def _alert(day: date, anomaly: Anomaly) -> Alert:
-    return Alert(anomaly.metric.key,
-                 f"🚨 <b>GLAME · {short_day(day)}</b>\n{_anomaly_text(anomaly)}")
+    return Alert(anomaly.metric.key, f"🔴 {_anomaly_text(anomaly)}")
+
+
+def alert_message(day: date, alerts: list[Alert]) -> str:
+    """One message for the severe anomalies of a day not sent yet: several at once never make a storm."""
+    return "\n".join([f"🚨 <b>GLAME · {short_day(day)}</b>", *(alert.html for alert in alerts)])
 
 
 def make_digest(conn, day: date, failed: Iterable[str] = (), loaded: Iterable[str] = (),

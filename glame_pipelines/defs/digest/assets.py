@@ -73,7 +73,7 @@ def morning_digest(context: dg.AssetExecutionContext, config: DigestConfig, ware
         "text": dg.MetadataValue.md("```\n" + readable(digest.html) + "\n```"),
         "html": digest.html,
         "sent": digest_sent,
-        "alerts_sent": [s.key for s in sent if s.kind == "alert"],
+        "alerts_sent": [key for s in sent if s.kind == "alert" for key in s.keys],
         "complete": digest.complete,
         "gaps": "; ".join(digest.gaps) or "none",
         "anomalies": len(digest.anomalies),
