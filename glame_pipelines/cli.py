@@ -349,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     p_import.add_argument("files", nargs="+")
     p_digest = sub.add_parser("digest", help="print the morning digest of a day; --send posts it to Telegram")
     p_digest.add_argument("--date", help="Moscow day (YYYY-MM-DD); default yesterday")
-    p_digest.add_argument("--send", action="store_true", help="send it to TELEGRAM_DIGEST_CHAT_ID, even if sent already")
+    p_digest.add_argument("--send", action="store_true",
+                          help="send it to TELEGRAM_DIGEST_CHAT_ID, even if sent already")
     p_digest.add_argument("--html", action="store_true", help="print the HTML as sent, not the plain text")
     p_dev = sub.add_parser("dev", help="the Dagster UI on 127.0.0.1")
     p_dev.add_argument("--port", type=int, default=3000)

@@ -80,8 +80,8 @@ def web_and_social_rows(day: date, index: int, rng: random.Random) -> dict:
     if day != STALE:
         for source, share in zip(SOURCES, (600, 300, 150)):
             visits = round(share * factor * noise(rng))
-            out[t.YANDEX_METRIKA_TRAFFIC].append(("98765432", day, source, visits, round(visits * 0.8), round(visits * 0.3),
-                                                  visits * 3, 25, 3, 120, None, None, False, 1, {}))
+            out[t.YANDEX_METRIKA_TRAFFIC].append(("98765432", day, source, visits, round(visits * 0.8),
+                                                  round(visits * 0.3), visits * 3, 25, 3, 120, None, None, False, 1, {}))
     followers = 10_000 + 12 * index
     out[t.INSTAGRAM_ACCOUNT_DAILY] = [(IG_ACCOUNT, day, followers, 300, 500, round(4_000 * factor * noise(rng)),
                                        9_000, 700, 900, 700, 80, 40, 80, 150, 15, {})]

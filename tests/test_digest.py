@@ -189,7 +189,8 @@ def test_baseline_is_robust_to_one_outlier_week():
 def long_message() -> str:
     lines = ["<b>GLAME · длинный день</b>"]
     for n in range(160):
-        lines.append(f'Магазин <b>№{n}</b> &amp; <i>партнёры</i>: посетители {n} — <a href="https://glame.ru/s?n={n}&amp;x=1">ссылка</a>')
+        link = f'<a href="https://glame.ru/s?n={n}&amp;x=1">ссылка</a>'
+        lines.append(f"Магазин <b>№{n}</b> &amp; <i>партнёры</i>: посетители {n} — {link}")
     return "\n".join(lines)
 
 

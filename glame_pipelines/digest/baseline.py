@@ -95,6 +95,7 @@ def judge(metric: Metric, thresholds: Thresholds) -> Anomaly | None:
     if abs(deviation) < thresholds.z * base.spread or abs(deviation) < thresholds.min_change * abs(base.expected):
         return None
     severe = metric.kind == "revenue" and metric.value < thresholds.severe_revenue_ratio * base.expected
-    share = "половины" if thresholds.severe_revenue_ratio == 0.5 else f"{round(thresholds.severe_revenue_ratio * 100)} %"
+    ratio = thresholds.severe_revenue_ratio
+    share = "половины" if ratio == 0.5 else f"{round(ratio * 100)} %"
     reason = f"меньше {share} обычного" if severe else "ниже обычного" if deviation < 0 else "выше обычного"
     return Anomaly(metric, base.expected, severe, reason)

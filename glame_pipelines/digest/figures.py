@@ -22,7 +22,8 @@ _LAST_DAY = {
     "onec": "select max(sale_date) from marts.sales_daily where sale_date between %(since)s and %(day)s",
     "ftp_counters": "select max(visit_date) from marts.store_traffic_daily where has_counter_data and is_mapped "
                     "and visit_date between %(since)s and %(day)s",
-    "yandex_metrika": "select max(visit_date) from marts.web_traffic_daily where visit_date between %(since)s and %(day)s",
+    "yandex_metrika": "select max(visit_date) from marts.web_traffic_daily "
+                      "where visit_date between %(since)s and %(day)s",
     **{platform: "select max(date) from marts.social_daily where metric_type = 'account' and platform = '" + platform
        + "' and date between %(since)s and %(day)s" for platform in ("instagram", "vk", "telegram")},
 }
@@ -108,7 +109,8 @@ def _read_sales(conn, days: dict[date, Day]) -> None:
 
 def _read_stores(conn, days: dict[date, Day]) -> None:
     rows = conn.execute(
-        "select visit_date, counter_folder, coalesce(store_name, counter_folder), visitors::bigint, receipts::bigint, revenue::float8, "
+        "select visit_date, counter_folder, coalesce(store_name, counter_folder), visitors::bigint, receipts::bigint, "
+        "revenue::float8, "
         "has_counter_data from marts.store_traffic_daily where is_mapped and visit_date = any(%s)", (list(days),))
     for visit_date, folder, name, visitors, receipts, revenue, has_data in rows:
         days[visit_date].stores[folder] = StoreDay(folder, name, visitors, receipts, revenue, has_data)
