@@ -10,7 +10,6 @@ re-executing the run (or materialising the asset by hand) sends nothing more; `g
 --send`, or the asset's `force` config, sends the digest again on purpose.
 """
 
-
 from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
@@ -26,7 +25,7 @@ from glame_pipelines.settings import RANGE_END
 
 DAY_TAG, DAILY_RUN_TAG = "glame/digest_day", "glame/daily_run"
 DAILY_JOB, DAILY_SCHEDULE, MODELS_JOB = "daily_analytics_job", "daily_analytics_schedule", "models_job"
-MARTS = ("sales_daily", "store_traffic_daily", "web_traffic_daily", "social_daily", "unified_daily")
+MARTS = ("sales_daily", "store_traffic_daily", "web_traffic_daily", "social_daily")  # what the digest reads
 DIGEST_KEY = dg.AssetKey(["digest", "morning"])
 
 
