@@ -50,7 +50,8 @@ def marts_url(pg_server_url, tmp_path_factory):
     url = with_database(pg_server_url, name)
     with psycopg.connect(url, autocommit=True) as conn:
         load_fixture(conn)
-    build = dbt(url, "build", "--select", *(f"+{mart}" for mart in MARTS), target=tmp_path_factory.mktemp("dbt-target"))
+    selection = [f"+{mart}" for mart in (*MARTS, "unified_daily")]  # unified_daily: a test of sales_daily reads it
+    build = dbt(url, "build", "--select", *selection, target=tmp_path_factory.mktemp("dbt-target"))
     assert build.returncode == 0, build.stdout[-4000:]
     yield url
     with psycopg.connect(pg_server_url, autocommit=True) as admin:
