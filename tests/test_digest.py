@@ -304,3 +304,20 @@ def test_digest_is_registered_downstream_of_the_marts():
     assert "digest_after_daily_models" in {s.name for s in defs.sensors}
     assert {c.asset_key.path[-1] for c in graph.asset_check_keys if c.name == "no_weekday_anomaly"} == {
         "sales_daily", "store_traffic_daily", "web_traffic_daily", "social_daily"}
+
+
+def models_run(mart: str) -> dg.DagsterRun:
+    return dg.DagsterRun(job_name="models_job", run_id=uuid.uuid4().hex, status=dg.DagsterRunStatus.SUCCESS,
+                         asset_selection=frozenset({dg.AssetKey(["marts", mart])}))
+
+
+def test_sensor_accepts_a_models_run_the_daily_request_was_folded_into():
+    """models_after_loads skips a request a waiting models run covers: that run, started after the daily
+    run and building sales_daily, is the one the digest follows."""
+    instance = dg.DagsterInstance.ephemeral()
+    schedule = {"dagster/schedule_name": "daily_analytics_schedule"}
+    _run(instance, "daily_analytics_job", {RANGE_END: "2025-12-02", **schedule})
+    instance.add_run(models_run("store_traffic_daily"))
+    assert isinstance(digest_request(instance, date(2025, 12, 3)), dg.SkipReason)  # a counter file's models only
+    instance.add_run(models_run("sales_daily"))
+    assert digest_request(instance, date(2025, 12, 3)).run_key == "digest-2025-12-02"
