@@ -31,7 +31,7 @@ from glame_pipelines.digest.baseline import Metric, Thresholds, baseline, judge
 from glame_pipelines.digest.delivery import deliver, sent_log
 from glame_pipelines.digest.figures import read_figures
 from glame_pipelines.digest.report import build_digest
-from glame_pipelines.digest.text import change, number, percent, plain, rub, split_message
+from glame_pipelines.digest.text import change, number, percent, plain, rub, split_message, units
 from glame_pipelines.sandbox.server import SandboxServer
 from glame_pipelines.sandbox.web import TelegramApi, parse_html_entities
 from glame_pipelines.settings import RANGE_END
@@ -200,7 +200,7 @@ def test_a_long_message_is_split_between_lines_never_mid_tag(conn, telegram):
     message = long_message()
     assert len(message) > 3 * 4096
     parts = split_message(message)
-    assert len(parts) == 5 and all(len(part) <= 4096 for part in parts)
+    assert len(parts) == 5 and all(units(part) <= 4096 for part in parts)
     assert "\n".join(parts) == message  # nothing lost, nothing cut inside a line
     for part in parts:
         parse_html_entities(part)  # balanced tags, whole entities
@@ -213,7 +213,7 @@ def test_a_long_message_is_split_between_lines_never_mid_tag(conn, telegram):
 def test_a_single_line_longer_than_a_message_is_shortened_to_plain_text():
     line = "<b>" + "Очень &amp; длинно " * 400 + "</b>"
     (part,) = split_message(line)
-    assert len(part) <= 4096 and part.endswith("…") and "<b>" not in part
+    assert units(part) <= 4096 and part.endswith("…") and "<b>" not in part
     assert parse_html_entities(part).startswith("Очень & длинно")
 
 
@@ -225,6 +225,10 @@ def test_sandbox_telegram_follows_the_bot_api_on_bad_html_and_length(telegram):
         client.send_message(CHAT, "<b>не закрыт")
     with pytest.raises(TelegramError, match="message is too long"):
         client.send_message(CHAT, "я" * 4097)
+    with pytest.raises(TelegramError, match="message is too long"):  # 🚨 is two UTF-16 units, as Telegram counts
+        client.send_message(CHAT, "🚨" * 2049)
+    emoji_lines = "\n".join(["🔴" * 20] * 300)  # 6,299 characters but 12,299 units
+    assert [len(client.send_message(CHAT, part)["text"]) for part in split_message(emoji_lines)] == [2078, 2078, 2078, 62]
     with pytest.raises(TelegramError, match="chat not found"):
         client.send_message("-100111", "привет")
     assert client.send_message(CHAT, "&lt;ok&gt; <b>жирный</b>")["text"] == "<ok> жирный"

@@ -12,7 +12,7 @@ import requests
 from glame_pipelines.clients.http import ApiError, AuthError, JsonApiClient, TransientError
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
-MESSAGE_LIMIT = 4096  # characters of one message's text (sendMessage)
+MESSAGE_LIMIT = 4096  # UTF-16 code units of one message's parsed text (sendMessage)
 
 
 class TelegramError(ApiError):

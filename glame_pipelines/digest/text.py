@@ -75,29 +75,34 @@ def readable(fragment: str) -> str:
     return plain(_LINK.sub(r"\2 (\1)", fragment))
 
 
+def units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji such as 🚨 counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def shorten(line: str, limit: int) -> str:
     """A line too long for one message, as escaped plain text within `limit`: cut in the text, never
     inside a tag or an entity."""
     text = plain(line)
-    if len(escape(text)) <= limit:
+    if units(escape(text)) <= limit:
         return escape(text)
     keep = limit - 1
-    while (excess := len(escape(text[:keep])) - (limit - 1)) > 0:
-        keep -= max(1, excess // 5)  # an escaped character takes at most 6
+    while (excess := units(escape(text[:keep])) - (limit - 1)) > 0:
+        keep -= max(1, excess // 6)  # an escaped character takes at most 6 units
     return escape(text[:keep]) + "…"
 
 
 def split_message(message: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Messages of at most `limit` characters of HTML (stricter than Telegram, which counts the parsed
+    """Messages of at most `limit` UTF-16 units of HTML (stricter than Telegram, which counts the parsed
     text), cut only between lines. Every line of a digest is balanced HTML on its own, so no part opens
     a tag it does not close; a single line longer than a message is shortened to plain text."""
     parts: list[str] = []
     current = ""
     for line in message.split("\n"):
-        if len(line) > limit:
+        if units(line) > limit:
             line = shorten(line, limit)
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= limit:
+        if units(candidate) <= limit:
             current = candidate
             continue
         if current.strip():

@@ -457,7 +457,7 @@ class TelegramApi(Api):
                 return self.fail(400, f"Bad Request: can't parse entities: {error}")
         if not text.strip():
             return self.fail(400, "Bad Request: message text is empty")
-        if len(text) > MESSAGE_LIMIT:
+        if len(text.encode("utf-16-le")) // 2 > MESSAGE_LIMIT:  # Telegram counts UTF-16 code units
             return self.fail(400, "Bad Request: message is too long")
         message = {"message_id": 7000 + len(self.sent), "date": int(datetime.now(timezone.utc).timestamp()),
                    "chat": {"id": int(chat_id) if chat_id.lstrip("-").isdigit() else -1001234567890,
@@ -468,7 +468,7 @@ class TelegramApi(Api):
         return Response.json({"ok": True, "result": message})
 
 
-MESSAGE_LIMIT = 4096  # characters of a message's text after entity parsing (Bot API, sendMessage)
+MESSAGE_LIMIT = 4096  # UTF-16 code units of a message's text after entity parsing (Bot API, sendMessage)
 HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span", "tg-spoiler",
              "tg-emoji", "blockquote"}
 _ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
