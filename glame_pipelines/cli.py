@@ -249,10 +249,61 @@ def demo(days: int) -> int:
     from glame_pipelines.warehouse.connection import stop_embedded
 
     print_summary(runtime.warehouse_url)
+    print(f"\nMorning digest of {yesterday} (`glame digest --date {yesterday}`):\n")
+    print_digest(runtime.warehouse_url, yesterday)
     if runtime.embedded:
         stop_embedded()  # started with cleanup_mode=None for Dagster's subprocesses: stop it ourselves
         print("\nThe embedded Postgres is stopped; `make dev` starts it again with this data.")
     return status
+
+
+# --- digest ---------------------------------------------------------------------------------------
+
+
+def print_digest(warehouse_url: str, day: date, html: bool = False) -> None:
+    import psycopg
+
+    from glame_pipelines.digest.report import make_digest
+    from glame_pipelines.digest.text import readable
+    from glame_pipelines.warehouse.connection import connect
+
+    with connect(warehouse_url, autocommit=True) as conn:
+        try:
+            digest = make_digest(conn, day)
+        except psycopg.errors.UndefinedTable:
+            print("The marts are not built yet: `glame run` builds them.")
+            return
+    for part in digest.parts():
+        print(part if html else readable(part), end="\n\n")
+
+
+def digest(day: str | None, send: bool, html: bool) -> int:
+    """Print the digest of a day from the marts; with --send, post it (again) and any alert not sent yet.
+    Sources are judged from the marts alone here: a day without a source's data is named as missing."""
+    from glame_pipelines.defs.digest import resources
+    from glame_pipelines.defs.shared import resource_from_env
+    from glame_pipelines.digest.delivery import deliver
+    from glame_pipelines.digest.report import make_digest
+    from glame_pipelines.runtime import prepare
+    from glame_pipelines.warehouse.connection import connect
+
+    the_day = date.fromisoformat(day) if day else moscow_today() - timedelta(1)
+    runtime = prepare()
+    if not send:
+        print_digest(runtime.warehouse_url, the_day, html)
+        return 0
+    chat = resource_from_env(resources.DigestChatResource, resources.ENV)
+    if chat.missing():
+        print(f"not sent: set {', '.join(chat.missing())}")
+        return 1
+    with connect(runtime.warehouse_url, autocommit=True) as conn:
+        result = make_digest(conn, the_day)
+        sent = deliver(conn, chat.client(), chat.chat_id, result, force=True)
+    for item in sent:
+        print(f"sent {item.kind} {item.key or the_day} ({len(item.message_ids)} message(s))")
+    if not sent:
+        print("nothing sent")
+    return 0
 
 
 def import_sales(files: list[str]) -> int:
@@ -324,6 +375,11 @@ def main(argv: list[str] | None = None) -> int:
     p_sandbox.add_argument("--reject-orderby", nargs="+", metavar="ENTITY_SET", help="1C sets that answer 400 to $orderby")
     p_import = sub.add_parser("import-sales", help="load 1C sales files (CSV, JSON, XLSX, XLS, the monthly pivots)")
     p_import.add_argument("files", nargs="+")
+    p_digest = sub.add_parser("digest", help="print the morning digest of a day; --send posts it to Telegram")
+    p_digest.add_argument("--date", help="Moscow day (YYYY-MM-DD); default yesterday")
+    p_digest.add_argument("--send", action="store_true",
+                          help="send it to TELEGRAM_DIGEST_CHAT_ID, even if sent already")
+    p_digest.add_argument("--html", action="store_true", help="print the HTML as sent, not the plain text")
     p_dev = sub.add_parser("dev", help="the Dagster UI on 127.0.0.1")
     p_dev.add_argument("--port", type=int, default=3000)
     p_demo = sub.add_parser("demo", help="embedded Postgres + sandbox + run + summary")
@@ -334,8 +390,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import-sales":
         load_dotenv()
         return import_sales(args.files)
-    if args.command in ("check", "run", "dev"):
+    if args.command in ("check", "run", "dev", "digest"):
         load_dotenv()
+    if args.command == "digest":
+        return digest(args.date, args.send, args.html)
     if args.command == "dev":
         return dev(args.port)
     if args.command == "check":

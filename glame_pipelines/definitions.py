@@ -18,6 +18,8 @@ from glame_pipelines.defs.automation import (
 from glame_pipelines.defs.dbt.assets import glame_dbt_models
 from glame_pipelines.defs.dbt.manifest import dbt_executable
 from glame_pipelines.defs.dbt.project import dbt_project
+from glame_pipelines.defs.digest import resources as digest
+from glame_pipelines.defs.digest.assets import anomaly_checks, digest_after_daily_models, digest_job, morning_digest
 from glame_pipelines.defs.ftp_counters import resources as ftp
 from glame_pipelines.defs.ftp_counters.assets import ftp_counter_assets, ftp_counter_checks
 from glame_pipelines.defs.ftp_counters.sensors import (
@@ -53,6 +55,7 @@ def source_resources() -> dict[str, dg.ConfigurableResource]:
         "telegram": telegram.TelegramResource(**env_fields(telegram.TelegramResource, telegram.ENV)),
         "ftp_counters": ftp.FtpResource(**env_fields(ftp.FtpResource, ftp.env_mapping())),
         "inbox": InboxResource(**env_fields(InboxResource, {"directory": "GLAME_INBOX_DIR"})),
+        "digest_chat": digest.DigestChatResource(**env_fields(digest.DigestChatResource, digest.ENV)),
     }
 
 
@@ -60,13 +63,13 @@ def build_definitions() -> dg.Definitions:
     source_assets = [*onec_assets, *yandex_metrika_assets, *instagram_assets, *vk_assets, *telegram_assets,
                      *ftp_counter_assets, sales_files]
     return with_freshness(dg.Definitions(
-        assets=[*source_assets, glame_dbt_models],
-        asset_checks=ftp_counter_checks,
+        assets=[*source_assets, glame_dbt_models, morning_digest],
+        asset_checks=[*ftp_counter_checks, *anomaly_checks],
         jobs=[sources_job, daily_analytics_job, models_job, instagram_stories_job, ftp_counter_files_job, inbox_job,
-              counter_coverage_job],
+              counter_coverage_job, digest_job],
         schedules=[daily_analytics_schedule, instagram_stories_schedule, counter_coverage_schedule],
         sensors=[ftp_counter_files_sensor, sales_inbox_sensor, models_after_loads, models_after_partial_loads,
-                 alert_on_run_failure],
+                 alert_on_run_failure, digest_after_daily_models],
         resources={
             **source_resources(),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

@@ -20,6 +20,7 @@ from glame_pipelines.clients.http import (
 )
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
+MESSAGE_LIMIT = 4096  # UTF-16 code units of one message's parsed text (sendMessage)
 
 
 class TelegramError(ApiError):
@@ -70,7 +71,8 @@ class TelegramClient(JsonApiClient):
             raise TelegramAuthError(f"Telegram denied access ({description}): add the bot to the channel as an admin.")
         if code == 400 and "chat not found" in description.lower():
             raise TelegramError(f"Telegram: chat not found: TELEGRAM_CHANNEL_USERNAME must be @name of a channel the "
-                                f"bot is a member of ({description})")
+                                f"bot is a member of, and TELEGRAM_DIGEST_CHAT_ID / TELEGRAM_ALERT_CHAT_ID a chat it "
+                                f"was added to ({description})")
         raise TelegramError(f"Telegram error {code}: {description}")
 
     def call(self, method: str, **params):
@@ -100,6 +102,11 @@ class TelegramClient(JsonApiClient):
             update = shape.obj(update, where)
             update["update_id"] = shape.whole(shape.field(update, "update_id", where), f"{where}'s 'update_id'")
         return updates
+
+    def send_message(self, chat_id: str, html: str) -> dict:
+        """One message in HTML parse mode; the caller keeps it within MESSAGE_LIMIT and escapes it."""
+        return self.call("sendMessage", chat_id=chat_id, text=html, parse_mode="HTML",
+                         disable_web_page_preview=True)
 
 
 def _code(value) -> int | None:

@@ -391,6 +391,8 @@ class TelegramApi(Api):
     members: int = 5120
     pending: list[dict] = field(default_factory=list)
     confirmed_below: int = 0
+    chats: tuple[str, ...] = ("-1009876543210", "@glame_team")  # chats the bot may write to, besides the channel
+    sent: list[dict] = field(default_factory=list)  # every accepted sendMessage, as the chat would show it
     prefix = "/telegram/"
 
     def __post_init__(self) -> None:
@@ -437,4 +439,80 @@ class TelegramApi(Api):
                 self.confirmed_below = max(self.confirmed_below, int(offset))
             result = [u for u in self.pending if u["update_id"] >= self.confirmed_below][: int(params.get("limit", 100))]
             return Response.json({"ok": True, "result": result})
+        if method == "sendMessage":
+            return self._send_message(params)
         return self.fail(404, "Not Found")
+
+    def _send_message(self, params: dict) -> Response:
+        """sendMessage as the Bot API checks it: a known chat, HTML parsed when parse_mode=HTML, and
+        1-4096 characters of text after entity parsing."""
+        chat_id = str(params.get("chat_id", ""))
+        if chat_id not in (self.channel, *self.chats):
+            return self.fail(400, "Bad Request: chat not found")
+        text = str(params.get("text") or "")
+        if str(params.get("parse_mode", "")).lower() == "html":
+            try:
+                text = parse_html_entities(text)
+            except ValueError as error:
+                return self.fail(400, f"Bad Request: can't parse entities: {error}")
+        if not text.strip():
+            return self.fail(400, "Bad Request: message text is empty")
+        if len(text.encode("utf-16-le")) // 2 > MESSAGE_LIMIT:  # Telegram counts UTF-16 code units
+            return self.fail(400, "Bad Request: message is too long")
+        message = {"message_id": 7000 + len(self.sent), "date": int(datetime.now(timezone.utc).timestamp()),
+                   "chat": {"id": int(chat_id) if chat_id.lstrip("-").isdigit() else -1001234567890,
+                            "type": "supergroup" if chat_id.lstrip("-").isdigit() else "channel"},
+                   "text": text}
+        self.sent.append({"chat_id": chat_id, "html": params.get("text"), "parse_mode": params.get("parse_mode"),
+                          **message})
+        return Response.json({"ok": True, "result": message})
+
+
+MESSAGE_LIMIT = 4096  # UTF-16 code units of a message's text after entity parsing (Bot API, sendMessage)
+HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span", "tg-spoiler",
+             "tg-emoji", "blockquote"}
+_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+def parse_html_entities(html: str) -> str:
+    """The plain text of a Bot API HTML message, or ValueError worded as the Bot API words it: only the
+    supported tags, properly nested, and `<`, `&` escaped outside them."""
+    out, stack, i = [], [], 0
+    while i < len(html):
+        char = html[i]
+        offset = len(html[:i].encode())
+        if char == "<":
+            end = html.find(">", i)
+            if end < 0:
+                raise ValueError(f"Unclosed start tag at byte offset {offset}")
+            tag = html[i + 1:end].strip()
+            if tag.startswith("/"):
+                name = tag[1:].strip().lower()
+                if not stack or stack[-1] != name:
+                    expected = f'expected "</{stack[-1]}>", ' if stack else ""
+                    raise ValueError(f'Unmatched end tag at byte offset {offset}, {expected}found "</{name}>"')
+                stack.pop()
+            else:
+                name = re.split(r"[\s/]", tag, maxsplit=1)[0].lower()
+                if name not in HTML_TAGS:
+                    raise ValueError(f'Unsupported start tag "{name}" at byte offset {offset}')
+                stack.append(name)
+            i = end + 1
+        elif char == "&":
+            match = re.match(r"&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);", html[i:])
+            if not match:
+                raise ValueError(f"Character entity expected at byte offset {offset}")
+            name = match.group(1)
+            if name.startswith("#"):
+                out.append(chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:])))
+            elif name in _ENTITIES:
+                out.append(_ENTITIES[name])
+            else:
+                raise ValueError(f'Unsupported HTML entity "&{name};" at byte offset {offset}')
+            i += match.end()
+        else:
+            out.append(char)
+            i += 1
+    if stack:
+        raise ValueError(f'Can\'t find end tag corresponding to start tag "{stack[-1]}"')
+    return "".join(out)

@@ -1,6 +1,6 @@
 -- One row per date × platform × metric_type (account, post, story) × object. Accounts: that day's
 -- metrics (followers from the snapshot of that day). Posts and stories: dated by publication (Moscow),
--- with their lifetime metrics as last read.
+-- with their lifetime metrics as last read, and a link to the post (url).
 with
 
 instagram_accounts as (
@@ -9,7 +9,8 @@ instagram_accounts as (
         metric_date as date, 'instagram' as platform, 'account' as metric_type, account_id as object_id,
         followers_count as followers, likes, comments, shares, views, reach, saves,
         jsonb_build_object('accounts_engaged', accounts_engaged, 'total_interactions', total_interactions,
-                           'profile_views', profile_views, 'new_followers', new_followers) as metadata
+                           'profile_views', profile_views, 'new_followers', new_followers) as metadata,
+        null::text as url
 
     from {{ ref('stg_instagram__account_daily') }}
 
@@ -30,7 +31,8 @@ instagram_posts as (
         null::bigint, coalesce(insights.likes, media.like_count), coalesce(insights.comments, media.comments_count),
         insights.shares, insights.views, insights.reach, insights.saves,
         jsonb_build_object('media_product_type', media.media_product_type, 'permalink', media.permalink,
-                           'insights_as_of', insights.snapshot_date, 'unavailable_reason', insights.unavailable_reason)
+                           'insights_as_of', insights.snapshot_date, 'unavailable_reason', insights.unavailable_reason),
+        media.permalink
 
     from {{ ref('stg_instagram__media') }} as media
     left join instagram_latest_insights as insights using (media_id)
@@ -41,7 +43,7 @@ instagram_stories as (
 
     select
         posted_date, 'instagram', 'story', story_id, null::bigint, null::bigint, replies, shares, views, reach,
-        null::bigint, jsonb_build_object('total_interactions', total_interactions)
+        null::bigint, jsonb_build_object('total_interactions', total_interactions), null
 
     from {{ ref('stg_instagram__stories') }}
 
@@ -53,7 +55,8 @@ vk_accounts as (
         stats.metric_date, 'vk', 'account', stats.group_id, daily.members_count, stats.likes, stats.comments,
         stats.shares, stats.views, stats.reach, null::bigint,
         jsonb_build_object('visitors', stats.visitors, 'subscribed', stats.subscribed,
-                           'unsubscribed', stats.unsubscribed, 'reach_subscribers', stats.reach_subscribers)
+                           'unsubscribed', stats.unsubscribed, 'reach_subscribers', stats.reach_subscribers),
+        null
 
     from {{ ref('stg_vk__group_stats') }} as stats
     left join {{ ref('stg_vk__group_daily') }} as daily
@@ -65,7 +68,7 @@ vk_members_only as (
 
     select
         daily.snapshot_date, 'vk', 'account', daily.group_id, daily.members_count, null::bigint, null::bigint,
-        null::bigint, null::bigint, null::bigint, null::bigint, '{}'::jsonb
+        null::bigint, null::bigint, null::bigint, null::bigint, '{}'::jsonb, null
 
     from {{ ref('stg_vk__group_daily') }} as daily
     where not exists (
@@ -78,7 +81,7 @@ vk_posts as (
 
     select
         posted_date, 'vk', 'post', post_key, null::bigint, likes, comments, reposts, views, null::bigint,
-        null::bigint, jsonb_build_object('views_missing', views is null)
+        null::bigint, jsonb_build_object('views_missing', views is null), 'https://vk.com/wall' || post_key
 
     from {{ ref('stg_vk__wall_posts') }}
 
@@ -88,19 +91,32 @@ telegram_accounts as (
 
     select
         snapshot_date, 'telegram', 'account', chat_id, subscribers, null::bigint, null::bigint, null::bigint,
-        null::bigint, null::bigint, null::bigint, jsonb_build_object('title', title)
+        null::bigint, null::bigint, null::bigint, jsonb_build_object('title', title), null
 
     from {{ ref('stg_telegram__channel_daily') }}
+
+),
+
+telegram_channels as (
+
+    select distinct on (chat_id) chat_id, username
+    from {{ ref('stg_telegram__channel_daily') }}
+    where username is not null
+    order by chat_id, snapshot_date desc
 
 ),
 
 telegram_posts as (
 
     select
-        posted_date, 'telegram', 'post', post_key, null::bigint, null::bigint, null::bigint, null::bigint,
-        null::bigint, null::bigint, null::bigint, jsonb_build_object('edited', is_edited)
+        posts.posted_date, 'telegram', 'post', posts.post_key, null::bigint, null::bigint, null::bigint,
+        null::bigint, null::bigint, null::bigint, null::bigint, jsonb_build_object('edited', posts.is_edited),
+        case when channels.username is not null
+            then 'https://t.me/' || channels.username || '/' || posts.message_id
+            else 'https://t.me/c/' || regexp_replace(posts.chat_id, '^-100', '') || '/' || posts.message_id end
 
-    from {{ ref('stg_telegram__channel_posts') }}
+    from {{ ref('stg_telegram__channel_posts') }} as posts
+    left join telegram_channels as channels using (chat_id)
 
 ),
 

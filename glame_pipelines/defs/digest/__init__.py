@@ -1,0 +1,1 @@
+"""The morning digest and its anomaly checks, downstream of the marts."""
