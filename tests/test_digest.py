@@ -14,6 +14,7 @@ from digest_fixture import DROP, NORMAL, STALE, load_fixture
 from test_marts import dbt
 
 from glame_pipelines.clients.http import RetryPolicy
+from glame_pipelines.definitions import defs
 from glame_pipelines.clients.telegram import TelegramClient, TelegramError
 from glame_pipelines.defs.digest.assets import (
     DAY_TAG,
@@ -278,7 +279,11 @@ def test_sensor_waits_for_the_daily_run_and_its_models_and_fires_once_a_day():
     request = digest_request(instance, today)
     assert request.run_key == "digest-2025-12-02"  # Dagster launches one run per run key: once a day
     assert request.tags == {DAY_TAG: "2025-12-02", "glame/daily_run": daily}
-    assert daily_run_groups(instance, daily) == ({"vk"}, set())
+    graph = defs.resolve_asset_graph
+    assert daily_run_groups(instance, daily, graph) == ({"vk"}, set())
+    # A base without a bonus program: its failed bonus asset feeds no figure of the digest, 1C is not "failed".
+    bonus = _run(instance, "daily_analytics_job", day, step="onec__bonus_points", fail=True)
+    assert daily_run_groups(instance, bonus, graph) == (set(), set())
 
 
 def test_glame_digest_prints_and_sends_when_asked(marts_url, conn, telegram, tmp_path):

@@ -10,12 +10,14 @@ re-executing the run (or materialising the asset by hand) sends nothing more; `g
 --send`, or the asset's `force` config, sends the digest again on purpose.
 """
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 import dagster as dg
 import psycopg
 
-from glame_pipelines.defs.automation import failed_groups_of
+from glame_pipelines.defs.automation import failed_assets_of
 from glame_pipelines.defs.digest.resources import DigestChatResource
 from glame_pipelines.defs.shared import WarehouseResource, moscow_today
 from glame_pipelines.digest.delivery import deliver
@@ -40,11 +42,15 @@ def digest_day(tags: dict[str, str], configured: str = "") -> date:
     return date.fromisoformat(value) if value else moscow_today() - timedelta(1)
 
 
-def daily_run_groups(instance: dg.DagsterInstance, run_id: str | None) -> tuple[set[str], set[str]]:
-    """(failed, loaded) source groups of the daily run the digest follows; both empty without one."""
+def daily_run_groups(instance: dg.DagsterInstance, run_id: str | None,
+                     asset_graph: Callable[[], Any]) -> tuple[set[str], set[str]]:
+    """(failed, loaded) source groups of the daily run the digest follows; both empty without one. A source
+    counts as failed only where an asset the digest's marts read failed (a base without a bonus program
+    fails onec/bonus_points, which no figure of the digest reads: its sales are shown)."""
     if not run_id or not (run := instance.get_run_by_id(run_id)):
         return set(), set()
-    failed = failed_groups_of(instance, run_id)
+    read = dg.AssetSelection.assets(*(dg.AssetKey(["marts", m]) for m in MARTS)).upstream().resolve(asset_graph())
+    failed = {key.path[0] for key in failed_assets_of(instance, run) if key in read}
     loaded = {key.path[0] for key in (run.asset_selection or ())} - failed
     return failed, loaded
 
@@ -56,7 +62,8 @@ def morning_digest(context: dg.AssetExecutionContext, config: DigestConfig, ware
     """Yesterday in one Telegram message (TELEGRAM_DIGEST_CHAT_ID), with the severe anomalies sent before
     it as alerts of their own; the text sent is this materialisation's metadata."""
     day = digest_day(context.run.tags, config.day)
-    failed, loaded = daily_run_groups(context.instance, context.run.tags.get(DAILY_RUN_TAG))
+    failed, loaded = daily_run_groups(context.instance, context.run.tags.get(DAILY_RUN_TAG),
+                                      lambda: context.repository_def.asset_graph)
     with warehouse.connect() as conn:
         digest = make_digest(conn, day, failed, loaded)
         sent = []
