@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: venv demo test dev bench check clean
+.PHONY: venv demo test dev bench bench-smoke check clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ $(DLT_VENV)/.installed: bench/requirements-dlt.txt
 
 bench: venv $(DLT_VENV)/.installed  ## benchmarks (about 15 min); writes bench/results.md
 	GLAME_DLT_PYTHON=$(CURDIR)/$(DLT_VENV)/bin/python $(PY) bench/run.py
+
+bench-smoke: venv $(DLT_VENV)/.installed  ## every bench step at tiny sizes (a few min); writes bench/results-smoke.md
+	BENCH_SMOKE=1 GLAME_DLT_PYTHON=$(CURDIR)/$(DLT_VENV)/bin/python $(PY) bench/run.py
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache
