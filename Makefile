@@ -21,8 +21,9 @@ demo: venv  ## embedded Postgres (unless GLAME_WAREHOUSE_URL) + sandbox + 30 day
 test: venv  ## the whole test suite on a real Postgres (GLAME_TEST_DATABASE_URL, else embedded)
 	$(PY) -m pytest
 
-dev: venv  ## the Dagster UI on http://127.0.0.1:3000
-	$(VENV)/bin/glame dev
+DEV_PORT ?= 3000
+dev: venv  ## the Dagster UI on http://127.0.0.1:3000 (`make dev DEV_PORT=3001` for another port)
+	$(VENV)/bin/glame dev --port $(DEV_PORT)
 
 check: venv  ## one authenticated call per configured source
 	$(VENV)/bin/glame check
