@@ -46,7 +46,7 @@ RUNS = int(setting("BENCH_RUNS", "3", "1"))
 RESYNC_RUNS = int(setting("BENCH_RESYNC_RUNS", "2", "1"))
 DBT_RUNS = int(setting("BENCH_DBT_RUNS", "3", "1"))
 DLT_RUNS = int(setting("BENCH_DLT_RUNS", "3", "1"))
-SIZES = [int(n) for n in setting("BENCH_SIZES", "100000,1000000", "1000,12000").split(",")]
+SIZES = [int(n) for n in setting("BENCH_SIZES", "100000,1000000", "12000").split(",")]
 DBT_SIZES = [int(n) for n in setting("BENCH_DBT_SIZES", "1000000,5000000", "20000").split(",")]
 HISTORY = int(setting("BENCH_HISTORY", "1000000", "36500"))  # the year already in the table before a day's load
 DEMO_DAYS = int(setting("BENCH_DEMO_DAYS", "30", "3"))
@@ -377,8 +377,10 @@ def main() -> None:
         if only and name not in only.split(","):
             continue
         print(f"bench: {name}…", flush=True)
+        step_started = time.perf_counter()
         section = step()
         print("\n".join(section), flush=True)
+        print(f"bench: {name} took {time.perf_counter() - step_started:.0f} s", flush=True)
         sections += section
     sections.append(f"Total bench time: {time.perf_counter() - started:.0f} s.")
     results = RESULTS or ROOT / "bench" / ("results-partial.md" if only else "results.md")
