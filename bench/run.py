@@ -30,7 +30,13 @@ from onec_server import row  # noqa: E402
 from sales_history import add_catalogs, add_sales  # noqa: E402
 
 from glame_pipelines.defs.onec.assets import sales_row  # noqa: E402
-from glame_pipelines.warehouse.connection import dbt_env, ensure_database, start_embedded, with_database  # noqa: E402
+from glame_pipelines.warehouse.connection import (  # noqa: E402
+    dbt_env,
+    ensure_database,
+    start_embedded,
+    stop_embedded,
+    with_database,
+)
 from glame_pipelines.warehouse.loader import ensure_table  # noqa: E402
 from glame_pipelines.warehouse.tables import ONEC_SALES, all_raw_tables  # noqa: E402
 
@@ -55,9 +61,11 @@ RESULTS = ROOT / "bench" / "results-smoke.md" if SMOKE else None
 PY = sys.executable
 
 
-def server_url() -> str:
-    return os.environ.get("GLAME_WAREHOUSE_URL") or os.environ.get("GLAME_TEST_DATABASE_URL") or start_embedded(
-        ROOT / ".glame" / "bench-pgdata")
+EMBEDDED_PGDATA = ROOT / ".glame" / "bench-pgdata"
+
+
+def configured_server() -> str | None:
+    return os.environ.get("GLAME_WAREHOUSE_URL") or os.environ.get("GLAME_TEST_DATABASE_URL")
 
 
 def fresh_db(base: str) -> str:
@@ -247,8 +255,8 @@ def bench_day_after_history(warehouse: str, history: int) -> list[str]:
         seconds[label] = (first, again)
     server.close()
     lines = [f"A daily run loads one day per window and replaces only that day. One day of {day_rows:,} rows "
-             f"(a year's average at {history:,} rows a year), loaded into raw.onec_sales when the table is empty and when it "
-             "holds a year of history:", "",
+             f"(a year's average at {history:,} rows a year), loaded into raw.onec_sales when the table is empty "
+             "and when it holds a year of history:", "",
              "| table before the load | first load of the day, s | re-load of the day, s | runs |",
              "| --- | ---: | ---: | ---: |"]
     lines += [f"| {label} | {median(first):.3f} | {median(again):.3f} | {RESYNC_RUNS} |"
@@ -346,10 +354,10 @@ def bench_demo(base: str) -> list[str]:
     seconds = time.perf_counter() - started
     drop_db(base, warehouse)
     if SMOKE and result.returncode != 0:
-        raise RuntimeError(f"glame demo failed ({result.returncode}):\n" + (result.stdout + result.stderr)[-3000:])
+        raise RuntimeError(f"glame demo failed ({result.returncode}):\n{(result.stdout + result.stderr)[-3000:]}")
     status = "succeeded" if result.returncode == 0 else f"failed ({result.returncode})"
-    return ["## Demo", "", f"`glame demo` ({DEMO_DAYS} days, every source, dbt build) against this Postgres from a warm venv: "
-            f"{seconds:.0f} s, one run, {status}.", ""]
+    return ["## Demo", "", f"`glame demo` ({DEMO_DAYS} days, every source, dbt build) against this Postgres from a "
+            f"warm venv: {seconds:.0f} s, one run, {status}.", ""]
 
 
 def machine(base: str) -> list[str]:
@@ -367,7 +375,16 @@ def machine(base: str) -> list[str]:
 
 def main() -> None:
     DATA.mkdir(parents=True, exist_ok=True)  # git-ignored: absent on a fresh clone
-    base = server_url()
+    configured = configured_server()
+    base = configured or start_embedded(EMBEDDED_PGDATA)
+    try:
+        measure(base)
+    finally:
+        if not configured:
+            stop_embedded(EMBEDDED_PGDATA)  # started with cleanup_mode=None: it would outlive the bench
+
+
+def measure(base: str) -> None:
     started = time.perf_counter()
     sections = machine(base)
     steps = (("ingestion", lambda: bench_ingestion(base)), ("dbt", lambda: bench_dbt(base)),
