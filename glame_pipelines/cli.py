@@ -262,9 +262,9 @@ def dev(port: int) -> int:
 
     from glame_pipelines.defs.dbt.manifest import ensure_manifest
     from glame_pipelines.runtime import prepare
-    from glame_pipelines.warehouse.connection import EMBEDDED_DIR, PROJECT_ROOT
+    from glame_pipelines.warehouse.connection import EMBEDDED_DIR, PROJECT_ROOT, stop_embedded
 
-    prepare()
+    runtime = prepare()
     ensure_manifest()
     EMBEDDED_DIR.mkdir(parents=True, exist_ok=True)
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
@@ -274,6 +274,9 @@ def dev(port: int) -> int:
         return subprocess.run(command, cwd=EMBEDDED_DIR, check=False).returncode
     except KeyboardInterrupt:
         return 0
+    finally:
+        if runtime.embedded:
+            stop_embedded()  # started with cleanup_mode=None: it would outlive the UI
 
 
 def main(argv: list[str] | None = None) -> int:
