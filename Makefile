@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: venv demo test dev bench check clean
+.PHONY: venv demo test dev bench bench-smoke check clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,9 @@ demo: venv  ## embedded Postgres (unless GLAME_WAREHOUSE_URL) + sandbox + 30 day
 test: venv  ## the whole test suite on a real Postgres (GLAME_TEST_DATABASE_URL, else embedded)
 	$(PY) -m pytest
 
-dev: venv  ## the Dagster UI on http://127.0.0.1:3000
-	$(VENV)/bin/glame dev
+DEV_PORT ?= 3000
+dev: venv  ## the Dagster UI on http://127.0.0.1:3000 (`make dev DEV_PORT=3001` for another port)
+	$(VENV)/bin/glame dev --port $(DEV_PORT)
 
 check: venv  ## one authenticated call per configured source
 	$(VENV)/bin/glame check
@@ -36,6 +37,9 @@ $(DLT_VENV)/.installed: bench/requirements-dlt.txt
 
 bench: venv $(DLT_VENV)/.installed  ## benchmarks (about 15 min); writes bench/results.md
 	GLAME_DLT_PYTHON=$(CURDIR)/$(DLT_VENV)/bin/python $(PY) bench/run.py
+
+bench-smoke: venv $(DLT_VENV)/.installed  ## every bench step at tiny sizes (a few min); writes bench/results-smoke.md
+	BENCH_SMOKE=1 GLAME_DLT_PYTHON=$(CURDIR)/$(DLT_VENV)/bin/python $(PY) bench/run.py
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache

@@ -1,6 +1,7 @@
 """The peer tool the brief compares against: dlt's REST API source with its Postgres destination in merge
 mode, reading the same bench server as bench/ingest.py. Runs in its own virtualenv (bench/.venv-dlt, made
-by `make bench`), because dlt's dependencies are not the project's. Prints rows, seconds and peak RSS."""
+by `make bench`), because dlt's dependencies are not the project's. Prints rows, seconds and peak RSS.
+`--warehouse` must name a host and a password, as dlt requires: bench/run.py's `dlt_warehouse` makes one."""
 
 from __future__ import annotations
 
@@ -39,20 +40,11 @@ def source(url: str, page_size: int):
     })
 
 
-def with_password(url: str) -> str:
-    """dlt insists on a password; the bench server trusts local connections, so any will do."""
-    scheme, rest = url.split("://", 1)
-    user_part, _, host_part = rest.rpartition("@")
-    if user_part and ":" not in user_part:
-        return f"{scheme}://{user_part}:bench@{host_part}"
-    return url
-
-
 def main() -> None:
     args = ingest_arguments()
     with tempfile.TemporaryDirectory() as pipelines_dir:
         pipeline = dlt.pipeline(pipeline_name="glame_bench", pipelines_dir=pipelines_dir, dataset_name="dlt_bench",
-                                destination=dlt.destinations.postgres(credentials=with_password(args.warehouse)))
+                                destination=dlt.destinations.postgres(credentials=args.warehouse))
         started = time.perf_counter()
         pipeline.run(source(args.url, args.page_size))
         seconds = time.perf_counter() - started

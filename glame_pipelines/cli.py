@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import subprocess
 import sys
 from datetime import date, timedelta
 
@@ -335,24 +336,36 @@ def import_sales(files: list[str]) -> int:
     return status
 
 
+def _stop_dagster_dev(process: subprocess.Popen) -> int:
+    """Ctrl-C reached `dagster dev` too: let it stop its webserver, daemon and code servers (killed at once, as
+    subprocess.run does, it would orphan them), and kill it only if it hangs."""
+    try:
+        process.wait(60)
+    except (KeyboardInterrupt, subprocess.TimeoutExpired):
+        process.kill()
+    return 0
+
+
 def dev(port: int) -> int:
     """`dagster dev` on 127.0.0.1 with this project's instance, from .glame/ so no .env overrides us."""
-    import subprocess
-
     from glame_pipelines.defs.dbt.manifest import ensure_manifest
     from glame_pipelines.runtime import prepare
-    from glame_pipelines.warehouse.connection import EMBEDDED_DIR, PROJECT_ROOT
+    from glame_pipelines.warehouse.connection import EMBEDDED_DIR, PROJECT_ROOT, stop_embedded
 
-    prepare()
+    runtime = prepare()
     ensure_manifest()
     EMBEDDED_DIR.mkdir(parents=True, exist_ok=True)
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
     command = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
     print(f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C stops it)")
+    process = subprocess.Popen(command, cwd=EMBEDDED_DIR)
     try:
-        return subprocess.run(command, cwd=EMBEDDED_DIR, check=False).returncode
+        return process.wait()
     except KeyboardInterrupt:
-        return 0
+        return _stop_dagster_dev(process)
+    finally:
+        if runtime.embedded:
+            stop_embedded()  # started with cleanup_mode=None: it would outlive the UI
 
 
 def main(argv: list[str] | None = None) -> int:
