@@ -30,7 +30,9 @@ D3_TIME_FORMAT = {
 DEFAULT_TIMEZONE = "Europe/Moscow"
 
 # The phone lookup's dataset reads the typed phone through Jinja (filter_values).
-FEATURE_FLAGS = {"ENABLE_TEMPLATE_PROCESSING": True, "DASHBOARD_NATIVE_FILTERS": True}
+# Every chart renders at once (no virtualisation), so a screenshot or a first-render time covers the whole page.
+FEATURE_FLAGS = {"ENABLE_TEMPLATE_PROCESSING": True, "DASHBOARD_VIRTUALIZATION": False,
+                 "CHART_PLUGINS_EXPERIMENTAL": True}  # the big number with period comparison (pop_kpi)
 
 # Local single-user service: no CSRF exemptions, no example data, no outbound telemetry.
 WTF_CSRF_ENABLED = True

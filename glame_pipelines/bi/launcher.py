@@ -111,11 +111,14 @@ def ensure_reader_role(warehouse_url: str, password: str) -> None:
         conn.execute(sql.SQL("grant select on all tables in schema marts to {}").format(sql.Identifier(BI_ROLE)))
 
 
-def settings(warehouse_url: str, port: int | None = None, home: Path | None = None) -> BiSettings:
-    """Metadata database, role and secrets for the warehouse at `warehouse_url` (created when missing)."""
+def settings(warehouse_url: str, port: int | None = None, home: Path | None = None,
+             metadata_db: str | None = None) -> BiSettings:
+    """Metadata database, role and secrets for the warehouse at `warehouse_url` (created when missing).
+    The metadata database is `superset` on the same server (GLAME_BI_METADATA_DB to name another)."""
     home = Path(home or EMBEDDED_DIR / "bi")
     home.mkdir(parents=True, exist_ok=True)
-    metadata_url = sqlalchemy_url(ensure_database(warehouse_url, "superset"))
+    metadata_db = metadata_db or os.environ.get("GLAME_BI_METADATA_DB", "superset")
+    metadata_url = sqlalchemy_url(ensure_database(warehouse_url, metadata_db))
     reader_password, _ = kept_secret(home / "reader_password", "GLAME_BI_READER_PASSWORD")
     admin_password, admin_file = kept_secret(home / "admin_password", "GLAME_BI_ADMIN_PASSWORD")
     secret_key, _ = kept_secret(home / "secret_key", "GLAME_BI_SECRET_KEY")
