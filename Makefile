@@ -46,7 +46,7 @@ $(DLT_VENV)/.installed: bench/requirements-dlt.txt
 	$(DLT_VENV)/bin/python -m pip install --quiet -r bench/requirements-dlt.txt
 	touch $@
 
-bench: venv $(DLT_VENV)/.installed  ## benchmarks (about 15 min); writes bench/results.md
+bench: venv bi-venv $(DLT_VENV)/.installed  ## benchmarks (about 15 min); writes bench/results.md
 	GLAME_DLT_PYTHON=$(CURDIR)/$(DLT_VENV)/bin/python $(PY) bench/run.py
 
 clean:

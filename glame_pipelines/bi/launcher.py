@@ -152,12 +152,12 @@ def set_up(bi: BiSettings, assets: Path = ASSETS_DIR) -> None:
     superset = str(superset_bin())
     run_step(bi, "superset db upgrade", [superset, "db", "upgrade"])
     run_step(bi, "superset init", [superset, "init"])
-    run_step(bi, "import dashboards", [str(VENV_BI / "bin" / "python"), str(TASKS), "setup", str(assets)])
+    run_step(bi, "import dashboards", [str(VENV_BI / "bin" / "python"), str(TASKS), "setup", str(Path(assets).resolve())])
 
 
 def export(bi: BiSettings, assets: Path = ASSETS_DIR) -> str:
     """Write the dashboards as they stand in Superset to `assets` (YAML, database without password)."""
-    result = subprocess.run([str(VENV_BI / "bin" / "python"), str(TASKS), "export", str(assets)], env=bi.env(),
+    result = subprocess.run([str(VENV_BI / "bin" / "python"), str(TASKS), "export", str(Path(assets).resolve())], env=bi.env(),
                             cwd=bi.home, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         raise BiError(f"export failed:\n{(result.stdout + result.stderr)[-3000:]}")

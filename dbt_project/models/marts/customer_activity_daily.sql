@@ -22,13 +22,15 @@ final as (
         purchases.purchase_date as date,
         case when purchases.purchase_date = profiles.first_purchase_date then 'new' else 'returning' end
             as customer_type,
+        case when purchases.purchase_date = profiles.first_purchase_date then 'новые' else 'постоянные' end
+            as customer_type_label,
         count(distinct purchases.customer_key) as customers,
         count(distinct purchases.document_ref) filter (where not purchases.is_return) as orders,
         sum(purchases.amount) as revenue
 
     from purchases
     inner join profiles using (customer_key)
-    group by 1, 2
+    group by 1, 2, 3
 
 )
 

@@ -17,7 +17,9 @@ final as (
         case gender when 'male' then 'мужчины' when 'female' then 'женщины' else 'не определён' end as gender_label,
         case
             when age_interval is null or age_interval in ('', '(not set)') then 'не определён'
-            else replace(replace(age_interval, 'under ', 'до '), ' and over', ' и старше')
+            when age_interval = 'under 18' then '0–17'  -- sorts before 18-24, as the axis should
+            when age_interval = '55 and over' then '55+'
+            else age_interval
         end as age_label,
         sum(visits) as visits,
         sum(users) as users,
