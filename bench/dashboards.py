@@ -73,6 +73,8 @@ def time_charts(session: requests.Session, base: str, pages: list[dict], period:
     rows = []
     for page in pages:
         for call in page["calls"]:
+            if "slice_id" not in call["request"]["form_data"]:
+                continue  # a filter loading its values, not a chart
             body = with_period(call["request"], period, phone if page["slug"] == "customers" else None)
             times, count = [], 0
             for _ in range(CHART_RUNS):

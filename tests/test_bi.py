@@ -122,6 +122,9 @@ def test_every_chart_of_every_dashboard_returns_rows_through_the_chart_data_api(
         calls = rendered[dashboard.slug]["calls"]
         answered = {}
         for call in calls:
+            if "slice_id" not in call["request"]["form_data"]:
+                assert call["status"] == 200 and not call["errors"], (dashboard.title, "filter values", call["errors"])
+                continue  # a filter loading its values
             name = names[call["request"]["form_data"]["slice_id"]]
             assert call["status"] == 200 and not call["errors"], (dashboard.title, name, call["errors"])
             answered[name] = max(answered.get(name, 0), *call["rowcounts"])

@@ -100,7 +100,8 @@ def settle(driver: webdriver.Chrome, timeout: float) -> tuple[float, int]:
 def render(driver: webdriver.Chrome, base_url: str, slug: str, out: Path) -> dict:
     driver.get_log("performance")  # drop what earlier pages logged
     started = time.monotonic()
-    driver.get(f"{base_url}/superset/dashboard/{slug}/?standalone=1")
+    path, _, query = slug.partition("?")  # a query string may carry filter values (native_filters=…)
+    driver.get(f"{base_url}/superset/dashboard/{path}/?standalone=1" + (f"&{query}" if query else ""))
     seconds, charts = settle(driver, timeout=90)
     seconds = time.monotonic() - started if seconds < 90 else seconds
     height = driver.execute_script("return document.documentElement.scrollHeight")
@@ -108,7 +109,7 @@ def render(driver: webdriver.Chrome, base_url: str, slug: str, out: Path) -> dic
     settle(driver, timeout=30)
     errors = [e.text[:300] for e in driver.find_elements(By.CSS_SELECTOR, ERRORS)]
     out.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(out / f"{slug}.png"))
+    driver.save_screenshot(str(out / f"{path}{'-filtered' if query else ''}.png"))
     driver.set_window_size(WIDTH, HEIGHT)
     return {"slug": slug, "seconds": round(seconds, 2), "charts": charts, "errors": errors,
             "title": driver.title, "calls": chart_data_calls(driver)}

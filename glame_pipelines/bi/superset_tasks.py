@@ -56,16 +56,40 @@ def read_assets(assets: Path) -> dict[str, str]:
     return contents
 
 
+def upgrade_and_init() -> None:
+    """`superset db upgrade` and `superset init` in this process (each CLI call costs an app start)."""
+    import superset
+    from flask_migrate import upgrade
+    from superset import appbuilder, db, security_manager
+
+    upgrade(directory=str(Path(superset.__file__).parent / "migrations"))
+    appbuilder.add_permissions(update_perms=True)
+    security_manager.sync_role_definitions()
+    db.session.commit()
+
+
 def import_assets(assets: Path) -> None:
+    """Import databases, datasets, charts, then dashboards, each overwriting what the UUID names: importing a
+    dashboard bundle alone never updates existing charts or datasets, so a changed chart would not land."""
     from flask import g
     from superset import db, security_manager
-    from superset.commands.dashboard.importers.dispatcher import ImportDashboardsCommand
+    from superset.commands.chart.importers.v1 import ImportChartsCommand
+    from superset.commands.dashboard.importers.v1 import ImportDashboardsCommand
+    from superset.commands.database.importers.v1 import ImportDatabasesCommand
+    from superset.commands.dataset.importers.v1 import ImportDatasetsCommand
     from superset.connectors.sqla.models import SqlaTable
 
     g.user = security_manager.find_user(username=ADMIN)
     contents = read_assets(assets)
-    ImportDashboardsCommand(contents, passwords={DATABASE_FILE: os.environ["GLAME_BI_READER_PASSWORD"]},
-                            overwrite=True).run()
+    passwords = {DATABASE_FILE: os.environ["GLAME_BI_READER_PASSWORD"]}
+    steps = ((ImportDatabasesCommand, "Database", ("databases/",)),
+             (ImportDatasetsCommand, "SqlaTable", ("databases/", "datasets/")),
+             (ImportChartsCommand, "Slice", ("databases/", "datasets/", "charts/")),
+             (ImportDashboardsCommand, "Dashboard", ("databases/", "datasets/", "charts/", "dashboards/")))
+    for command, kind, folders in steps:
+        part = {name: text for name, text in contents.items() if name.startswith(folders)}
+        part["metadata.yaml"] = yaml.safe_dump({"version": "1.0.0", "type": kind, "timestamp": FIXED_TIMESTAMP})
+        command(part, passwords=passwords, overwrite=True).run()
     # a dataset written by hand (without columns) learns them from the warehouse once
     for dataset in db.session.query(SqlaTable).all():
         if not dataset.columns:
@@ -184,6 +208,7 @@ def main(argv: list[str]) -> int:
     app, context = app_context()
     with context, app.test_request_context():
         if task == "setup":
+            upgrade_and_init()
             ensure_admin()
             import_assets(assets)
         elif task == "export":
