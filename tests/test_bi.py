@@ -162,7 +162,7 @@ def test_overview_revenue_per_day_equals_unified_daily(rendered, api, bi):
              date.fromisoformat(str(row["date"])[:10]): row["Выручка, ₽"] for row in result["data"]}
     with psycopg.connect(bi["url"]) as conn:
         mart = dict(conn.execute("select date, revenue from marts.unified_daily "
-                                 "where date >= %s", (moscow_today() - timedelta(30),)).fetchall())
+                                 "where date >= %s", (moscow_today() - timedelta(29),)).fetchall())
     yesterday = moscow_today() - timedelta(1)
     assert shown[yesterday] > 0
     assert {day: Decimal(str(value)) for day, value in shown.items()} == mart
