@@ -28,6 +28,9 @@ ARTIFACTS = ROOT / "tests" / "artifacts" / "bi"
 RENDER = ROOT / "glame_pipelines" / "bi" / "render.py"
 DAYS = 7
 LOOKUP_CHARTS = {"Покупатель по телефону", "История покупок покупателя"}  # empty until a phone is typed
+# charts that list exceptions: empty exactly when the mart has none in the default period
+EXCEPTIONS = {"Дни без файла счётчика": "select count(*) from marts.store_traffic_daily where is_mapped and "
+                                        "not has_counter_data and visit_date >= current_date - 29"}
 
 pytestmark = pytest.mark.skipif(not (launcher.VENV_BI / "bin" / "superset").exists(),
                                 reason="Superset's .venv-bi is missing: `make test` creates it (make bi-venv)")
@@ -99,6 +102,8 @@ def api(bi) -> requests.Session:
         "username": launcher.ADMIN_USER, "password": bi["settings"].admin_password, "provider": "db",
         "refresh": False}, timeout=30).json()["access_token"]
     session.headers["Authorization"] = f"Bearer {token}"
+    csrf = session.get(f"{bi['base']}/api/v1/security/csrf_token/", timeout=30).json()["result"]
+    session.headers.update({"X-CSRFToken": csrf, "Referer": bi["base"]})
     session.base = bi["base"]  # type: ignore[attr-defined]
     return session
 
@@ -130,8 +135,11 @@ def call_of(rendered, api, slug: str, name: str) -> dict:
     return next(c for c in rendered[slug]["calls"] if names.get(c["request"]["form_data"].get("slice_id")) == name)
 
 
-def test_every_chart_of_every_dashboard_returns_rows_through_the_chart_data_api(rendered, api):
+def test_every_chart_of_every_dashboard_returns_rows_through_the_chart_data_api(rendered, api, bi):
     names = chart_names(api)
+    with psycopg.connect(bi["url"]) as conn:
+        may_be_empty = LOOKUP_CHARTS | {name for name, query in EXCEPTIONS.items()
+                                        if conn.execute(query).fetchone()[0] == 0}
     for dashboard in catalog.dashboards():
         calls = rendered[dashboard.slug]["calls"]
         answered = {}
@@ -143,7 +151,7 @@ def test_every_chart_of_every_dashboard_returns_rows_through_the_chart_data_api(
             assert call["status"] == 200 and not call["errors"], (dashboard.title, name, call["errors"])
             answered[name] = max(answered.get(name, 0), *call["rowcounts"])
         assert set(answered) == set(dashboard.charts), dashboard.title
-        empty = {name for name, rows in answered.items() if rows < 1} - LOOKUP_CHARTS
+        empty = {name for name, rows in answered.items() if rows < 1} - may_be_empty
         assert not empty, (dashboard.title, empty)
 
 
@@ -158,7 +166,7 @@ def test_each_dashboard_renders_without_a_chart_in_error_state(rendered):
 
 def test_overview_revenue_per_day_equals_unified_daily(rendered, api, bi):
     result = post_chart_data(api, call_of(rendered, api, "overview", "Выручка по дням")["request"])
-    shown = {date.fromtimestamp(row["date"] / 1000) if isinstance(row["date"], int) else
+    shown = {date.fromtimestamp(row["date"] / 1000) if isinstance(row["date"], (int, float)) else
              date.fromisoformat(str(row["date"])[:10]): row["Выручка, ₽"] for row in result["data"]}
     with psycopg.connect(bi["url"]) as conn:
         mart = dict(conn.execute("select date, revenue from marts.unified_daily "
@@ -176,8 +184,10 @@ def test_sql_lab_through_the_registered_database_is_refused_outside_marts(api, b
         return api.post(f"{api.base}/api/v1/sqllab/execute/", json={
             "database_id": database_id, "sql": query, "runAsync": False, "schema": "marts"}, timeout=60).json()
 
+    with psycopg.connect(bi["url"]) as conn:
+        days = conn.execute("select count(*) from marts.unified_daily").fetchone()[0]
     ok = sql_lab("select count(*) as n from marts.unified_daily")
-    assert ok.get("status") == "success" and ok["data"][0]["n"] == DAYS, ok
+    assert ok.get("status") == "success" and ok["data"][0]["n"] == days >= DAYS, ok
     for query in ("select count(*) from raw.onec_sales", "select * from staging.stg_onec__sales limit 1",
                   "select * from runs limit 1"):  # runs: Dagster's run storage in this warehouse
         refused = json.dumps(sql_lab(query), ensure_ascii=False)
@@ -188,7 +198,7 @@ def test_sql_lab_through_the_registered_database_is_refused_outside_marts(api, b
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("delete from marts.unified_daily")
     with psycopg.connect(bi["url"]) as conn:
-        assert conn.execute("select count(*) from marts.unified_daily").fetchone()[0] == DAYS
+        assert conn.execute("select count(*) from marts.unified_daily").fetchone()[0] == days
 
 
 def test_phone_typed_in_any_format_finds_the_same_customer(rendered, api, bi):
