@@ -189,7 +189,7 @@ def test_sql_lab_through_the_registered_database_is_refused_outside_marts(api, b
     ok = sql_lab("select count(*) as n from marts.unified_daily")
     assert ok.get("status") == "success" and ok["data"][0]["n"] == days >= DAYS, ok
     for query in ("select count(*) from raw.onec_sales", "select * from staging.stg_onec__sales limit 1",
-                  "select * from runs limit 1"):  # runs: Dagster's run storage in this warehouse
+                  "select * from public.runs limit 1"):  # Dagster's run storage, in this warehouse here
         refused = json.dumps(sql_lab(query), ensure_ascii=False)
         assert "permission denied" in refused, (query, refused[:500])
     refused = json.dumps(sql_lab("delete from marts.unified_daily"), ensure_ascii=False)
