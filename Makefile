@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: venv demo test dev bench bench-smoke check clean
+.PHONY: venv demo test dev bench bench-smoke check clean bi bi-venv
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ venv: $(VENV)/.installed
 demo: venv  ## embedded Postgres (unless GLAME_WAREHOUSE_URL) + sandbox + 30 days through Dagster + summary
 	$(VENV)/bin/glame demo
 
-test: venv  ## the whole test suite on a real Postgres (GLAME_TEST_DATABASE_URL, else embedded)
+test: venv bi-venv  ## the whole test suite on a real Postgres (GLAME_TEST_DATABASE_URL, else embedded)
 	$(PY) -m pytest
 
 DEV_PORT ?= 3000
@@ -28,6 +28,18 @@ dev: venv  ## the Dagster UI on http://127.0.0.1:3000 (`make dev DEV_PORT=3001` 
 check: venv  ## one authenticated call per configured source
 	$(VENV)/bin/glame check
 
+# Superset (the dashboards) lives in its own virtualenv: its pins (SQLAlchemy 1.4, pandas 2.1) clash with ours
+BI_VENV := .venv-bi
+$(BI_VENV)/.installed: bi/requirements.txt
+	test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
+	$(BI_VENV)/bin/python -m pip install --quiet -r bi/requirements.txt
+	touch $@
+
+bi-venv: $(BI_VENV)/.installed
+
+bi: venv bi-venv  ## Superset with the dashboards on http://127.0.0.1:8088 (GLAME_BI_PORT); Ctrl-C stops it
+	$(VENV)/bin/glame bi
+
 # dlt, the peer tool the bench compares against, lives in its own virtualenv: its dependencies are not ours
 DLT_VENV := bench/.venv-dlt
 $(DLT_VENV)/.installed: bench/requirements-dlt.txt
@@ -35,7 +47,7 @@ $(DLT_VENV)/.installed: bench/requirements-dlt.txt
 	$(DLT_VENV)/bin/python -m pip install --quiet -r bench/requirements-dlt.txt
 	touch $@
 
-bench: venv $(DLT_VENV)/.installed  ## benchmarks (about 15 min); writes bench/results.md
+bench: venv bi-venv $(DLT_VENV)/.installed  ## benchmarks (about 15 min); writes bench/results.md
 	GLAME_DLT_PYTHON=$(CURDIR)/$(DLT_VENV)/bin/python $(PY) bench/run.py
 
 bench-smoke: venv $(DLT_VENV)/.installed  ## every bench step at tiny sizes (a few min); writes bench/results-smoke.md

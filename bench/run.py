@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from onec_server import row  # noqa: E402
 from sales_history import add_catalogs, add_sales  # noqa: E402
+from dashboards import bench_bi  # noqa: E402
 
 from glame_pipelines.defs.onec.assets import sales_row  # noqa: E402
 from glame_pipelines.warehouse.connection import (  # noqa: E402
@@ -388,7 +389,8 @@ def measure(base: str) -> None:
     started = time.perf_counter()
     sections = machine(base)
     steps = (("ingestion", lambda: bench_ingestion(base)), ("dbt", lambda: bench_dbt(base)),
-             ("definitions", bench_definitions), ("demo", lambda: bench_demo(base)))
+             ("definitions", bench_definitions), ("demo", lambda: bench_demo(base)),
+             ("bi", lambda: bench_bi(base, fresh_db, drop_db, add_catalogs, add_sales, dbt, DBT_SIZES)))
     only = os.environ.get("BENCH_ONLY")  # e.g. BENCH_ONLY=dbt while working on one part; results.md is then partial
     for name, step in steps:
         if only and name not in only.split(","):

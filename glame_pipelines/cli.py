@@ -397,6 +397,10 @@ def main(argv: list[str] | None = None) -> int:
     p_dev.add_argument("--port", type=int, default=3000)
     p_demo = sub.add_parser("demo", help="embedded Postgres + sandbox + run + summary")
     p_demo.add_argument("--days", type=int, default=30)
+    p_bi = sub.add_parser("bi", help="Superset with the dashboards on 127.0.0.1 (GLAME_BI_PORT, default 8088)")
+    p_bi.add_argument("action", nargs="?", choices=["serve", "export"], default="serve",
+                      help="serve (default), or export the dashboards from Superset to bi/assets")
+    p_bi.add_argument("--port", type=int)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("dagster").propagate = False  # Dagster prints its own run log
@@ -415,6 +419,10 @@ def main(argv: list[str] | None = None) -> int:
         return run(args.start, args.end, args.only, dbt=not args.no_dbt)
     if args.command == "sandbox":
         return sandbox(args)
+    if args.command == "bi":
+        from glame_pipelines.bi.command import bi
+
+        return bi(args.action, args.port)
     return demo(args.days)
 
 

@@ -15,6 +15,7 @@ from glame_pipelines.defs.automation import (
     models_job,
     sources_job,
 )
+from glame_pipelines.defs.bi import dashboard_specs
 from glame_pipelines.defs.dbt.assets import glame_dbt_models
 from glame_pipelines.defs.dbt.manifest import dbt_executable
 from glame_pipelines.defs.dbt.project import dbt_project
@@ -63,7 +64,7 @@ def build_definitions() -> dg.Definitions:
     source_assets = [*onec_assets, *yandex_metrika_assets, *instagram_assets, *vk_assets, *telegram_assets,
                      *ftp_counter_assets, sales_files]
     return with_freshness(dg.Definitions(
-        assets=[*source_assets, glame_dbt_models, morning_digest],
+        assets=[*source_assets, glame_dbt_models, morning_digest, *dashboard_specs()],
         asset_checks=[*ftp_counter_checks, *anomaly_checks],
         jobs=[sources_job, daily_analytics_job, models_job, instagram_stories_job, ftp_counter_files_job, inbox_job,
               counter_coverage_job, digest_job],

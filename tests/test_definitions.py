@@ -18,7 +18,8 @@ RAW = {
     "onec_files": {"sales", "file_months"},
 }
 MARTS = {"sales_daily", "sales_monthly", "social_daily", "web_traffic_daily", "store_traffic_daily", "customer_profile",
-         "customer_purchases", "unified_daily"}
+         "customer_purchases", "unified_daily", "web_demographics_daily", "social_posts", "customer_activity_daily",
+         "data_freshness"}
 
 
 def test_definitions_validate():

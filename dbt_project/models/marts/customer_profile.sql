@@ -1,3 +1,5 @@
+{{ config(indexes=[{'columns': ['phone']}]) }}  -- the dashboards' lookup by phone
+
 -- One row per customer. Lifetime figures include the history migrated into 1C (opening balances), shown
 -- apart in migrated_revenue; dates, orders and RFM use real purchases only, because the migration's date
 -- is a placeholder and it carries no receipts. RFM frequency counts receipts (documents), not lines.
@@ -121,4 +123,4 @@ final as (
 
 )
 
-select * from final
+select *, {{ segment_label('segment') }} as segment_label from final

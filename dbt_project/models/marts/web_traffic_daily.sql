@@ -11,6 +11,7 @@ final as (
     select
         visit_date,
         traffic_source,
+        {{ traffic_source_label('traffic_source') }} as traffic_source_label,
         sum(visits) as visits,
         sum(users) as users,
         sum(new_users) as new_users,
@@ -23,7 +24,7 @@ final as (
         bool_or(is_sampled) as sampled
 
     from traffic
-    group by 1, 2
+    group by 1, 2, 3
 
 )
 

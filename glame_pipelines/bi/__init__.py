@@ -1,0 +1,1 @@
+"""Apache Superset over the marts: the dashboards kept in bi/assets, served by `glame bi`."""
