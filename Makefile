@@ -50,7 +50,7 @@ $(DLT_VENV)/.installed: bench/requirements-dlt.txt
 bench: venv bi-venv $(DLT_VENV)/.installed  ## benchmarks (about 15 min); writes bench/results.md
 	GLAME_DLT_PYTHON=$(CURDIR)/$(DLT_VENV)/bin/python $(PY) bench/run.py
 
-bench-smoke: venv $(DLT_VENV)/.installed  ## every bench step at tiny sizes (a few min); writes bench/results-smoke.md
+bench-smoke: venv bi-venv $(DLT_VENV)/.installed  ## every bench step at tiny sizes (a few min); writes bench/results-smoke.md
 	BENCH_SMOKE=1 GLAME_DLT_PYTHON=$(CURDIR)/$(DLT_VENV)/bin/python $(PY) bench/run.py
 
 clean:
