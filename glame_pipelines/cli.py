@@ -156,6 +156,7 @@ def run(start: str | None, end: str | None, only: list[str] | None, dbt: bool = 
     from glame_pipelines.runtime import prepare
 
     first, last = parse_window(start, end)
+    os.environ.setdefault("GLAME_STEP_RETRIES", "0")  # at the terminal a failure is reported at once
     prepare()
     from glame_pipelines import orchestration
 

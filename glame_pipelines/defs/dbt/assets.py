@@ -76,7 +76,7 @@ def with_figures(events: Iterator, warehouse: WarehouseResource) -> Iterator:
         yield event
 
 
-@dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=GlameTranslator())
+@dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=GlameTranslator(), pool="dbt")
 def glame_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Build (run and test) the selected models against the same warehouse the loaders write to.
     Every raw table is created first, so a source that never loaded leaves its models empty, not broken."""

@@ -7,11 +7,13 @@ import dagster as dg
 from glame_pipelines.clients.ftp import RemoteFile
 from glame_pipelines.defs.ftp_counters.assets import counter_files, every_store_day_has_a_file, visits
 from glame_pipelines.defs.ftp_counters.resources import FtpResource
+from glame_pipelines.defs.shared import step_retry_policy
 from glame_pipelines.settings import SOURCES, TIMEZONE
 
 ftp_counter_files_job = dg.define_asset_job(
     "ftp_counter_files_job", selection=[visits],
     description="Load people-counter files from FTP (one partition per file).",
+    op_retry_policy=step_retry_policy(),
 )
 
 
