@@ -18,8 +18,10 @@ from glame_pipelines.defs.automation import (
 from glame_pipelines.defs.dbt.assets import glame_dbt_models
 from glame_pipelines.defs.dbt.manifest import dbt_executable
 from glame_pipelines.defs.dbt.project import dbt_project
+from glame_pipelines.defs.executors import executor_from_env
 from glame_pipelines.defs.ftp_counters import resources as ftp
 from glame_pipelines.defs.ftp_counters.assets import ftp_counter_assets, ftp_counter_checks
+from glame_pipelines.defs.housekeeping import instance_housekeeping_job, instance_housekeeping_schedule
 from glame_pipelines.defs.ftp_counters.sensors import (
     counter_coverage_job,
     counter_coverage_schedule,
@@ -63,10 +65,12 @@ def build_definitions() -> dg.Definitions:
         assets=[*source_assets, glame_dbt_models],
         asset_checks=ftp_counter_checks,
         jobs=[sources_job, daily_analytics_job, models_job, instagram_stories_job, ftp_counter_files_job, inbox_job,
-              counter_coverage_job],
-        schedules=[daily_analytics_schedule, instagram_stories_schedule, counter_coverage_schedule],
+              counter_coverage_job, instance_housekeeping_job],
+        schedules=[daily_analytics_schedule, instagram_stories_schedule, counter_coverage_schedule,
+                   instance_housekeeping_schedule],
         sensors=[ftp_counter_files_sensor, sales_inbox_sensor, models_after_loads, models_after_partial_loads,
                  alert_on_run_failure],
+        executor=executor_from_env(),
         resources={
             **source_resources(),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
