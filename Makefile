@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: venv demo test dev bench check clean
+.PHONY: venv demo test dev serve status bench check clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ test: venv  ## the whole test suite on a real Postgres (GLAME_TEST_DATABASE_URL,
 
 dev: venv  ## the Dagster UI on http://127.0.0.1:3000
 	$(VENV)/bin/glame dev
+
+serve: venv  ## production topology: code server, webserver (GLAME_UI_HOST:GLAME_UI_PORT), daemon; logs in GLAME_LOG_DIR
+	$(VENV)/bin/glame serve
+
+status: venv  ## last loads, freshness, failures, queue; exit 1 unless all is well
+	$(VENV)/bin/glame status
 
 check: venv  ## one authenticated call per configured source
 	$(VENV)/bin/glame check

@@ -258,23 +258,30 @@ def import_sales(files: list[str]) -> int:
 
 
 def dev(port: int) -> int:
-    """`dagster dev` on 127.0.0.1 with this project's instance, from .glame/ so no .env overrides us."""
-    import subprocess
-
+    """`dagster dev` on 127.0.0.1 with this project's instance, supervised so Ctrl-C or SIGTERM (also
+    through `make dev`) stops it and everything it started."""
+    from glame_pipelines import serve as topology
     from glame_pipelines.defs.dbt.manifest import ensure_manifest
     from glame_pipelines.runtime import prepare
-    from glame_pipelines.warehouse.connection import EMBEDDED_DIR, PROJECT_ROOT
+    from glame_pipelines.warehouse.connection import PROJECT_ROOT
 
     prepare()
     ensure_manifest()
-    EMBEDDED_DIR.mkdir(parents=True, exist_ok=True)
-    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-    command = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
-    print(f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C stops it)")
-    try:
-        return subprocess.run(command, cwd=EMBEDDED_DIR, check=False).returncode
-    except KeyboardInterrupt:
-        return 0
+    settings = topology.ServeSettings.from_env()
+    return topology.dev(port, PROJECT_ROOT / "workspace.yaml", settings.log_dir)
+
+
+def serve() -> int:
+    """Dagster's production topology: code server (gRPC), webserver and daemon as separate processes."""
+    from glame_pipelines import serve as topology
+    from glame_pipelines.defs.dbt.manifest import ensure_manifest
+    from glame_pipelines.runtime import apply_pool_limits, prepare
+
+    prepare()
+    ensure_manifest()
+    for pool, limit in apply_pool_limits().items():
+        print(f"pool {pool}: {limit} at a time")
+    return topology.serve(topology.ServeSettings.from_env())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     p_import.add_argument("files", nargs="+")
     p_dev = sub.add_parser("dev", help="the Dagster UI on 127.0.0.1")
     p_dev.add_argument("--port", type=int, default=3000)
+    sub.add_parser("serve", help="production: code server, webserver (GLAME_UI_HOST:GLAME_UI_PORT) and daemon")
+    p_status = sub.add_parser("status", help="per source: last load, freshness, failures, queue; exit 1 unless all is well")
+    p_status.add_argument("--json", action="store_true", help="one JSON document for monitoring systems")
     p_demo = sub.add_parser("demo", help="embedded Postgres + sandbox + run + summary")
     p_demo.add_argument("--days", type=int, default=30)
     args = parser.parse_args(argv)
@@ -307,10 +317,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import-sales":
         load_dotenv()
         return import_sales(args.files)
-    if args.command in ("check", "run", "dev"):
+    if args.command in ("check", "run", "dev", "serve", "status"):
         load_dotenv()
     if args.command == "dev":
         return dev(args.port)
+    if args.command == "serve":
+        return serve()
+    if args.command == "status":
+        from glame_pipelines.status import main as status
+
+        return status(as_json=args.json)
     if args.command == "check":
         return check(args.only or list(SOURCES))
     if args.command == "run":
