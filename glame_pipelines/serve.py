@@ -18,6 +18,12 @@ import psutil
 
 from glame_pipelines.warehouse.connection import EMBEDDED_DIR
 
+# What `glame serve` (runtime.prepare) hands its processes besides the sources' own variables, and the
+# listening settings: the deployment files (deploy/) must set the same (tests/test_deploy.py).
+RUNTIME_ENV = ("DAGSTER_HOME", "GLAME_WAREHOUSE_URL", "GLAME_DAGSTER_PG_URL", "GLAME_DAGSTER_ARTIFACTS",
+               "GLAME_DAGSTER_COMPUTE_LOGS", "GLAME_DB_HOST", "GLAME_DB_PORT", "GLAME_DB_USER", "GLAME_DB_PASSWORD",
+               "GLAME_DB_NAME")
+SERVE_ENV = ("GLAME_UI_HOST", "GLAME_UI_PORT", "GLAME_GRPC_HOST", "GLAME_GRPC_PORT")
 STOP_GRACE_SECONDS = 8  # SIGTERM, then SIGKILL: all gone well within the 15 s an operator waits
 CODE_LOCATION = "glame_pipelines"
 DEFINITIONS_MODULE = "glame_pipelines.definitions"

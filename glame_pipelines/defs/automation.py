@@ -36,8 +36,7 @@ models_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups(*MODEL_GROUPS),
     description="Build and test the dbt models.",
     tags={"glame/kind": "models"},
-    op_retry_policy=step_retry_policy(),
-)
+)  # no step retry: a failed build is a data or model error; the next load rebuilds
 
 instagram_stories_job = dg.define_asset_job(
     "instagram_stories_job",
