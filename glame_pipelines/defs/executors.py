@@ -27,7 +27,7 @@ def celery_config(env=None) -> dict:
     env = os.environ if env is None else env
     return {"broker": env.get("GLAME_CELERY_BROKER") or DEFAULT_BROKER,
             "backend": env.get("GLAME_CELERY_BACKEND") or "rpc://",
-            "config_source": dict(CELERY_SETTINGS)}
+            "config_source": {**CELERY_SETTINGS, "task_default_queue": env.get("GLAME_CELERY_QUEUE") or "dagster"}}
 
 
 def worker_config_yaml(env=None) -> str:
