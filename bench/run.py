@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import serve_bench  # noqa: E402
 from onec_server import row  # noqa: E402
 from sales_history import add_catalogs, add_sales  # noqa: E402
 
@@ -330,7 +331,8 @@ def main() -> None:
     started = time.perf_counter()
     sections = machine(base)
     steps = (("ingestion", lambda: bench_ingestion(base)), ("dbt", lambda: bench_dbt(base)),
-             ("definitions", bench_definitions), ("demo", lambda: bench_demo(base)))
+             ("definitions", bench_definitions), ("demo", lambda: bench_demo(base)),
+             *((f"serve-{name}", lambda fn=fn: fn(base)) for name, fn in serve_bench.STEPS.items()))
     only = os.environ.get("BENCH_ONLY")  # e.g. BENCH_ONLY=dbt while working on one part; results.md is then partial
     for name, step in steps:
         if only and name not in only.split(","):
