@@ -21,8 +21,9 @@ demo: venv  ## embedded Postgres (unless GLAME_WAREHOUSE_URL) + sandbox + 30 day
 test: venv  ## the whole test suite on a real Postgres (GLAME_TEST_DATABASE_URL, else embedded)
 	$(PY) -m pytest
 
-dev: venv  ## the Dagster UI on http://127.0.0.1:3000
-	$(VENV)/bin/glame dev
+GLAME_DEV_PORT ?= 3000
+dev: venv  ## the Dagster UI on http://127.0.0.1:3000; Ctrl-C or SIGTERM stops every process it started
+	$(VENV)/bin/glame dev --port $(GLAME_DEV_PORT)
 
 serve: venv  ## production topology: code server, webserver (GLAME_UI_HOST:GLAME_UI_PORT), daemon; logs in GLAME_LOG_DIR
 	$(VENV)/bin/glame serve

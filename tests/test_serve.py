@@ -259,6 +259,8 @@ def test_a_run_lost_with_its_machine_is_failed_alerted_and_redone(site):
         def loading() -> bool:
             topology.watch()
             with psycopg.connect(site["url"]) as conn:
+                if not conn.execute("select to_regclass('raw.ftp_counter_files')").fetchone()[0]:
+                    return False
                 return conn.execute("select count(*) from raw.ftp_counter_files where _run_id = %s",
                                     (run.run_id,)).fetchone()[0] >= 3
         wait_for(loading, 120, "the run to be mid-load", poll=0.2)
