@@ -88,7 +88,7 @@ class Supervisor:
     log_dir: Path
     cwd: Path
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
-    _stop_requested: bool = False
+    stop_requested: bool = False
 
     def start(self, process: Process, env: dict[str, str] | None = None) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -100,7 +100,7 @@ class Supervisor:
         return child
 
     def request_stop(self, *_args) -> None:
-        self._stop_requested = True
+        self.stop_requested = True
 
     def wait(self, poll: float = 0.5) -> int:
         """Until a signal, a dead parent (make killed) or a child exiting; then stop the rest."""
@@ -109,7 +109,7 @@ class Supervisor:
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGHUP, self.request_stop)
         status = 0
-        while not self._stop_requested:
+        while not self.stop_requested:
             exited = {name: c.returncode for name, c in self.children.items() if c.poll() is not None}
             if exited:
                 print(f"stopping: {', '.join(f'{n} exited with {rc}' for n, rc in exited.items())}", flush=True)
@@ -184,6 +184,8 @@ def serve(settings: ServeSettings, wait_for_grpc: float = 120.0) -> int:
     supervisor.start(processes[0])
     if not _wait_for_port(settings.grpc_host, settings.grpc_port, wait_for_grpc, supervisor):
         supervisor.stop()
+        if supervisor.stop_requested:
+            return 0
         print(f"the code server did not answer on {settings.grpc_host}:{settings.grpc_port}; "
               f"see {settings.log_dir / 'code-server.log'}", flush=True)
         return 1
@@ -207,7 +209,7 @@ def dev(port: int, workspace: Path, log_dir: Path) -> int:
 
 def _wait_for_port(host: str, port: int, timeout: float, supervisor: Supervisor) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not supervisor._stop_requested:
+    while time.monotonic() < deadline and not supervisor.stop_requested:
         if any(c.poll() is not None for c in supervisor.children.values()):
             return False
         try:

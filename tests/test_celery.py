@@ -119,6 +119,7 @@ def start_worker(name: str, env: dict, config: Path, log: Path) -> subprocess.Po
     command = [os.path.join(os.path.dirname(sys.executable), "dagster-celery"), "worker", "start", "-A",
                "dagster_celery.app", "-y", str(config), "-q", env["GLAME_CELERY_QUEUE"], "-n", name, "--",
                "--concurrency=1", "--without-mingle", "--without-gossip"]
+    env = {**env, "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")}  # it runs `celery`
     return subprocess.Popen(command, env=env, cwd=log.parent, stdout=log.open("ab"), stderr=subprocess.STDOUT,
                             start_new_session=True)
 
@@ -161,13 +162,15 @@ def test_daily_job_on_two_celery_workers_equals_in_process_and_survives_a_killed
         assert reference.returncode == 0 and " True" in output, output[-3000:]
 
         queue = f"glame-test-{uuid.uuid4().hex[:8]}"
-        celery_env = {**base, "GLAME_WAREHOUSE_URL": celery_url, "GLAME_EXECUTOR": "celery", "GLAME_CELERY_QUEUE": queue}
+        home = tmp_path / "celery"
+        instance_yaml(home, celery_url)  # the workers' instance: the run's own
+        celery_env = {**base, "GLAME_WAREHOUSE_URL": celery_url, "GLAME_EXECUTOR": "celery", "GLAME_CELERY_QUEUE": queue,
+                      "DAGSTER_HOME": str(home)}
         config = tmp_path / "celery.yaml"
         config.write_text(worker_config_yaml(celery_env))
         workers = [start_worker(f"glame-{n}-{queue}@%h", celery_env, config, tmp_path / f"worker-{n}.log") for n in (1, 2)]
         try:
-            driver = drive(celery_url, tmp_path / "celery", "celery", {"GLAME_CELERY_QUEUE": queue})
-            home = tmp_path / "celery"
+            driver = drive(celery_url, home, "celery", {"GLAME_CELERY_QUEUE": queue})
             instance = dg.DagsterInstance.from_config(str(home))
             killed = wait_for_step_in_a_worker(instance, workers, timeout=300)
             kill_tree(killed.pid)
