@@ -151,11 +151,22 @@ def finished_at(instance: dg.DagsterInstance, run: dg.DagsterRun) -> float:
     return instance.get_run_record_by_id(run.run_id).end_time
 
 
+def build_models(warehouse: str) -> None:
+    """Every raw table and every model built once, as on an installation already running (untimed)."""
+    with psycopg.connect(warehouse, autocommit=True) as conn:
+        for table in all_raw_tables():
+            ensure_table(conn, table)
+    subprocess.run([str(Path(PY).with_name("dbt")), "build", "--full-refresh", "--quiet", "--project-dir",
+                    str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project")],
+                   env={**os.environ, **dbt_env(warehouse)}, cwd=ROOT / "dbt_project", check=True, capture_output=True)
+
+
 def bench_backlog(base: str) -> list[str]:
     warehouse = fresh_db(base, "backlog")
     world = RetailWorld()
     root = Path(tempfile.mkdtemp(prefix="glame-ftp-bench-"))
     try:
+        build_models(warehouse)
         with FtpSandbox(root) as ftp, Serve(warehouse, ftp.env()) as serve:
             started = time.time()
             files = write_counter_files(world, root, world.today - timedelta(365), world.today)
@@ -163,6 +174,8 @@ def bench_backlog(base: str) -> list[str]:
             models = serve.wait_runs("models_job", 1, started)
             loaded_at = max(finished_at(serve.instance, r) for r in loads)
             built_at = max(finished_at(serve.instance, r) for r in models)
+            record = serve.instance.get_run_record_by_id(loads[0].run_id)
+            created_at, began_at = record.create_timestamp.timestamp(), record.start_time
             ok = all(r.status == dg.DagsterRunStatus.SUCCESS for r in [*loads, *models])
             with psycopg.connect(warehouse) as conn:
                 loaded = conn.execute("select count(*) from raw.ftp_counter_files where status = 'loaded'").fetchone()[0]
@@ -175,7 +188,9 @@ def bench_backlog(base: str) -> list[str]:
             f"models run(s), {'all succeeded' if ok else 'NOT ALL SUCCEEDED'}; {loaded:,} files loaded, "
             f"{days:,} store-days in marts.store_traffic_daily.", "",
             "| from the files' arrival to | wall, s |", "| --- | ---: |",
-            f"| the last file loaded | {loaded_at - started:.0f} |",
+            f"| the load run created by the sensor (two looks, then 1,095 partitions planned) | {created_at - started:.0f} |",
+            f"| the load run started (queue, run process) | {began_at - started:.0f} |",
+            f"| the last file loaded (run finished) | {loaded_at - started:.0f} |",
             f"| the store-traffic marts built | {built_at - started:.0f} |", ""]
 
 
@@ -190,10 +205,7 @@ def bench_daily(base: str) -> list[str]:
             add_catalogs(conn, customers=HISTORY_LINES // 40)
             add_sales(conn, HISTORY_LINES, first_day, 365, customers=HISTORY_LINES // 40)
             conn.execute("analyze")
-        subprocess.run([str(Path(PY).with_name("dbt")), "build", "--full-refresh", "--quiet", "--project-dir",
-                        str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project")],
-                       env={**os.environ, **dbt_env(warehouse)}, cwd=ROOT / "dbt_project", check=True,
-                       capture_output=True)
+        build_models(warehouse)
         sandbox, env = build_sandbox(world=world, counter_days=0)
         env.pop("FTP_HOST", None)  # the counter files are the backlog bench's; here the daily sources
         with sandbox, Serve(warehouse, env) as serve:

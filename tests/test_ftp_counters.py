@@ -104,6 +104,8 @@ def test_a_backlog_is_one_run_and_an_old_re_upload_its_own():
     assert single.partition_key == "A/240102.txt" and single.run_key == "A/240102.txt:11:2"
     assert (batch.tags[RANGE_START], batch.tags[RANGE_END]) == ("B/240101.txt", "B/241228.txt")
     assert batch.partition_key is None and batch.tags["glame/files"] == str(len(backlog))
+    # the load names its asset: the models run after it rebuilds the counters' models (store_traffic_daily)
+    assert single.asset_selection == batch.asset_selection == [visits.key]
     changed = run_request([*groups[1][:-1], RemoteFile(groups[1][-1].path, 99, "3")])
     assert changed.run_key != batch.run_key  # a replaced file in the batch is a new run
 

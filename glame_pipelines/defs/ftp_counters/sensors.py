@@ -58,9 +58,11 @@ def run_request(files: list[RemoteFile]) -> dg.RunRequest:
     """One file: its partition. Several: the range tags a single-run backfill uses (as `glame run` does)."""
     if len(files) == 1:
         f = files[0]
-        return dg.RunRequest(run_key=f"{f.path}:{f.size}:{f.modified}", partition_key=f.path)
+        return dg.RunRequest(run_key=f"{f.path}:{f.size}:{f.modified}", partition_key=f.path,
+                             asset_selection=[visits.key])
     digest = hashlib.sha256(json.dumps([[f.path, f.size, f.modified] for f in files]).encode()).hexdigest()[:16]
     return dg.RunRequest(run_key=f"{files[0].path}..{files[-1].path}:{len(files)}:{digest}",
+                         asset_selection=[visits.key],  # named, so the models after it are those of the counters
                          tags={RANGE_START: files[0].path, RANGE_END: files[-1].path, "glame/files": str(len(files))})
 
 
