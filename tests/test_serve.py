@@ -205,16 +205,16 @@ def test_serve_sensor_run_models_pools_and_clean_stop(site):
         onec_runs = [client.submit_job_execution("sources_job", asset_selection=[["onec", "stores"], ["onec", "products"]])
                      for _ in range(2)]
         loads = wait_for(lambda: topology.watch() and runs(instance, "ftp_counter_files_job", [dg.DagsterRunStatus.SUCCESS]),
-                         240, "the counter files' run")
+                         600, "the counter files' run")
         assert len(loads) == 1 and loads[0].tags.get("glame/files") == str(len(list(site["ftp"].root.rglob("*.txt"))))
         after = wait_for(lambda: topology.watch() and [r for r in runs(instance, "models_job")
                                                          if r.tags.get("glame/after_run") == loads[0].run_id],
-                         180, "the models run the load requests")[0]
+                         420, "the models run the load requests")[0]
         # a second build of the same models requested while the first is queued or running
         selection = [list(key.path) for key in after.asset_selection]
         model_runs = [after.run_id, client.submit_job_execution("models_job", asset_selection=selection)]
         for run_id in [*onec_runs, *model_runs]:
-            wait_for(lambda: instance.get_run_by_id(run_id).is_finished, 240, f"run {run_id}")
+            wait_for(lambda: instance.get_run_by_id(run_id).is_finished, 600, f"run {run_id}")
             assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS, run_id
         for run in [loads[0], after]:  # through the queue, not launched directly
             assert instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_ENQUEUED)
@@ -268,7 +268,7 @@ def test_a_run_lost_with_its_machine_is_failed_alerted_and_redone(site):
         before = {r.run_id for r in runs(instance, "ftp_counter_files_job")}
         write_counter_files(site["world"], site["ftp"].root, date(2025, 3, 1), date(2025, 4, 30))
         run = wait_for(lambda: topology.watch() and [r for r in runs(instance, "ftp_counter_files_job", [dg.DagsterRunStatus.STARTED])
-                                                       if r.run_id not in before], 240, "the backlog's run")[0]
+                                                       if r.run_id not in before], 600, "the backlog's run")[0]
 
         def loading() -> bool:
             topology.watch()
@@ -286,12 +286,12 @@ def test_a_run_lost_with_its_machine_is_failed_alerted_and_redone(site):
     topology.start()
     try:
         failed = wait_for(lambda: topology.watch() and instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE,
-                          120, "run monitoring to mark the lost run failed")
+                          300, "run monitoring to mark the lost run failed")
         assert failed
-        messages = wait_for(lambda: [m for m in site["telegram"].sent if run.run_id[:8] in m["text"]], 90, "the alert")
+        messages = wait_for(lambda: [m for m in site["telegram"].sent if run.run_id[:8] in m["text"]], 180, "the alert")
         assert messages[0]["chat"]["id"] == ALERT_CHAT and "ftp_counter_files_job" in messages[0]["text"]
         retry = wait_for(lambda: [r for r in instance.get_run_group(run.run_id)[1]
-                                  if r.run_id != run.run_id and r.status == dg.DagsterRunStatus.SUCCESS], 240, "the retry")
+                                  if r.run_id != run.run_id and r.status == dg.DagsterRunStatus.SUCCESS], 600, "the retry")
         assert retry[0].tags[RANGE_START] == run.tags[RANGE_START] and retry[0].tags[RANGE_END] == run.tags[RANGE_END]
     finally:
         stop(topology)
