@@ -24,7 +24,7 @@ RUNTIME_ENV = ("DAGSTER_HOME", "GLAME_WAREHOUSE_URL", "GLAME_DAGSTER_PG_URL", "G
                "GLAME_DAGSTER_COMPUTE_LOGS", "GLAME_DB_HOST", "GLAME_DB_PORT", "GLAME_DB_USER", "GLAME_DB_PASSWORD",
                "GLAME_DB_NAME")
 SERVE_ENV = ("GLAME_UI_HOST", "GLAME_UI_PORT", "GLAME_GRPC_HOST", "GLAME_GRPC_PORT")
-STOP_GRACE_SECONDS = 8  # SIGTERM, then SIGKILL: all gone well within the 15 s an operator waits
+STOP_GRACE_SECONDS = 6  # SIGTERM, then SIGKILL: all gone within the 15 s an operator waits, even on a loaded machine
 CODE_LOCATION = "glame_pipelines"
 DEFINITIONS_MODULE = "glame_pipelines.definitions"
 
@@ -136,7 +136,7 @@ class Supervisor:
         psutil.wait_procs(alive, timeout=3)
         for child in self.children.values():
             try:
-                child.wait(timeout=3)
+                child.wait(timeout=1)  # reaped: SIGKILLed processes are gone, only the exit status is collected
             except subprocess.TimeoutExpired:
                 pass
 
