@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: venv demo test dev bench bench-smoke check clean bi bi-venv
+.PHONY: venv demo test dev serve status bench bench-smoke check clean bi bi-venv
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,16 @@ demo: venv  ## embedded Postgres (unless GLAME_WAREHOUSE_URL) + sandbox + 30 day
 test: venv bi-venv  ## the whole test suite on a real Postgres (GLAME_TEST_DATABASE_URL, else embedded)
 	$(PY) -m pytest
 
-DEV_PORT ?= 3000
-dev: venv  ## the Dagster UI on http://127.0.0.1:3000 (`make dev DEV_PORT=3001` for another port)
+GLAME_DEV_PORT ?= 3000
+DEV_PORT ?= $(GLAME_DEV_PORT)
+dev: venv  ## the Dagster UI on http://127.0.0.1:3000 (`make dev DEV_PORT=3001`); Ctrl-C or SIGTERM stops every process it started
 	$(VENV)/bin/glame dev --port $(DEV_PORT)
+
+serve: venv  ## production topology: code server, webserver (GLAME_UI_HOST:GLAME_UI_PORT), daemon; logs in GLAME_LOG_DIR
+	$(VENV)/bin/glame serve
+
+status: venv  ## last loads, freshness, failures, queue; exit 1 unless all is well
+	$(VENV)/bin/glame status
 
 check: venv  ## one authenticated call per configured source
 	$(VENV)/bin/glame check

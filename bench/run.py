@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import serve_bench  # noqa: E402
 from onec_server import row  # noqa: E402
 from sales_history import add_catalogs, add_sales  # noqa: E402
 from dashboards import bench_bi  # noqa: E402
@@ -390,7 +391,9 @@ def measure(base: str) -> None:
     sections = machine(base)
     steps = (("ingestion", lambda: bench_ingestion(base)), ("dbt", lambda: bench_dbt(base)),
              ("definitions", bench_definitions), ("demo", lambda: bench_demo(base)),
-             ("bi", lambda: bench_bi(base, fresh_db, drop_db, add_catalogs, add_sales, dbt, DBT_SIZES)))
+             ("bi", lambda: bench_bi(base, fresh_db, drop_db, add_catalogs, add_sales, dbt, DBT_SIZES)),
+             # glame serve's steps (a year of counter files, a daily run, an hour of ticks) have no smoke size yet
+             *((f"serve-{name}", lambda fn=fn: fn(base)) for name, fn in serve_bench.STEPS.items() if not SMOKE))
     only = os.environ.get("BENCH_ONLY")  # e.g. BENCH_ONLY=dbt while working on one part; results.md is then partial
     for name, step in steps:
         if only and name not in only.split(","):

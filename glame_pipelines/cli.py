@@ -182,6 +182,7 @@ def run(start: str | None, end: str | None, only: list[str] | None, dbt: bool = 
     from glame_pipelines.runtime import prepare
 
     first, last = parse_window(start, end)
+    os.environ.setdefault("GLAME_STEP_RETRIES", "0")  # at the terminal a failure is reported at once
     prepare()
     from glame_pipelines import orchestration
 
@@ -347,25 +348,34 @@ def _stop_dagster_dev(process: subprocess.Popen) -> int:
 
 
 def dev(port: int) -> int:
-    """`dagster dev` on 127.0.0.1 with this project's instance, from .glame/ so no .env overrides us."""
+    """`dagster dev` on 127.0.0.1 with this project's instance, supervised so Ctrl-C or SIGTERM (also
+    through `make dev`) stops it and everything it started, the embedded Postgres it started included."""
+    from glame_pipelines import serve as topology
     from glame_pipelines.defs.dbt.manifest import ensure_manifest
     from glame_pipelines.runtime import prepare
-    from glame_pipelines.warehouse.connection import EMBEDDED_DIR, PROJECT_ROOT, stop_embedded
+    from glame_pipelines.warehouse.connection import PROJECT_ROOT, stop_embedded
 
     runtime = prepare()
     ensure_manifest()
-    EMBEDDED_DIR.mkdir(parents=True, exist_ok=True)
-    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-    command = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
-    print(f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C stops it)")
-    process = subprocess.Popen(command, cwd=EMBEDDED_DIR)
+    settings = topology.ServeSettings.from_env()
     try:
-        return process.wait()
-    except KeyboardInterrupt:
-        return _stop_dagster_dev(process)
+        return topology.dev(port, PROJECT_ROOT / "workspace.yaml", settings.log_dir)
     finally:
         if runtime.embedded:
             stop_embedded()  # started with cleanup_mode=None: it would outlive the UI
+
+
+def serve() -> int:
+    """Dagster's production topology: code server (gRPC), webserver and daemon as separate processes."""
+    from glame_pipelines import serve as topology
+    from glame_pipelines.defs.dbt.manifest import ensure_manifest
+    from glame_pipelines.runtime import apply_pool_limits, prepare
+
+    prepare()
+    ensure_manifest()
+    for pool, limit in apply_pool_limits().items():
+        print(f"pool {pool}: {limit} at a time")
+    return topology.serve(topology.ServeSettings.from_env())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -395,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     p_digest.add_argument("--html", action="store_true", help="print the HTML as sent, not the plain text")
     p_dev = sub.add_parser("dev", help="the Dagster UI on 127.0.0.1")
     p_dev.add_argument("--port", type=int, default=3000)
+    sub.add_parser("serve", help="production: code server, webserver (GLAME_UI_HOST:GLAME_UI_PORT) and daemon")
+    p_status = sub.add_parser("status", help="per source: last load, freshness, failures, queue; exit 1 unless all is well")
+    p_status.add_argument("--json", action="store_true", help="one JSON document for monitoring systems")
     p_demo = sub.add_parser("demo", help="embedded Postgres + sandbox + run + summary")
     p_demo.add_argument("--days", type=int, default=30)
     p_bi = sub.add_parser("bi", help="Superset with the dashboards on 127.0.0.1 (GLAME_BI_PORT, default 8088)")
@@ -407,12 +420,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import-sales":
         load_dotenv()
         return import_sales(args.files)
-    if args.command in ("check", "run", "dev", "digest"):
+    if args.command in ("check", "run", "dev", "digest", "serve", "status"):
         load_dotenv()
     if args.command == "digest":
         return digest(args.date, args.send, args.html)
     if args.command == "dev":
         return dev(args.port)
+    if args.command == "serve":
+        return serve()
+    if args.command == "status":
+        from glame_pipelines.status import main as status
+
+        return status(as_json=args.json)
     if args.command == "check":
         return check(args.only or list(SOURCES))
     if args.command == "run":

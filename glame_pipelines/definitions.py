@@ -21,8 +21,10 @@ from glame_pipelines.defs.dbt.manifest import dbt_executable
 from glame_pipelines.defs.dbt.project import dbt_project
 from glame_pipelines.defs.digest import resources as digest
 from glame_pipelines.defs.digest.assets import anomaly_checks, digest_after_daily_models, digest_job, morning_digest
+from glame_pipelines.defs.executors import executor_from_env
 from glame_pipelines.defs.ftp_counters import resources as ftp
 from glame_pipelines.defs.ftp_counters.assets import ftp_counter_assets, ftp_counter_checks
+from glame_pipelines.defs.housekeeping import instance_housekeeping_job, instance_housekeeping_schedule
 from glame_pipelines.defs.ftp_counters.sensors import (
     counter_coverage_job,
     counter_coverage_schedule,
@@ -67,10 +69,12 @@ def build_definitions() -> dg.Definitions:
         assets=[*source_assets, glame_dbt_models, morning_digest, *dashboard_specs()],
         asset_checks=[*ftp_counter_checks, *anomaly_checks],
         jobs=[sources_job, daily_analytics_job, models_job, instagram_stories_job, ftp_counter_files_job, inbox_job,
-              counter_coverage_job, digest_job],
-        schedules=[daily_analytics_schedule, instagram_stories_schedule, counter_coverage_schedule],
+              counter_coverage_job, digest_job, instance_housekeeping_job],
+        schedules=[daily_analytics_schedule, instagram_stories_schedule, counter_coverage_schedule,
+                   instance_housekeeping_schedule],
         sensors=[ftp_counter_files_sensor, sales_inbox_sensor, models_after_loads, models_after_partial_loads,
                  alert_on_run_failure, digest_after_daily_models],
+        executor=executor_from_env(),
         resources={
             **source_resources(),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

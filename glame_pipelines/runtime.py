@@ -43,3 +43,23 @@ def prepare() -> Runtime:
     os.environ.setdefault("GLAME_DAGSTER_COMPUTE_LOGS", str(EMBEDDED_DIR / "dagster" / "compute_logs"))
     os.environ.update(dbt_env(warehouse_url))
     return Runtime(warehouse_url, embedded)
+
+
+POOLS = ("onec", "yandex_metrika", "dbt")  # the `pool=` of the assets; dagster.yaml gives each 1 by default
+
+
+def pool_limits(env=None) -> dict[str, int]:
+    """GLAME_POOL_LIMIT_<POOL> overrides (e.g. GLAME_POOL_LIMIT_DBT=1), default 1 each."""
+    env = os.environ if env is None else env
+    return {pool: int(env.get(f"GLAME_POOL_LIMIT_{pool.upper()}") or 1) for pool in POOLS}
+
+
+def apply_pool_limits(env=None) -> dict[str, int]:
+    """Write the pools' limits to the instance, where the run queue and the run workers read them."""
+    import dagster as dg
+
+    limits = pool_limits(env)
+    with dg.DagsterInstance.get() as instance:
+        for pool, limit in limits.items():
+            instance.event_log_storage.set_concurrency_slots(pool, limit)
+    return limits

@@ -59,10 +59,10 @@ def test_dbt_tests_are_asset_checks_and_sources_have_freshness():
 
 def test_jobs_schedules_and_sensors():
     for job in ("sources_job", "daily_analytics_job", "models_job", "instagram_stories_job", "ftp_counter_files_job",
-                "sales_inbox_job", "counter_coverage_job"):
+                "sales_inbox_job", "counter_coverage_job", "instance_housekeeping_job"):
         assert defs.resolve_job_def(job).name == job
     assert {s.name for s in defs.schedules} == {"daily_analytics_schedule", "instagram_stories_schedule",
-                                                "counter_coverage_schedule"}
+                                                "counter_coverage_schedule", "instance_housekeeping_schedule"}
     assert {s.name for s in defs.sensors} >= {"ftp_counter_files_sensor", "sales_inbox_sensor", "models_after_loads",
                                                "models_after_partial_loads", "alert_on_run_failure"}
 

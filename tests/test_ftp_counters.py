@@ -13,8 +13,9 @@ from conftest import ftp_resource
 
 from glame_pipelines.clients.ftp import FtpClient
 from glame_pipelines.defs.ftp_counters.assets import counter_files, every_store_day_has_a_file, visits
-from glame_pipelines.defs.ftp_counters.sensors import ftp_counter_files_sensor, plan
+from glame_pipelines.defs.ftp_counters.sensors import batches, ftp_counter_files_sensor, plan, run_request
 from glame_pipelines.defs.shared import WarehouseResource, moscow_today
+from glame_pipelines.settings import RANGE_END, RANGE_START
 
 MEGACOUNT = "device_name: MEGACOUNT_3D\n10:00-11:00 in: {a} out: {b}\n11:00-12:00 in: 7 out: 6\ntotal_in: {t}\n"
 
@@ -33,8 +34,19 @@ def tick(server, cursor: str | None, instance: dg.DagsterInstance):
     return result, result.cursor
 
 
-def keys(result) -> list[str]:
-    return sorted(r.partition_key for r in result.run_requests or [])
+def keys(result, instance: dg.DagsterInstance | None = None) -> list[str]:
+    """Every file the sensor's run requests cover: a partition, or a range of the partitions as they
+    stand once the sensor's own add request is applied."""
+    ordering = (instance.get_dynamic_partitions("ftp_counter_files") if instance else []) + [
+        key for request in result.dynamic_partitions_requests or [] for key in request.partition_keys]
+    out = []
+    for request in result.run_requests or []:
+        if request.partition_key:
+            out.append(request.partition_key)
+        else:
+            first, last = ordering.index(request.tags[RANGE_START]), ordering.index(request.tags[RANGE_END])
+            out += ordering[first:last + 1]
+    return sorted(out)
 
 
 def test_plan_waits_for_a_stable_size():
@@ -77,6 +89,25 @@ def test_sensor_slow_upload_replacement_new_store_and_restart(ftp_sandbox):
     assert keys(result) == ["CENTRUM/251201.txt", "NEWSTORE/251201.txt"]
     assert result.run_requests[0].run_key != request.run_key  # a replaced file is a new run
     assert set(json.loads(cursor)["loaded"]) == {"CENTRUM/251201.txt", "NEWSTORE/251201.txt"}
+
+
+def test_a_backlog_is_one_run_and_an_old_re_upload_its_own():
+    """Regression: a year of files (1,095) was one run per file, about two hours through the queue."""
+    from glame_pipelines.clients.ftp import RemoteFile
+
+    known = ["A/240101.txt", "A/240102.txt", "A/240103.txt"]
+    backlog = [RemoteFile(f"B/24{m:02}{d:02}.txt", 10, "1") for m in range(1, 13) for d in range(1, 29)]
+    reupload = RemoteFile("A/240102.txt", 11, "2")
+    groups = batches([*reversed(backlog), reupload], known)
+    assert [[f.path for f in g] for g in groups] == [["A/240102.txt"], sorted(f.path for f in backlog)]
+    single, batch = run_request(groups[0]), run_request(groups[1])
+    assert single.partition_key == "A/240102.txt" and single.run_key == "A/240102.txt:11:2"
+    assert (batch.tags[RANGE_START], batch.tags[RANGE_END]) == ("B/240101.txt", "B/241228.txt")
+    assert batch.partition_key is None and batch.tags["glame/files"] == str(len(backlog))
+    # the load names its asset: the models run after it rebuilds the counters' models (store_traffic_daily)
+    assert single.asset_selection == batch.asset_selection == [visits.key]
+    changed = run_request([*groups[1][:-1], RemoteFile(groups[1][-1].path, 99, "3")])
+    assert changed.run_key != batch.run_key  # a replaced file in the batch is a new run
 
 
 def test_sensor_skips_when_not_configured():

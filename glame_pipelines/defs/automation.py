@@ -9,6 +9,7 @@ import dagster as dg
 
 from glame_pipelines.defs.onec.resources import turned_off_assets
 from glame_pipelines.orchestration import failed_assets
+from glame_pipelines.defs.shared import step_retry_policy
 from glame_pipelines.settings import RANGE_END, RANGE_START, SOURCES, TIMEZONE, WINDOW_END, WINDOW_START
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ sources_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups(*DAILY_SOURCE_GROUPS),
     description="Load the raw tables of the selected sources for a window of Moscow days.",
     tags={"glame/kind": "sources"},
+    op_retry_policy=step_retry_policy(),
 )
 
 daily_analytics_job = dg.define_asset_job(
@@ -28,6 +30,7 @@ daily_analytics_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups(*DAILY_SOURCE_GROUPS) - dg.AssetSelection.assets(dg.AssetKey(["instagram", "stories"])),
     description="Every configured source for yesterday and a trailing week; the models follow (models_after_loads).",
     tags={"glame/kind": "sources"},
+    op_retry_policy=step_retry_policy(),
 )
 
 models_job = dg.define_asset_job(
@@ -35,12 +38,13 @@ models_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups(*MODEL_GROUPS),
     description="Build and test the dbt models.",
     tags={"glame/kind": "models"},
-)
+)  # no step retry: a failed build is a data or model error; the next load rebuilds
 
 instagram_stories_job = dg.define_asset_job(
     "instagram_stories_job",
     selection=dg.AssetSelection.assets(dg.AssetKey(["instagram", "stories"])),
     description="Capture live Instagram stories and their insights (a story lives 24 hours).",
+    op_retry_policy=step_retry_policy(),
 )
 
 

@@ -122,7 +122,7 @@ def with_figures(events: Iterator, warehouse: WarehouseResource, manifest: Mappi
             yield event
 
 
-@dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=GlameTranslator())
+@dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=GlameTranslator(), pool="dbt")
 def glame_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
                      onec: OnecResource):
     """Build (run and test) the selected models against the same warehouse the loaders write to.

@@ -1,17 +1,21 @@
 """The FTP arrival sensor: a file is loaded once its size and time held still between two polls."""
 
+import hashlib
 import json
+import os
 
 import dagster as dg
 
 from glame_pipelines.clients.ftp import RemoteFile
 from glame_pipelines.defs.ftp_counters.assets import counter_files, every_store_day_has_a_file, visits
 from glame_pipelines.defs.ftp_counters.resources import FtpResource
-from glame_pipelines.settings import SOURCES, TIMEZONE
+from glame_pipelines.defs.shared import step_retry_policy
+from glame_pipelines.settings import RANGE_END, RANGE_START, SOURCES, TIMEZONE
 
 ftp_counter_files_job = dg.define_asset_job(
     "ftp_counter_files_job", selection=[visits],
     description="Load people-counter files from FTP (one partition per file).",
+    op_retry_policy=step_retry_policy(),
 )
 
 
@@ -35,15 +39,46 @@ def plan(listing: list[RemoteFile], cursor: dict) -> tuple[list[RemoteFile], dic
     return ready, {"loaded": loaded, "waiting": still_waiting}
 
 
-@dg.sensor(job=ftp_counter_files_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def batches(ready: list[RemoteFile], known: list[str]) -> list[list[RemoteFile]]:
+    """Ready files grouped into runs over contiguous ranges of the dynamic partitions (the known ones,
+    then the new ones in sorted order, as the sensor adds them): a backlog of a year of files is one run,
+    not 1,095; a corrected re-upload of an old file is a run of its own."""
+    ordering = list(known) + sorted({f.path for f in ready} - set(known))
+    position = {path: n for n, path in enumerate(ordering)}
+    groups: list[list[RemoteFile]] = []
+    for remote in sorted(ready, key=lambda f: position[f.path]):
+        if groups and position[remote.path] == position[groups[-1][-1].path] + 1:
+            groups[-1].append(remote)
+        else:
+            groups.append([remote])
+    return groups
+
+
+def run_request(files: list[RemoteFile]) -> dg.RunRequest:
+    """One file: its partition. Several: the range tags a single-run backfill uses (as `glame run` does)."""
+    if len(files) == 1:
+        f = files[0]
+        return dg.RunRequest(run_key=f"{f.path}:{f.size}:{f.modified}", partition_key=f.path,
+                             asset_selection=[visits.key])
+    digest = hashlib.sha256(json.dumps([[f.path, f.size, f.modified] for f in files]).encode()).hexdigest()[:16]
+    return dg.RunRequest(run_key=f"{files[0].path}..{files[-1].path}:{len(files)}:{digest}",
+                         asset_selection=[visits.key],  # named, so the models after it are those of the counters
+                         tags={RANGE_START: files[0].path, RANGE_END: files[-1].path, "glame/files": str(len(files))})
+
+
+@dg.sensor(job=ftp_counter_files_job, minimum_interval_seconds=int(os.environ.get("GLAME_FTP_POLL_SECONDS") or 30),
+           default_status=dg.DefaultSensorStatus.RUNNING)
 def ftp_counter_files_sensor(context: dg.SensorEvaluationContext, ftp_counters: FtpResource):
-    """Polls the store folders; requests one run per new or replaced file, keyed path + size + time."""
+    """Polls the store folders every GLAME_FTP_POLL_SECONDS (default 30): a new file is loaded about a
+    minute after it stopped growing; everything ready at once is one run, keyed by its files' signatures."""
     if not (ftp_counters.host and ftp_counters.user and ftp_counters.password):
         return dg.SkipReason(f"FTP counters are not configured: set {', '.join(SOURCES['ftp_counters'].missing())}")
     listing = ftp_counters.client().list_files()
     ready, cursor = plan(listing, json.loads(context.cursor) if context.cursor else {})
-    requests = [dg.RunRequest(run_key=f"{f.path}:{f.size}:{f.modified}", partition_key=f.path) for f in ready]
-    partitions = [counter_files.build_add_request(sorted({f.path for f in ready}))] if ready else []
+    known = context.instance.get_dynamic_partitions(counter_files.name) if ready else []
+    requests = [run_request(group) for group in batches(ready, known)]
+    new = sorted({f.path for f in ready} - set(known))
+    partitions = [counter_files.build_add_request(new)] if new else []
     skip = None if ready else (f"{len(listing)} files, {len(cursor['waiting'])} waiting for a second look")
     return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partitions,
                            cursor=json.dumps(cursor, sort_keys=True), skip_reason=skip)

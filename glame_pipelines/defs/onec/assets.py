@@ -201,7 +201,7 @@ def configured_set(context: dg.AssetExecutionContext, onec: OnecResource, field:
 
 def _register_asset(register: Register) -> dg.AssetsDefinition:
     @dg.asset(
-        name=register.name, key_prefix=GROUP, group_name=GROUP, partitions_def=daily_partitions,
+        name=register.name, key_prefix=GROUP, group_name=GROUP, pool=GROUP, partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(), description=register.description,
         kinds={"odata", "postgres"}, metadata={"table": f"raw.{register.table.name}"},
         output_required=register.endpoint not in OnecResource.empty_means_off,
@@ -243,7 +243,7 @@ def _load_whole(context, conn, table: RawTable, records, to_row, source: str, wi
 
 
 def _catalog_asset(catalog: Catalog) -> dg.AssetsDefinition:
-    @dg.asset(name=catalog.name, key_prefix=GROUP, group_name=GROUP, description=catalog.description,
+    @dg.asset(name=catalog.name, key_prefix=GROUP, group_name=GROUP, pool=GROUP, description=catalog.description,
               kinds={"odata", "postgres"}, metadata={"table": f"raw.{catalog.table.name}"})
     def _asset(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with reported_as_failure(LABEL), warehouse.connect() as conn:
@@ -254,7 +254,7 @@ def _catalog_asset(catalog: Catalog) -> dg.AssetsDefinition:
     return _asset
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"odata", "postgres"},
+@dg.asset(key_prefix=GROUP, group_name=GROUP, pool=GROUP, kinds={"odata", "postgres"},
           metadata={"table": "raw.onec_opening_balances"})
 def opening_balances(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """History migrated into 1C (Document_ВводНачальныхОстатков): customers' lifetime totals only
@@ -269,7 +269,7 @@ def opening_balances(context: dg.AssetExecutionContext, onec: OnecResource, ware
             window=Window("true", (), "all")))
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"odata", "postgres"},
+@dg.asset(key_prefix=GROUP, group_name=GROUP, pool=GROUP, kinds={"odata", "postgres"},
           metadata={"table": "raw.onec_bonus_balances"}, output_required=False)
 def bonus_balances(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource):
     """Current bonus balance per card, from the register's Balance virtual table (not the newest row)."""

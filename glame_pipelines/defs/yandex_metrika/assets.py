@@ -80,7 +80,7 @@ def _load(context, metrika: MetrikaResource, warehouse: WarehouseResource, table
                                               "sampled_days": len(sampled_days), "table": f"raw.{table.name}"})
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=daily_partitions,
+@dg.asset(key_prefix=GROUP, group_name=GROUP, pool=GROUP, partitions_def=daily_partitions,
           backfill_policy=dg.BackfillPolicy.single_run(), kinds={"api", "postgres"},
           metadata={"table": "raw.yandex_metrika_traffic"})
 def traffic(context: dg.AssetExecutionContext, yandex_metrika: MetrikaResource, warehouse: WarehouseResource):
@@ -94,7 +94,7 @@ def traffic(context: dg.AssetExecutionContext, yandex_metrika: MetrikaResource, 
     return _load(context, yandex_metrika, warehouse, YANDEX_METRIKA_TRAFFIC, fetch)
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=daily_partitions,
+@dg.asset(key_prefix=GROUP, group_name=GROUP, pool=GROUP, partitions_def=daily_partitions,
           backfill_policy=dg.BackfillPolicy.single_run(), kinds={"api", "postgres"},
           metadata={"table": "raw.yandex_metrika_demographics"})
 def demographics(context: dg.AssetExecutionContext, yandex_metrika: MetrikaResource, warehouse: WarehouseResource):

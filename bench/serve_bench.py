@@ -1,0 +1,272 @@
+"""`make bench`, production part: what goes through `glame serve`'s daemon.
+
+- backlog: a year of counter files of 3 stores (1,095) dropped on the sandbox FTP while `glame serve`
+  runs; wall time until the store-traffic marts are built (one load run, one models run);
+- daily: the daily schedule's run request (yesterday plus the trailing week, every source) submitted
+  through the queue over a year of 1C history in the warehouse; wall time from the tick to the last
+  mart built by the models run that follows;
+- memory: RSS of each long-running process (code server, webserver, daemon) sampled while the sensors
+  tick (the FTP sensor every 30 s, the others every minute).
+
+Run alone: `.venv/bin/python bench/serve_bench.py [backlog|daily|memory ...]`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import psutil
+import psycopg
+from dagster_graphql import DagsterGraphQLClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sales_history import add_catalogs, add_sales  # noqa: E402
+
+from glame_pipelines.defs.automation import daily_run_request  # noqa: E402
+from glame_pipelines.sandbox import build_sandbox  # noqa: E402
+from glame_pipelines.sandbox.ftp import FtpSandbox, write_counter_files  # noqa: E402
+from glame_pipelines.sandbox.retail import RetailWorld  # noqa: E402
+from glame_pipelines.warehouse.connection import dbt_env, ensure_database, sqlalchemy_url, with_database  # noqa: E402
+from glame_pipelines.warehouse.loader import ensure_table  # noqa: E402
+from glame_pipelines.warehouse.tables import all_raw_tables  # noqa: E402
+
+PY = sys.executable
+SOURCE_PREFIXES = ("ONEC_", "YANDEX_", "INSTAGRAM_", "VK_", "TELEGRAM_", "FTP_", "GLAME_", "DAGSTER_")
+MEMORY_MINUTES = float(os.environ.get("BENCH_MEMORY_MINUTES", "10"))
+HISTORY_LINES = int(os.environ.get("BENCH_HISTORY_LINES", "1000000"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_db(base: str, prefix: str) -> str:
+    import uuid
+
+    return ensure_database(with_database(base, "postgres"), f"glame_bench_{prefix}_{uuid.uuid4().hex[:8]}")
+
+
+def drop_db(base: str, url: str) -> None:
+    with psycopg.connect(with_database(base, "postgres"), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{url.rsplit("/", 1)[1].split("?")[0]}" with (force)')
+
+
+class Serve:
+    """`glame serve` in a temporary home, with its instance in the bench's warehouse database."""
+
+    def __init__(self, warehouse: str, sources: dict[str, str]):
+        self.home = Path(tempfile.mkdtemp(prefix="glame-serve-bench-"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(SOURCE_PREFIXES)}
+        env.update({"DAGSTER_HOME": str(ROOT), "GLAME_HOME": str(self.home), "GLAME_WAREHOUSE_URL": warehouse,
+                    "GLAME_DAGSTER_PG_URL": sqlalchemy_url(warehouse),
+                    "GLAME_DAGSTER_ARTIFACTS": str(self.home / "artifacts"),
+                    "GLAME_DAGSTER_COMPUTE_LOGS": str(self.home / "compute_logs"),
+                    "GLAME_LOG_DIR": str(self.home / "logs"), "GLAME_UI_PORT": str(free_port()),
+                    "GLAME_GRPC_PORT": str(free_port()), **sources})
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "Serve":
+        self.proc = subprocess.Popen([PY, "-m", "glame_pipelines.cli", "serve"], env=self.env, cwd=self.home,
+                                     stdout=(self.home / "serve.log").open("ab"), stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", int(self.env["GLAME_UI_PORT"])), timeout=1):
+                    break
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError((self.home / "serve.log").read_text()[-2000:]) from None
+                time.sleep(1)
+        saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "GLAME_DAGSTER_PG_URL", "GLAME_DAGSTER_ARTIFACTS",
+                                                "GLAME_DAGSTER_COMPUTE_LOGS")}
+        os.environ.update({k: self.env[k] for k in saved})
+        self.instance = dg.DagsterInstance.get()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.instance.dispose()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(60)
+
+    def client(self) -> DagsterGraphQLClient:
+        return DagsterGraphQLClient("127.0.0.1", port_number=int(self.env["GLAME_UI_PORT"]))
+
+    def long_running(self) -> dict[str, psutil.Process]:
+        """The three supervised processes (the code server with its gRPC child) by name."""
+        found = {}
+        for child in psutil.Process(self.proc.pid).children():
+            line = " ".join(child.cmdline())
+            name = "code server" if "code-server" in line else "webserver" if "dagster-webserver" in line else "daemon"
+            found[name] = child
+        return found
+
+    def wait_runs(self, job: str, count: int, since: float, timeout: float = 900) -> list[dg.DagsterRun]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = [r for r in self.instance.get_runs(dg.RunsFilter(job_name=job))
+                    if self.instance.get_run_record_by_id(r.run_id).create_timestamp.timestamp() >= since]
+            done = [r for r in runs if r.is_finished]
+            if len(done) >= count and all(r.is_finished for r in runs):
+                return done
+            time.sleep(1)
+        raise TimeoutError(f"{job}: {count} runs not finished in {timeout} s")
+
+
+def tree_rss(proc: psutil.Process, exclude_runs: bool = True) -> int:
+    """RSS of a process and its persistent children (run workers and dbt are not the server's memory)."""
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            line = " ".join(p.cmdline())
+            if exclude_runs and p is not proc and ("multiprocessing" in line or "dbt" in line):
+                continue
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def finished_at(instance: dg.DagsterInstance, run: dg.DagsterRun) -> float:
+    return instance.get_run_record_by_id(run.run_id).end_time
+
+
+def build_models(warehouse: str) -> None:
+    """Every raw table and every model built once, as on an installation already running (untimed)."""
+    with psycopg.connect(warehouse, autocommit=True) as conn:
+        for table in all_raw_tables():
+            ensure_table(conn, table)
+    subprocess.run([str(Path(PY).with_name("dbt")), "build", "--full-refresh", "--quiet", "--project-dir",
+                    str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project")],
+                   env={**os.environ, **dbt_env(warehouse)}, cwd=ROOT / "dbt_project", check=True, capture_output=True)
+
+
+def bench_backlog(base: str) -> list[str]:
+    warehouse = fresh_db(base, "backlog")
+    world = RetailWorld()
+    root = Path(tempfile.mkdtemp(prefix="glame-ftp-bench-"))
+    try:
+        build_models(warehouse)
+        with FtpSandbox(root) as ftp, Serve(warehouse, ftp.env()) as serve:
+            started = time.time()
+            files = write_counter_files(world, root, world.today - timedelta(365), world.today)
+            loads = serve.wait_runs("ftp_counter_files_job", 1, started)
+            models = serve.wait_runs("models_job", 1, started)
+            loaded_at = max(finished_at(serve.instance, r) for r in loads)
+            built_at = max(finished_at(serve.instance, r) for r in models)
+            record = serve.instance.get_run_record_by_id(loads[0].run_id)
+            created_at, began_at = record.create_timestamp.timestamp(), record.start_time
+            ok = all(r.status == dg.DagsterRunStatus.SUCCESS for r in [*loads, *models])
+            with psycopg.connect(warehouse) as conn:
+                loaded = conn.execute("select count(*) from raw.ftp_counter_files where status = 'loaded'").fetchone()[0]
+                days = conn.execute("select count(*) from marts.store_traffic_daily").fetchone()[0]
+    finally:
+        drop_db(base, warehouse)
+    return ["## Counter-file backlog through `glame serve`", "",
+            f"{len(files):,} files (3 stores x 365 days) dropped on the sandbox FTP while `glame serve` runs "
+            f"(sensor every 30 s, a file ready at its second sight): {len(loads)} load run(s) and {len(models)} "
+            f"models run(s), {'all succeeded' if ok else 'NOT ALL SUCCEEDED'}; {loaded:,} files loaded, "
+            f"{days:,} store-days in marts.store_traffic_daily.", "",
+            "| from the files' arrival to | wall, s |", "| --- | ---: |",
+            f"| the load run created by the sensor (two looks, then 1,095 partitions planned) | {created_at - started:.0f} |",
+            f"| the load run started (queue, run process) | {began_at - started:.0f} |",
+            f"| the last file loaded (run finished) | {loaded_at - started:.0f} |",
+            f"| the store-traffic marts built | {built_at - started:.0f} |", ""]
+
+
+def bench_daily(base: str) -> list[str]:
+    warehouse = fresh_db(base, "daily")
+    world = RetailWorld()
+    first_day = world.today - timedelta(365 + 30)
+    try:
+        with psycopg.connect(warehouse, autocommit=True) as conn:
+            for table in all_raw_tables():
+                ensure_table(conn, table)
+            add_catalogs(conn, customers=HISTORY_LINES // 40)
+            add_sales(conn, HISTORY_LINES, first_day, 365, customers=HISTORY_LINES // 40)
+            conn.execute("analyze")
+        build_models(warehouse)
+        sandbox, env = build_sandbox(world=world, counter_days=0)
+        env.pop("FTP_HOST", None)  # the counter files are the backlog bench's; here the daily sources
+        with sandbox, Serve(warehouse, env) as serve:
+            request = daily_run_request(world.today, env)
+            tick = time.time()
+            serve.client().submit_job_execution("daily_analytics_job", tags=dict(request.tags),
+                                                asset_selection=[list(k.path) for k in request.asset_selection])
+            loads = serve.wait_runs("daily_analytics_job", 1, tick)
+            models = serve.wait_runs("models_job", 1, tick)
+            ok = all(r.status == dg.DagsterRunStatus.SUCCESS for r in [*loads, *models])
+            loaded_at = finished_at(serve.instance, loads[0])
+            built_at = max(finished_at(serve.instance, r) for r in models)
+    finally:
+        drop_db(base, warehouse)
+    return ["## The daily schedule's run through the daemon, over a year of history", "",
+            f"{HISTORY_LINES:,} 1C sales lines of a year already in the warehouse and built into the marts; the "
+            f"schedule's run request for {world.today} (yesterday and the trailing week, every source of the sandbox "
+            "but the FTP counters) submitted through the run queue at the tick, then the models run the load "
+            f"requests. {'Both succeeded' if ok else 'NOT ALL SUCCEEDED'}.", "",
+            "| from the tick to | wall, s |", "| --- | ---: |",
+            f"| the sources loaded | {loaded_at - tick:.0f} |",
+            f"| the last mart built | {built_at - tick:.0f} |", ""]
+
+
+def bench_memory(base: str) -> list[str]:
+    warehouse = fresh_db(base, "memory")
+    world = RetailWorld()
+    root = Path(tempfile.mkdtemp(prefix="glame-ftp-bench-"))
+    write_counter_files(world, root, world.today - timedelta(3), world.today)
+    samples: dict[str, list[tuple[float, int]]] = {}
+    try:
+        with FtpSandbox(root) as ftp, Serve(warehouse, ftp.env()) as serve:
+            time.sleep(120)  # let the first load and models run pass: steady state is what is measured
+            started = time.time()
+            while time.time() - started < MEMORY_MINUTES * 60:
+                for name, proc in serve.long_running().items():
+                    samples.setdefault(name, []).append((time.time() - started, tree_rss(proc)))
+                time.sleep(30)
+    finally:
+        drop_db(base, warehouse)
+    lines = ["## Memory of the long-running processes while the sensors tick", "",
+             f"RSS sampled every 30 s for {MEMORY_MINUTES:g} minutes after a 2-minute warm-up (sensors: FTP every "
+             "30 s, inbox and run-status sensors every minute). The hourly figure is extrapolated linearly from "
+             "the measured span, not measured.", "",
+             "| process | first, MB | last, MB | max, MB | change over the span, MB | extrapolated to 1 h, MB |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, points in sorted(samples.items()):
+        first, last = points[0][1] / 2**20, points[-1][1] / 2**20
+        span = max(points[-1][0] - points[0][0], 1)
+        lines.append(f"| {name} | {first:.0f} | {last:.0f} | {max(p[1] for p in points) / 2**20:.0f} "
+                     f"| {last - first:+.0f} | {(last - first) * 3600 / span:+.0f} |")
+    return lines + [""]
+
+
+STEPS = {"backlog": bench_backlog, "daily": bench_daily, "memory": bench_memory}
+
+if __name__ == "__main__":
+    from run import server_url
+
+    base_url = server_url()
+    for step in sys.argv[1:] or list(STEPS):
+        section = STEPS[step](base_url)
+        print("\n".join(section), flush=True)
+        (ROOT / "bench" / f"results-serve-{step}.md").write_text("\n".join(section) + "\n")

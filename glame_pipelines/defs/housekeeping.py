@@ -1,0 +1,71 @@
+"""Instance housekeeping: Dagster keeps every run and every compute log forever unless told otherwise.
+Tick retention is in dagster.yaml; runs and compute-log files are pruned here, daily."""
+
+import os
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import dagster as dg
+
+from glame_pipelines.settings import TIMEZONE
+
+FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
+
+
+def retention_days(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+def prune_runs(instance: dg.DagsterInstance, older_than: datetime, batch: int = 500) -> int:
+    """Delete finished runs (with their events) last updated before `older_than`."""
+    deleted = 0
+    while True:
+        records = instance.get_run_records(
+            filters=dg.RunsFilter(statuses=FINISHED, updated_before=older_than), limit=batch)
+        for record in records:
+            instance.delete_run(record.dagster_run.run_id)
+        deleted += len(records)
+        if len(records) < batch:
+            return deleted
+
+
+def prune_files(folder: Path, older_than_seconds: float) -> int:
+    """Remove compute-log files older than the limit, then the folders left empty."""
+    if not folder.is_dir():
+        return 0
+    cutoff, removed = time.time() - older_than_seconds, 0
+    for path in folder.rglob("*"):
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    for path in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(path.iterdir()):
+            path.rmdir()
+    return removed
+
+
+@dg.op
+def prune_instance(context: dg.OpExecutionContext) -> dg.Output:
+    """Runs older than GLAME_RUN_RETENTION_DAYS (default 90), compute logs older than
+    GLAME_COMPUTE_LOG_RETENTION_DAYS (default 14)."""
+    run_days = retention_days("GLAME_RUN_RETENTION_DAYS", 90)
+    log_days = retention_days("GLAME_COMPUTE_LOG_RETENTION_DAYS", 14)
+    runs = prune_runs(context.instance, datetime.now(timezone.utc) - timedelta(days=run_days))
+    logs_dir = os.environ.get("GLAME_DAGSTER_COMPUTE_LOGS")
+    files = prune_files(Path(logs_dir), log_days * 86400) if logs_dir else 0
+    context.log.info(f"pruned {runs} runs older than {run_days} days, {files} compute-log files older than {log_days} days")
+    return dg.Output(None, metadata={"runs_deleted": runs, "log_files_deleted": files})
+
+
+@dg.job(description="Delete old runs and compute logs (retention in GLAME_RUN_RETENTION_DAYS, "
+                    "GLAME_COMPUTE_LOG_RETENTION_DAYS).", executor_def=dg.in_process_executor)
+def instance_housekeeping_job():
+    prune_instance()
+
+
+instance_housekeeping_schedule = dg.ScheduleDefinition(
+    name="instance_housekeeping_schedule", job=instance_housekeeping_job, cron_schedule="30 3 * * *",
+    execution_timezone=TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Nightly: prune old runs and compute logs so the instance does not grow without bound.",
+)
