@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: venv demo test dev serve status bench bench-smoke check clean bi bi-venv
+.PHONY: venv demo test test-production dev serve status bench bench-smoke check clean bi bi-venv
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,11 @@ venv: $(VENV)/.installed
 demo: venv  ## embedded Postgres (unless GLAME_WAREHOUSE_URL) + sandbox + 30 days through Dagster + summary
 	$(VENV)/bin/glame demo
 
-test: venv bi-venv  ## the whole test suite on a real Postgres (GLAME_TEST_DATABASE_URL, else embedded)
+test: venv bi-venv  ## the test suite on a real Postgres (GLAME_TEST_DATABASE_URL, else embedded)
 	$(PY) -m pytest
+
+test-production: venv  ## glame serve, run monitoring and Celery workers for real (minutes each; CI runs it too)
+	$(PY) -m pytest -m production
 
 GLAME_DEV_PORT ?= 3000
 DEV_PORT ?= $(GLAME_DEV_PORT)

@@ -24,6 +24,9 @@ from glame_pipelines.sandbox.server import SandboxServer
 from glame_pipelines.sandbox.web import MetrikaApi
 from glame_pipelines.warehouse.connection import sqlalchemy_url, with_database
 
+# Minutes each (the real topology, Celery workers): `make test-production`, run by .ci/run after `make test`.
+pytestmark = pytest.mark.production
+
 ROOT = Path(__file__).resolve().parents[1]
 FIRST, LAST = "2025-05-18", "2025-05-31"
 SOURCE_PREFIXES = ("ONEC_", "YANDEX_", "INSTAGRAM_", "VK_", "TELEGRAM_", "FTP_", "GLAME_", "DAGSTER_")

@@ -16,6 +16,9 @@ import pytest
 
 from glame_pipelines.warehouse.connection import sqlalchemy_url
 
+# Minutes each (the real topology, Celery workers): `make test-production`, run by .ci/run after `make test`.
+pytestmark = pytest.mark.production
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_PREFIXES = ("ONEC_", "YANDEX_", "INSTAGRAM_", "VK_", "TELEGRAM_", "FTP_", "GLAME_")
 

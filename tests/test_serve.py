@@ -30,6 +30,9 @@ from glame_pipelines.warehouse.connection import dbt_env, sqlalchemy_url, with_d
 from glame_pipelines.warehouse.loader import ensure_table
 from glame_pipelines.warehouse.tables import all_raw_tables
 
+# Minutes each (the real topology, Celery workers): `make test-production`, run by .ci/run after `make test`.
+pytestmark = pytest.mark.production
+
 ROOT = Path(__file__).resolve().parents[1]
 ALERT_CHAT = "-1009876543210"  # a chat the sandbox bot may write to
 SOURCE_PREFIXES = ("ONEC_", "YANDEX_", "INSTAGRAM_", "VK_", "TELEGRAM_", "FTP_", "GLAME_", "DAGSTER_")
