@@ -431,13 +431,6 @@ class TelegramApi(Api):
                 return Response.json({"ok": True, "result": self.members})
             return Response.json({"ok": True, "result": {"id": -1001234567890, "title": "GLAME", "type": "channel",
                                                          "username": self.channel[1:], "description": "Украшения GLAME"}})
-        if method == "sendMessage":  # Bot API: the sent Message; an empty text is refused
-            if not params.get("text"):
-                return self.fail(400, "Bad Request: message text is empty")
-            message = {"message_id": 1000 + len(self.sent), "date": int(datetime.now().timestamp()),
-                       "chat": {"id": params.get("chat_id"), "type": "group"}, "text": params["text"]}
-            self.sent.append(message)
-            return Response.json({"ok": True, "result": message})
         if method == "getUpdates":
             if self.webhook_set:
                 return self.fail(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
