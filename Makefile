@@ -21,7 +21,7 @@ demo: venv  ## embedded Postgres (unless GLAME_WAREHOUSE_URL) + sandbox + 30 day
 test: venv bi-venv  ## the test suite on a real Postgres (GLAME_TEST_DATABASE_URL, else embedded)
 	$(PY) -m pytest
 
-test-production: venv  ## glame serve, run monitoring and Celery workers for real (minutes each; CI runs it too)
+test-production: venv  ## glame serve, run monitoring, Celery workers, the 30-day fault run (minutes each; CI runs it too)
 	$(PY) -m pytest -m production
 
 GLAME_DEV_PORT ?= 3000

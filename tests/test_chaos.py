@@ -20,6 +20,9 @@ from glame_pipelines.sandbox.retail import MOSCOW, RetailWorld
 from glame_pipelines.sandbox.server import FaultPlan
 from glame_pipelines.warehouse.connection import with_database
 
+# 30 days twice through Dagster, minutes: `make test-production`, run by .ci/run beside `make test`.
+pytestmark = pytest.mark.production
+
 ROOT = Path(__file__).resolve().parents[1]
 DAYS = 30
 
