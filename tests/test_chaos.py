@@ -70,6 +70,14 @@ def fingerprint(url: str) -> dict[str, tuple[int, str]]:
     return out
 
 
+def same_file_times(reference: Path, copy: Path) -> None:
+    """The two FTP trees are written seconds apart; the files' MDTM lands in raw.ftp_counter_files, so give the
+    copy the reference's times (the same files, as a device would have left them)."""
+    for path in reference.rglob("*.txt"):
+        stat = path.stat()
+        os.utime(copy / path.relative_to(reference), ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
 @pytest.fixture(scope="module")
 def sandboxes(tmp_path_factory):
     world = RetailWorld(seed=5, customers=300)
@@ -77,6 +85,7 @@ def sandboxes(tmp_path_factory):
     stormy, stormy_env = build_sandbox(world=world, ftp_root=tmp_path_factory.mktemp("ftp-stormy"),
                                        counter_days=DAYS + 2, faults=FaultPlan(rate=0.2, seed=11, stall_seconds=1.0))
     fixed_hour = datetime.now(MOSCOW).replace(minute=0, second=0, microsecond=0)
+    same_file_times(calm.ftp.root, stormy.ftp.root)
     with calm, stormy:
         for sandbox in (calm, stormy):
             sandbox.api("instagram").stories_at = fixed_hour
