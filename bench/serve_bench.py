@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from sales_history import add_catalogs, add_sales  # noqa: E402
 
-from glame_pipelines.defs.automation import daily_run_request  # noqa: E402
+from glame_pipelines.defs.schedules import daily_run_request  # noqa: E402
 from glame_pipelines.sandbox import build_sandbox  # noqa: E402
 from glame_pipelines.sandbox.ftp import FtpSandbox, write_counter_files  # noqa: E402
 from glame_pipelines.sandbox.retail import RetailWorld  # noqa: E402
@@ -43,6 +43,13 @@ from glame_pipelines.warehouse.loader import ensure_table  # noqa: E402
 from glame_pipelines.warehouse.tables import all_raw_tables  # noqa: E402
 
 PY = sys.executable
+
+
+def daily_asset_graph():
+    """The code location's asset graph, loaded once the bench's environment is set."""
+    from glame_pipelines.definitions import defs
+
+    return defs.resolve_asset_graph()
 SOURCE_PREFIXES = ("ONEC_", "YANDEX_", "INSTAGRAM_", "VK_", "TELEGRAM_", "FTP_", "GLAME_", "DAGSTER_")
 MEMORY_MINUTES = float(os.environ.get("BENCH_MEMORY_MINUTES", "10"))
 HISTORY_LINES = int(os.environ.get("BENCH_HISTORY_LINES", "1000000"))
@@ -209,7 +216,7 @@ def bench_daily(base: str) -> list[str]:
         sandbox, env = build_sandbox(world=world, counter_days=0)
         env.pop("FTP_HOST", None)  # the counter files are the backlog bench's; here the daily sources
         with sandbox, Serve(warehouse, env) as serve:
-            request = daily_run_request(world.today, env)
+            request = daily_run_request(world.today, daily_asset_graph(), env)
             tick = time.time()
             serve.client().submit_job_execution("daily_analytics_job", tags=dict(request.tags),
                                                 asset_selection=[list(k.path) for k in request.asset_selection])

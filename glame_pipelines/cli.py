@@ -8,8 +8,29 @@ import os
 import subprocess
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 
-from glame_pipelines.settings import SOURCES, history_start, moscow_today
+import psycopg
+
+from glame_pipelines import orchestration
+from glame_pipelines import serve as topology
+from glame_pipelines.bi.command import bi
+from glame_pipelines.clients.http import ApiError
+from glame_pipelines.clients.sales_files import SalesFileError
+from glame_pipelines.defs.dbt.manifest import ensure_manifest
+from glame_pipelines.defs.digest import resources as digest_resources
+from glame_pipelines.defs.onec_files.assets import import_sales_file
+from glame_pipelines.digest.delivery import deliver
+from glame_pipelines.digest.report import make_digest
+from glame_pipelines.digest.text import readable
+from glame_pipelines.runtime import apply_pool_limits, prepare
+from glame_pipelines.sandbox import build_sandbox
+from glame_pipelines.sandbox.server import FaultPlan
+from glame_pipelines.settings import history_start, moscow_today
+from glame_pipelines.sources import CheckFailed, all_sources, resource_from_env
+from glame_pipelines.status import main as print_status
+from glame_pipelines.summary import print_summary
+from glame_pipelines.warehouse.connection import PROJECT_ROOT, connect, stop_embedded
 
 log = logging.getLogger("glame")
 
@@ -33,122 +54,18 @@ def load_dotenv(path: str = ".env") -> None:
 # --- check ----------------------------------------------------------------------------------------
 
 
-def _resource(module):
-    """A source's resource built from the environment with the same variable mapping as the definitions."""
-    from glame_pipelines.defs.shared import resource_from_env
-
-    resource_class = next(v for k, v in vars(module).items() if k.endswith("Resource") and isinstance(v, type))
-    mapping = module.env_mapping() if hasattr(module, "env_mapping") else module.ENV
-    return resource_from_env(resource_class, mapping)
-
-
-def _quick_retry():
-    from glame_pipelines.clients.http import RetryPolicy
-
-    return RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=5)
-
-
-class CheckFailed(Exception):
-    """A check that reached the source and found something to fix; the message says what, line by line."""
-
-
-def check_onec() -> str:
-    """One `$top=1` request per configured entity set (the sales register first: it proves the URL and the
-    credentials), a line per set: published, not published with the remedies, or turned off."""
-    from glame_pipelines.clients.onec import OnecNotPublished, requested_location
-    from glame_pipelines.defs.onec import resources
-
-    resource = _resource(resources)
-    client = resource.client(retry=_quick_retry())
-    client.timeout = 20
-    lines, missing = [], 0
-    for field, (variable, _) in resources.ENTITY_SET_DEFAULTS.items():
-        entity_set = resource.entity_set(field)
-        if entity_set is None:
-            lines.append(f"     off            {variable} is empty: this base has no such set (turned off)")
-            continue
-        try:
-            client.probe(entity_set)
-        except OnecNotPublished:
-            missing += 1
-            remedy = "publish it in 1C, or set " + variable + " to the name this base uses"
-            if field in resource.empty_means_off:
-                remedy += ", or leave it empty to turn it off"
-            lines.append(f"     NOT PUBLISHED  {entity_set} ({variable}) is not published in 1C: HTTP 404 for "
-                         f"{requested_location(client.url(entity_set, {}))}; {remedy}")
-        else:
-            lines.append(f"     published      {entity_set}")
-    if missing:
-        raise CheckFailed(f"{missing} entity set(s) not published\n" + "\n".join(lines))
-    return f"{len(lines)} entity sets checked at {requested_location(client.base_url)}\n" + "\n".join(lines)
-
-
-def check_yandex_metrika() -> str:
-    from glame_pipelines.defs.yandex_metrika import resources
-
-    resource = _resource(resources)
-    counter = resource.client(retry=_quick_retry()).counter(resource.counter_id)
-    return f"counter {counter.get('id')} ({counter.get('site') or counter.get('name')}) readable"
-
-
-def check_instagram() -> str:
-    from glame_pipelines.defs.instagram import resources
-
-    account = _resource(resources).client(retry=_quick_retry()).get(
-        os.environ["INSTAGRAM_BUSINESS_ACCOUNT_ID"], fields="username")
-    return f"account @{account.get('username')}"
-
-
-def check_vk() -> str:
-    from glame_pipelines.defs.vk import resources
-
-    resource = _resource(resources)
-    group = resource.client(retry=_quick_retry()).group(resource.group_id)
-    return f"group {group.get('name')} ({group.get('members_count')} members)"
-
-
-def check_telegram() -> str:
-    from glame_pipelines.defs.telegram import resources
-
-    resource = _resource(resources)
-    client = resource.client(retry=_quick_retry())
-    bot = client.me()
-    chat = client.chat(resource.chat_id())
-    return f"bot @{bot.get('username')} sees {chat.get('type')} {chat.get('title')}"
-
-
-def check_ftp_counters() -> str:
-    from glame_pipelines.defs.ftp_counters import resources
-
-    files = _resource(resources).client(retry=_quick_retry()).list_files()
-    stores = sorted({f.store_folder for f in files if f.store_folder})
-    return f"{len(files)} files in {len(stores)} store folders ({', '.join(stores[:6])})"
-
-
-def check_onec_files() -> str:
-    inbox = os.environ["GLAME_INBOX_DIR"]
-    if not os.path.isdir(inbox):
-        raise NotADirectoryError(f"GLAME_INBOX_DIR {inbox} is not a folder")
-    return f"inbox {inbox} holds {len(os.listdir(inbox))} files"
-
-
-CHECKS = {"ftp_counters": check_ftp_counters, "onec_files": check_onec_files, "onec": check_onec, "yandex_metrika": check_yandex_metrika, "instagram": check_instagram,
-          "vk": check_vk, "telegram": check_telegram}
-
-
-def check(groups: list[str]) -> int:
-    """One cheap authenticated call per configured source; the reason and the remedy otherwise."""
-    from glame_pipelines.clients.http import ApiError
-
+def check(names: list[str]) -> int:
+    """One cheap authenticated call per configured source (its folder's `check`); the reason and the
+    remedy otherwise."""
     failed = 0
-    for group in groups:
-        source = SOURCES[group]
+    for group in names:
+        source = all_sources()[group]
         missing = source.missing()
         if missing:
             print(f"SKIP {group:15} not configured: set {', '.join(missing)}")
             continue
         try:
-            detail = CHECKS[group]()
+            detail = source.check(source.resource_from_env())
         except (ApiError, CheckFailed) as error:
             failed += 1
             print(f"FAIL {group:15} {error}")
@@ -179,26 +96,24 @@ def parse_window(start: str | None, end: str | None) -> tuple[date, date]:
 
 def run(start: str | None, end: str | None, only: list[str] | None, dbt: bool = True) -> int:
     """Materialise the configured sources for the window through Dagster, then the dbt models."""
-    from glame_pipelines.runtime import prepare
-
     first, last = parse_window(start, end)
     os.environ.setdefault("GLAME_STEP_RETRIES", "0")  # at the terminal a failure is reported at once
     prepare()
-    from glame_pipelines import orchestration
+    # the definitions read the environment prepare() completes (DAGSTER_HOME, the warehouse): loaded after it
+    from glame_pipelines.definitions import defs
 
-    groups = only or list(SOURCES)
-    configured = [g for g in groups if SOURCES[g].is_configured()]
+    sources = all_sources()
+    names = only or list(sources)
+    configured = [sources[n] for n in names if sources[n].is_configured()]
     status = 0
-    for group in groups:
-        if group not in configured:
-            print(f"skipped {group}: not configured, set {', '.join(SOURCES[group].missing())}")
+    for name in names:
+        if not sources[name].is_configured():
+            print(f"skipped {name}: not configured, set {', '.join(sources[name].missing())}")
             status = 1 if only else status
-    print(f"Loading {', '.join(configured) or 'nothing'} for {first} … {last} ({(last - first).days + 1} days)")
-    outcomes = [orchestration.run_sources([g for g in configured if g in orchestration.DAILY_GROUPS], first, last)]
-    if "ftp_counters" in configured:
-        outcomes.append(orchestration.run_counter_files(first, last))
-    if "onec_files" in configured:
-        outcomes.append(orchestration.run_inbox())
+    print(f"Loading {', '.join(s.name for s in configured) or 'nothing'} for {first} … {last} "
+          f"({(last - first).days + 1} days)")
+    outcomes = [orchestration.run_sources(defs, [s.name for s in configured if s.daily], first, last)]
+    outcomes += [s.load_window(defs, first, last) for s in configured if not s.daily]
     failed = set()
     for outcome in outcomes:
         for line in outcome.report():
@@ -206,7 +121,7 @@ def run(start: str | None, end: str | None, only: list[str] | None, dbt: bool = 
         status = status or (0 if outcome.success else 1)
         failed |= outcome.failed_assets
     if dbt:
-        dbt_outcome = orchestration.run_models(failed=failed, window=(first, last))
+        dbt_outcome = orchestration.run_models(defs, failed=failed, window=(first, last))
         for line in dbt_outcome.report():
             print(line)
         status = status or (0 if dbt_outcome.success else 1)
@@ -217,8 +132,6 @@ def run(start: str | None, end: str | None, only: list[str] | None, dbt: bool = 
 
 
 def sandbox(args: argparse.Namespace) -> int:
-    from glame_pipelines.sandbox import build_sandbox
-    from glame_pipelines.sandbox.server import FaultPlan
 
     server, env = build_sandbox(port=args.port, faults=FaultPlan(rate=args.fault_rate, seed=args.seed))
     onec = server.api("onec")
@@ -236,8 +149,6 @@ def sandbox(args: argparse.Namespace) -> int:
 
 
 def demo(days: int) -> int:
-    from glame_pipelines.runtime import prepare
-    from glame_pipelines.sandbox import build_sandbox
 
     runtime = prepare()
     print(f"Warehouse: {'embedded Postgres in .glame/' if runtime.embedded else 'GLAME_WAREHOUSE_URL'}")
@@ -247,8 +158,6 @@ def demo(days: int) -> int:
         os.environ.update(env)
         yesterday = moscow_today() - timedelta(1)
         status = run(str(yesterday - timedelta(days - 1)), str(yesterday), None)
-    from glame_pipelines.summary import print_summary
-    from glame_pipelines.warehouse.connection import stop_embedded
 
     print_summary(runtime.warehouse_url)
     print(f"\nMorning digest of {yesterday} (`glame digest --date {yesterday}`):\n")
@@ -263,11 +172,6 @@ def demo(days: int) -> int:
 
 
 def print_digest(warehouse_url: str, day: date, html: bool = False) -> None:
-    import psycopg
-
-    from glame_pipelines.digest.report import make_digest
-    from glame_pipelines.digest.text import readable
-    from glame_pipelines.warehouse.connection import connect
 
     with connect(warehouse_url, autocommit=True) as conn:
         try:
@@ -282,19 +186,13 @@ def print_digest(warehouse_url: str, day: date, html: bool = False) -> None:
 def digest(day: str | None, send: bool, html: bool) -> int:
     """Print the digest of a day from the marts; with --send, post it (again) and any alert not sent yet.
     Sources are judged from the marts alone here: a day without a source's data is named as missing."""
-    from glame_pipelines.defs.digest import resources
-    from glame_pipelines.defs.shared import resource_from_env
-    from glame_pipelines.digest.delivery import deliver
-    from glame_pipelines.digest.report import make_digest
-    from glame_pipelines.runtime import prepare
-    from glame_pipelines.warehouse.connection import connect
 
     the_day = date.fromisoformat(day) if day else moscow_today() - timedelta(1)
     runtime = prepare()
     if not send:
         print_digest(runtime.warehouse_url, the_day, html)
         return 0
-    chat = resource_from_env(resources.DigestChatResource, resources.ENV)
+    chat = resource_from_env(digest_resources.DigestChatResource, digest_resources.ENV)
     if chat.missing():
         print(f"not sent: set {', '.join(chat.missing())}")
         return 1
@@ -310,12 +208,6 @@ def digest(day: str | None, send: bool, html: bool) -> int:
 
 def import_sales(files: list[str]) -> int:
     """Load sales files straight into the warehouse (the same code as the inbox sensor's runs)."""
-    from pathlib import Path
-
-    from glame_pipelines.clients.sales_files import SalesFileError
-    from glame_pipelines.defs.onec_files.assets import import_sales_file
-    from glame_pipelines.runtime import prepare
-    from glame_pipelines.warehouse.connection import connect
 
     runtime = prepare()
     status = 0
@@ -350,10 +242,6 @@ def _stop_dagster_dev(process: subprocess.Popen) -> int:
 def dev(port: int) -> int:
     """`dagster dev` on 127.0.0.1 with this project's instance, supervised so Ctrl-C or SIGTERM (also
     through `make dev`) stops it and everything it started, the embedded Postgres it started included."""
-    from glame_pipelines import serve as topology
-    from glame_pipelines.defs.dbt.manifest import ensure_manifest
-    from glame_pipelines.runtime import prepare
-    from glame_pipelines.warehouse.connection import PROJECT_ROOT, stop_embedded
 
     runtime = prepare()
     ensure_manifest()
@@ -367,9 +255,6 @@ def dev(port: int) -> int:
 
 def serve() -> int:
     """Dagster's production topology: code server (gRPC), webserver and daemon as separate processes."""
-    from glame_pipelines import serve as topology
-    from glame_pipelines.defs.dbt.manifest import ensure_manifest
-    from glame_pipelines.runtime import apply_pool_limits, prepare
 
     prepare()
     ensure_manifest()
@@ -382,12 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="glame", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p_check = sub.add_parser("check", help="one cheap authenticated call per configured source")
-    p_check.add_argument("--only", nargs="+", choices=list(SOURCES))
+    sources = list(all_sources())
+    p_check.add_argument("--only", nargs="+", choices=sources)
     p_run = sub.add_parser("run", help="load sources for a window through Dagster, then build the dbt models")
     p_run.add_argument("--start", help="first Moscow day (YYYY-MM-DD); default yesterday")
     p_run.add_argument("--end", help="last Moscow day, inclusive; default --start, or yesterday")
-    p_run.add_argument("--only", nargs="+", choices=list(SOURCES), metavar="SOURCE",
-                       help=f"asset groups to load: {', '.join(SOURCES)}")
+    p_run.add_argument("--only", nargs="+", choices=sources, metavar="SOURCE",
+                       help=f"sources to load: {', '.join(sources)}")
     p_run.add_argument("--no-dbt", action="store_true", help="load the raw tables only")
     p_sandbox = sub.add_parser("sandbox", help="serve the local API simulators")
     p_sandbox.add_argument("--port", type=int, default=8765)
@@ -429,17 +315,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve()
     if args.command == "status":
-        from glame_pipelines.status import main as status
 
-        return status(as_json=args.json)
+        return print_status(as_json=args.json)
     if args.command == "check":
-        return check(args.only or list(SOURCES))
+        return check(args.only or sources)
     if args.command == "run":
         return run(args.start, args.end, args.only, dbt=not args.no_dbt)
     if args.command == "sandbox":
         return sandbox(args)
     if args.command == "bi":
-        from glame_pipelines.bi.command import bi
 
         return bi(args.action, args.port)
     return demo(args.days)

@@ -7,10 +7,13 @@ from datetime import date
 
 import dagster as dg
 
-from glame_pipelines.defs.onec.resources import turned_off_assets
 from glame_pipelines.settings import RANGE_END, RANGE_START, WINDOW_END, WINDOW_START
+from glame_pipelines.sources import turned_off_assets
 
-DAILY_GROUPS = ("onec", "yandex_metrika", "instagram", "vk", "telegram")
+MODEL_GROUPS = ("reference", "staging", "intermediate", "marts")
+LAUNCHED_BY = {"glame/launched_by": "glame run"}
+
+
 def _console(level: str) -> dict:
     return {"loggers": {"console": {"config": {"log_level": level}}}}
 
@@ -39,9 +42,9 @@ class Outcome:
         return lines
 
 
-def _execute(job_name: str, keys: list[dg.AssetKey], tags: dict[str, str], log_level: str) -> Outcome:
-    from glame_pipelines.definitions import defs
-
+def execute(defs: dg.Definitions, job_name: str, keys: list[dg.AssetKey], tags: dict[str, str],
+            log_level: str = "INFO") -> Outcome:
+    """One run of a job of `defs` over `keys`, in this process, recorded in the Dagster instance."""
     outcome = Outcome()
     if not keys:
         return outcome
@@ -51,7 +54,6 @@ def _execute(job_name: str, keys: list[dg.AssetKey], tags: dict[str, str], log_l
         run_config=_console(log_level),
     )
     outcome.run_id = result.run_id
-    graph = defs.resolve_asset_graph()
     for event in result.all_events:
         if event.is_step_materialization:
             materialization = event.event_specific_data.materialization
@@ -76,75 +78,32 @@ def failed_assets(keys, failed_steps: set[str], materialized=()) -> set[dg.Asset
             and ({"__".join(key.path), key.path[-1]} & failed_steps)}
 
 
-def run_sources(groups: list[str], first: date, last: date) -> Outcome:
-    """One run of `sources_job` over the groups' assets for the inclusive Moscow-day range."""
-    from glame_pipelines.definitions import defs
+def failed_assets_of(instance: dg.DagsterInstance, run: dg.DagsterRun, graph) -> set[dg.AssetKey]:
+    """The assets of a run whose steps failed."""
+    failures = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    loaded = run.asset_selection or graph.get_all_asset_keys()
+    return failed_assets(loaded, {record.step_key for record in failures if record.step_key})
 
+
+def run_sources(defs: dg.Definitions, groups: list[str], first: date, last: date) -> Outcome:
+    """One run of `sources_job` over the groups' assets for the inclusive Moscow-day range."""
     graph = defs.resolve_asset_graph()
     off = turned_off_assets()
     keys = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name in groups and k not in off]
-    tags = {RANGE_START: first.isoformat(), RANGE_END: last.isoformat(), "glame/launched_by": "glame run"}
-    outcome = _execute("sources_job", keys, tags, "INFO")  # INFO carries the per-week progress lines
+    tags = {RANGE_START: first.isoformat(), RANGE_END: last.isoformat(), **LAUNCHED_BY}
+    outcome = execute(defs, "sources_job", keys, tags, "INFO")  # INFO carries the per-week progress lines
     outcome.skipped = {k.to_user_string(): reason for k, reason in off.items() if graph.get(k).group_name in groups}
     return outcome
 
 
-def run_models(failed: set[dg.AssetKey] = frozenset(), window: tuple[date, date] | None = None) -> Outcome:
+def run_models(defs: dg.Definitions, failed: set[dg.AssetKey] = frozenset(),
+               window: tuple[date, date] | None = None) -> Outcome:
     """Build the dbt models, leaving out those downstream of an asset that just failed."""
-    from glame_pipelines.definitions import defs
-
     graph = defs.resolve_asset_graph()
-    from glame_pipelines.defs.automation import MODEL_GROUPS
-
     models = dg.AssetSelection.groups(*MODEL_GROUPS).resolve(graph)
     if failed:
         models -= dg.AssetSelection.assets(*failed).downstream().resolve(graph)
-    tags = {"glame/launched_by": "glame run"}
+    tags = dict(LAUNCHED_BY)
     if window:
         tags.update({WINDOW_START: window[0].isoformat(), WINDOW_END: window[1].isoformat()})
-    return _execute("models_job", sorted(models), tags, "WARNING")
-
-
-def run_counter_files(first: date, last: date) -> Outcome:
-    """Load the counter files dated in the window: each becomes a dynamic partition, loaded in one run."""
-    from glame_pipelines.clients.counter_files import CounterFileError, file_day
-    from glame_pipelines.defs.ftp_counters import resources
-    from glame_pipelines.defs.ftp_counters.assets import counter_files, visits
-    from glame_pipelines.defs.shared import resource_from_env
-
-    from glame_pipelines.clients.http import ApiError
-
-    outcome = Outcome()
-    client = resource_from_env(resources.FtpResource, resources.env_mapping()).client()
-    try:
-        listing = client.list_files()
-    except ApiError as error:  # e.g. a revoked password: this source fails, the others are unaffected
-        outcome.failures["ftp_counters"] = f"FTP counters: {error}"
-        outcome.failed_assets.add(visits.key)
-        return outcome
-    paths = []
-    for remote in listing:
-        try:
-            if first <= file_day(remote.path) <= last:
-                paths.append(remote.path)
-        except CounterFileError as error:
-            outcome.failures[remote.path] = str(error)
-    if not paths:
-        return outcome
-    instance = dg.DagsterInstance.get()
-    known = set(instance.get_dynamic_partitions(counter_files.name))
-    instance.add_dynamic_partitions(counter_files.name, [p for p in sorted(paths) if p not in known])
-    ordered = instance.get_dynamic_partitions(counter_files.name)
-    positions = sorted(ordered.index(p) for p in paths)
-    tags = {RANGE_START: ordered[positions[0]], RANGE_END: ordered[positions[-1]],
-            "glame/launched_by": "glame run"}
-    result = _execute("ftp_counter_files_job", [visits.key], tags, "INFO")
-    result.failures.update(outcome.failures)
-    return result
-
-
-def run_inbox() -> Outcome:
-    """Import the sales files waiting in GLAME_INBOX_DIR."""
-    from glame_pipelines.defs.onec_files.assets import sales
-
-    return _execute("sources_job", list(sales.keys), {"glame/launched_by": "glame run"}, "INFO")
+    return execute(defs, "models_job", sorted(models), tags, "WARNING")

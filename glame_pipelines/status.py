@@ -15,7 +15,9 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 
 from glame_pipelines.runtime import prepare
-from glame_pipelines.settings import RANGE_END, RANGE_START, SOURCES, WINDOW_END, WINDOW_START
+from glame_pipelines.defs.freshness import freshness_days
+from glame_pipelines.settings import RANGE_END, RANGE_START, WINDOW_END, WINDOW_START
+from glame_pipelines.sources import all_sources
 
 ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
           dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
@@ -74,9 +76,9 @@ def _window(instance: dg.DagsterInstance, record) -> str | None:
 
 def source_statuses(instance, latest, now: datetime, env) -> list[SourceStatus]:
     """Per source, its newest load (any of its assets) and whether it is older than GLAME_FRESHNESS_DAYS."""
-    limit = timedelta(days=int(env.get("GLAME_FRESHNESS_DAYS") or 2))
+    limit = timedelta(days=freshness_days(env))
     out = []
-    for group, source in SOURCES.items():
+    for group, source in all_sources().items():
         status = SourceStatus(group, source.label, source.is_configured(env))
         records = [r for key, r in latest.items() if key.path[0] == group]
         if records:

@@ -17,7 +17,7 @@ from glame_pipelines.clients.onec import OnecNotPublished, normalize_entity_set
 from glame_pipelines.definitions import defs
 from glame_pipelines.defs.onec.assets import onec_assets
 from glame_pipelines.defs.onec.resources import ENTITY_SET_DEFAULTS, OnecResource, turned_off_sets
-from glame_pipelines.defs.shared import env_fields
+from glame_pipelines.sources import env_fields
 
 BONUS_SETS = ("AccumulationRegister_БонусныеБаллы_RecordType", "AccumulationRegister_БонусныеБаллы/Balance")
 BONUS_ASSETS = {dg.AssetKey(["onec", "bonus_points"]), dg.AssetKey(["onec", "bonus_balances"])}
@@ -96,10 +96,11 @@ def test_a_turned_off_asset_materialises_nothing_and_succeeds(warehouse_url, one
 def test_daily_schedule_skips_turned_off_sets_by_name():
     from datetime import date
 
-    from glame_pipelines.defs.automation import daily_run_request
+    from glame_pipelines.defs.schedules import daily_run_request
+    from glame_pipelines.definitions import defs
 
     env = {"ONEC_API_URL": "http://x/odata/standard.odata", "ONEC_API_TOKEN": "t", **BONUS_OFF}
-    request = daily_run_request(date(2025, 6, 10), env=env)
+    request = daily_run_request(date(2025, 6, 10), defs.resolve_asset_graph(), env=env)
     assert not set(request.asset_selection) & BONUS_ASSETS
     assert dg.AssetKey(["onec", "sales"]) in request.asset_selection
     assert "onec/bonus_points (turned off: ONEC_BONUS_POINTS_ENDPOINT is empty" in request.tags["glame/skipped_sources"]
@@ -209,6 +210,7 @@ def test_a_partial_build_runs_no_test_whose_parent_was_left_out(pg_server_url, t
     from marts_fixture import D2, load_fixture
 
     from glame_pipelines.defs.automation import models_request
+    from glame_pipelines.definitions import defs
     from glame_pipelines.defs.dbt.assets import glame_dbt_models
     from glame_pipelines.defs.dbt.manifest import dbt_executable
     from glame_pipelines.defs.dbt.project import dbt_project
@@ -232,7 +234,7 @@ def test_a_partial_build_runs_no_test_whose_parent_was_left_out(pg_server_url, t
                                 asset_selection=frozenset({dg.AssetKey(["onec", "sales"]),
                                                            dg.AssetKey(["vk", "group_stats"])}),
                                 tags={WINDOW_START: D2.isoformat(), WINDOW_END: D2.isoformat()})
-            request = models_request(run, failed={dg.AssetKey(["vk", "group_stats"])})
+            request = models_request(run, failed={dg.AssetKey(["vk", "group_stats"])}, graph=defs.resolve_asset_graph())
             selected = {k.path[-1] for k in request.asset_selection}
             assert "sales_daily" in selected and "unified_daily" not in selected
             resources = {"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import psycopg
 from pydantic import Field
 
-from glame_pipelines.settings import TIMEZONE, history_start, moscow_today  # noqa: F401 - re-exported
+from glame_pipelines.clients.http import ApiError, TransientError
+from glame_pipelines.settings import TIMEZONE, history_start, moscow_today
+from glame_pipelines.sources import SourceNotConfigured
 from glame_pipelines.warehouse.connection import WAREHOUSE_URL_ENV, WarehouseNotConfigured, connect
+from glame_pipelines.warehouse.loader import Window, load
+from glame_pipelines.warehouse.tables import LOAD_REJECTS
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)  # backfill_policy: single-run backfills are what we need
 
@@ -31,26 +36,6 @@ class WarehouseResource(dg.ConfigurableResource):
             raise WarehouseNotConfigured(f"{WAREHOUSE_URL_ENV} is not set: `glame run` sets it, or export it.")
         with connect(self.url, autocommit=True) as conn:  # each load commits its own transaction
             yield conn
-
-
-def env_fields(resource: type[dg.ConfigurableResource], mapping: Mapping[str, str]) -> dict[str, dg.EnvVar]:
-    """Resource fields bound to the variables that are set: EnvVar keeps values out of the UI, and an
-    unset optional variable must not fail every run that touches the resource."""
-    fields = resource.model_fields
-    bound = {
-        field: (dg.EnvVar.int(var) if fields[field].annotation is int else dg.EnvVar(var))
-        for field, var in mapping.items()
-        if os.environ.get(var)
-    }
-    return {**bound, **turned_off_fields(resource, mapping)}
-
-
-def turned_off_fields(resource: type[dg.ConfigurableResource], mapping: Mapping[str, str]) -> dict[str, str]:
-    """Fields whose variable is set but blank where the resource reads blank as "this feature is off"
-    (1C sets a base has not got): bound to "" instead of falling back to the default."""
-    off = getattr(resource, "empty_means_off", frozenset())
-    return {field: "" for field, var in mapping.items()
-            if field in off and var in os.environ and resource.is_off(os.environ[var])}
 
 
 def step_retry_policy() -> dg.RetryPolicy | None:
@@ -75,12 +60,11 @@ def partition_days(context: dg.AssetExecutionContext) -> list[date]:
 def reported_as_failure(source_label: str) -> Iterator[None]:
     """A source's expected failures (not configured, auth, API errors) become one clear Dagster
     failure naming the source, instead of a stack trace."""
-    from glame_pipelines.clients.http import ApiError, TransientError
-    from glame_pipelines.settings import SourceNotConfigured
-
     try:
         yield
-    except (SourceNotConfigured, WarehouseNotConfigured) as error:
+    except SourceNotConfigured as error:
+        raise dg.Failure(description=f"{source_label} is {error}", allow_retries=False) from None
+    except WarehouseNotConfigured as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     except TransientError as error:  # a 5xx storm outlasting the client's own retries: the step is retried
         raise dg.Failure(description=f"{source_label}: {error}", allow_retries=True) from None
@@ -103,9 +87,6 @@ def readable(records: Iterable, to_row: Callable, rejects) -> Iterator:
 
 def replace_rejects(conn: psycopg.Connection, source: str, partition: str, rejects, run_id: str | None) -> int:
     """Keep this load's rejected records (and only them) for its source and partition."""
-    from glame_pipelines.warehouse.loader import Window, load
-    from glame_pipelines.warehouse.tables import LOAD_REJECTS
-
     load(conn, LOAD_REJECTS, rejects.rows(source, partition), run_id=run_id,
          window=Window("source = %s and partition = %s", (source, partition), f"{source}:{partition}"))
     return len(rejects.items)
@@ -117,16 +98,11 @@ def is_latest_day(day: date) -> bool:
 
 
 def moscow_midnight(day: date):
-    from datetime import datetime, time
-    from zoneinfo import ZoneInfo
-
     return datetime.combine(day, time(0), ZoneInfo(TIMEZONE))
 
 
 def load_day(context: dg.AssetExecutionContext, conn: psycopg.Connection, table, day: date, rows, **scope):
     """Replace one Moscow day of `table` for one account/counter/group (`scope` columns)."""
-    from glame_pipelines.warehouse.loader import Window, load
-
     predicate = " and ".join(["date = %s", *(f"{column} = %s" for column in scope)])
     label = ":".join([day.isoformat(), *map(str, scope.values())])
     return load(conn, table, rows, run_id=context.run_id, window=Window(predicate, (day, *scope.values()), label))
@@ -134,11 +110,3 @@ def load_day(context: dg.AssetExecutionContext, conn: psycopg.Connection, table,
 
 def count_rows(conn: psycopg.Connection, table, where: str = "true", params: tuple = ()) -> int:
     return conn.execute(f"select count(*) from raw.{table.name} where {where}", params).fetchone()[0]
-
-
-def resource_from_env(resource_class: type[dg.ConfigurableResource], mapping: Mapping[str, str]):
-    """The resource as the definitions would bind it, for code that runs outside Dagster (`glame`)."""
-    values = {field: os.environ[var] for field, var in mapping.items() if os.environ.get(var)}
-    values.update(turned_off_fields(resource_class, mapping))
-    return resource_class(**{f: int(v) if resource_class.model_fields[f].annotation is int else v
-                             for f, v in values.items()})

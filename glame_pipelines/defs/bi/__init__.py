@@ -22,3 +22,8 @@ def dashboard_specs() -> list[dg.AssetSpec]:
         )
         for dashboard in dashboards()
     ]
+
+
+@dg.definitions
+def dashboards_definitions() -> dg.Definitions:
+    return dg.Definitions(assets=dashboard_specs())

@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 import psycopg
 
-from glame_pipelines.defs.automation import failed_assets_of
+from glame_pipelines.orchestration import failed_assets_of
 from glame_pipelines.defs.digest.resources import DigestChatResource
 from glame_pipelines.defs.shared import WarehouseResource, moscow_today
 from glame_pipelines.digest.delivery import deliver
@@ -50,7 +50,7 @@ def daily_run_groups(instance: dg.DagsterInstance, run_id: str | None,
     if not run_id or not (run := instance.get_run_by_id(run_id)):
         return set(), set()
     read = dg.AssetSelection.assets(*(dg.AssetKey(["marts", m]) for m in MARTS)).upstream().resolve(asset_graph())
-    failed = {key.path[0] for key in failed_assets_of(instance, run) if key in read}
+    failed = {key.path[0] for key in failed_assets_of(instance, run, asset_graph()) if key in read}
     loaded = {key.path[0] for key in (run.asset_selection or ())} - failed
     return failed, loaded
 

@@ -5,6 +5,7 @@ from pydantic import Field
 
 from glame_pipelines.clients.http import RetryPolicy
 from glame_pipelines.clients.telegram import DEFAULT_BASE_URL, TelegramClient
+from glame_pipelines.sources import env_fields
 
 ENV = {"bot_token": "TELEGRAM_BOT_TOKEN", "chat_id": "TELEGRAM_DIGEST_CHAT_ID", "base_url": "TELEGRAM_API_URL"}
 
@@ -22,3 +23,9 @@ class DigestChatResource(dg.ConfigurableResource):
 
     def client(self) -> TelegramClient:
         return TelegramClient(self.bot_token, self.base_url, retry=RetryPolicy(max_attempts=3, max_delay=10))
+
+
+@dg.definitions
+def digest_chat_definitions() -> dg.Definitions:
+    """The digest's chat, bound to its variables (TELEGRAM_DIGEST_CHAT_ID and the bot's token)."""
+    return dg.Definitions(resources={"digest_chat": DigestChatResource(**env_fields(DigestChatResource, ENV))})

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from glame_pipelines.defs.ftp_counters.source import SOURCE
 from glame_pipelines.clients.counter_files import CounterFileError, ParsedFile, days_of, file_day, parse
 from glame_pipelines.defs.dbt.project import DBT_PROJECT_DIR
 from glame_pipelines.defs.ftp_counters.resources import FtpResource
@@ -12,8 +13,7 @@ from glame_pipelines.defs.shared import WarehouseResource, moscow_today, reporte
 from glame_pipelines.warehouse.loader import Window, load, table_exists
 from glame_pipelines.warehouse.tables import FTP_COUNTER_FILES, FTP_COUNTER_REJECTS, FTP_COUNTER_VISITS
 
-GROUP = "ftp_counters"
-LABEL = "FTP counters"
+GROUP, LABEL = SOURCE.name, SOURCE.label
 STORE_MAPPING = DBT_PROJECT_DIR / "seeds" / "store_mapping.csv"
 counter_files = dg.DynamicPartitionsDefinition(name="ftp_counter_files")
 

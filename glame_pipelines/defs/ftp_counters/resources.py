@@ -8,7 +8,7 @@ from pydantic import Field
 
 from glame_pipelines.clients.ftp import FtpClient
 from glame_pipelines.clients.http import RetryPolicy
-from glame_pipelines.settings import SourceNotConfigured
+from glame_pipelines.sources import SourceNotConfigured
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,6 @@ class FtpResource(dg.ConfigurableResource):
         missing = [var for field, var in (("host", "FTP_HOST"), ("user", "FTP_USER"), ("password", "FTP_PASSWORD"))
                    if not getattr(self, field)]
         if missing:
-            raise SourceNotConfigured("ftp_counters", missing)
+            raise SourceNotConfigured(missing)
         return FtpClient(self.host, self.user, self.password, port=self.port, root=self.directory or "/",
                          tls=_flag(self.tls), passive=_flag(self.passive), retry=retry or RetryPolicy())

@@ -7,13 +7,14 @@ import os
 import dagster as dg
 
 from glame_pipelines.clients.ftp import RemoteFile
-from glame_pipelines.defs.ftp_counters.assets import counter_files, every_store_day_has_a_file, visits
+from glame_pipelines.defs.ftp_counters import assets
 from glame_pipelines.defs.ftp_counters.resources import FtpResource
 from glame_pipelines.defs.shared import step_retry_policy
-from glame_pipelines.settings import RANGE_END, RANGE_START, SOURCES, TIMEZONE
+from glame_pipelines.defs.ftp_counters.source import SOURCE
+from glame_pipelines.settings import RANGE_END, RANGE_START, TIMEZONE
 
 ftp_counter_files_job = dg.define_asset_job(
-    "ftp_counter_files_job", selection=[visits],
+    "ftp_counter_files_job", selection=[assets.visits],
     description="Load people-counter files from FTP (one partition per file).",
     op_retry_policy=step_retry_policy(),
 )
@@ -59,10 +60,10 @@ def run_request(files: list[RemoteFile]) -> dg.RunRequest:
     if len(files) == 1:
         f = files[0]
         return dg.RunRequest(run_key=f"{f.path}:{f.size}:{f.modified}", partition_key=f.path,
-                             asset_selection=[visits.key])
+                             asset_selection=[assets.visits.key])
     digest = hashlib.sha256(json.dumps([[f.path, f.size, f.modified] for f in files]).encode()).hexdigest()[:16]
     return dg.RunRequest(run_key=f"{files[0].path}..{files[-1].path}:{len(files)}:{digest}",
-                         asset_selection=[visits.key],  # named, so the models after it are those of the counters
+                         asset_selection=[assets.visits.key],  # named, so the models after it are those of the counters
                          tags={RANGE_START: files[0].path, RANGE_END: files[-1].path, "glame/files": str(len(files))})
 
 
@@ -72,20 +73,20 @@ def ftp_counter_files_sensor(context: dg.SensorEvaluationContext, ftp_counters: 
     """Polls the store folders every GLAME_FTP_POLL_SECONDS (default 30): a new file is loaded about a
     minute after it stopped growing; everything ready at once is one run, keyed by its files' signatures."""
     if not (ftp_counters.host and ftp_counters.user and ftp_counters.password):
-        return dg.SkipReason(f"FTP counters are not configured: set {', '.join(SOURCES['ftp_counters'].missing())}")
+        return dg.SkipReason(f"FTP counters are not configured: set {', '.join(SOURCE.missing())}")
     listing = ftp_counters.client().list_files()
     ready, cursor = plan(listing, json.loads(context.cursor) if context.cursor else {})
-    known = context.instance.get_dynamic_partitions(counter_files.name) if ready else []
+    known = context.instance.get_dynamic_partitions(assets.counter_files.name) if ready else []
     requests = [run_request(group) for group in batches(ready, known)]
     new = sorted({f.path for f in ready} - set(known))
-    partitions = [counter_files.build_add_request(new)] if new else []
+    partitions = [assets.counter_files.build_add_request(new)] if new else []
     skip = None if ready else (f"{len(listing)} files, {len(cursor['waiting'])} waiting for a second look")
     return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partitions,
                            cursor=json.dumps(cursor, sort_keys=True), skip_reason=skip)
 
 
 counter_coverage_job = dg.define_asset_job(
-    "counter_coverage_job", selection=dg.AssetSelection.checks(every_store_day_has_a_file),
+    "counter_coverage_job", selection=dg.AssetSelection.checks(assets.every_store_day_has_a_file),
     description="Flag store-days of the last week without a counter file.",
 )
 

@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 
+from glame_pipelines.defs.instagram.source import SOURCE
 from glame_pipelines.clients.http import MalformedRecord, required, whole_number
 from glame_pipelines.clients.instagram import ACCOUNT_TOTAL_METRICS, InstagramClient, parse_timestamp
 from glame_pipelines.defs.instagram.resources import InstagramResource
@@ -27,8 +28,7 @@ from glame_pipelines.warehouse.tables import (
     INSTAGRAM_STORIES,
 )
 
-GROUP = "instagram"
-LABEL = "Instagram"
+GROUP, LABEL = SOURCE.name, SOURCE.label
 SNAPSHOT_FIELDS = ("followers_count", "follows_count", "media_count")
 
 
@@ -145,7 +145,8 @@ def _day(day: date):
     return Window("date = %s", (day,), day.isoformat())
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"api", "postgres"}, metadata={"table": "raw.instagram_stories"})
+@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"api", "postgres"}, metadata={"table": "raw.instagram_stories"},
+          tags={"glame/schedule": "own"})  # every 4 hours (schedules.py), not in the daily run
 def stories(context: dg.AssetExecutionContext, instagram: InstagramResource, warehouse: WarehouseResource):
     """Current stories and their insights. A story lives 24 hours: its own schedule runs every few hours,
     and each capture updates the story's row, so the last one before it expires stays."""

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from glame_pipelines.clients.http import RetryPolicy
 from glame_pipelines.clients.instagram import DEFAULT_BASE_URL, DEFAULT_VERSION, InstagramClient
-from glame_pipelines.settings import SourceNotConfigured
+from glame_pipelines.sources import SourceNotConfigured
 
 ENV = {"access_token": "INSTAGRAM_ACCESS_TOKEN", "account_id": "INSTAGRAM_BUSINESS_ACCOUNT_ID",
        "base_url": "INSTAGRAM_API_URL", "api_version": "INSTAGRAM_API_VERSION",
@@ -25,5 +25,5 @@ class InstagramResource(dg.ConfigurableResource):
     def client(self, retry: RetryPolicy | None = None) -> InstagramClient:
         missing = [ENV[f] for f in ("access_token", "account_id") if not getattr(self, f)]
         if missing:
-            raise SourceNotConfigured("instagram", missing)
+            raise SourceNotConfigured(missing)
         return InstagramClient(self.access_token, self.account_id, self.base_url, self.api_version, retry=retry)

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 import dagster as dg
 
+from glame_pipelines.defs.onec.source import SOURCE
 from glame_pipelines.clients.http import MalformedRecord, required, whole_number
 from glame_pipelines.clients.onec import OnecClient, clean_ref, parse_onec_datetime
 from glame_pipelines.defs.onec.resources import OnecResource, env_variable
@@ -22,8 +23,7 @@ from glame_pipelines.defs.shared import (
 from glame_pipelines.warehouse.loader import LoadResult, RawTable, Rejects, Window, convert_records, load
 from glame_pipelines.warehouse import tables
 
-GROUP = "onec"
-LABEL = "1C"
+GROUP, LABEL = SOURCE.name, SOURCE.label
 MIGRATION_DOCUMENT = "Document_ВводНачальныхОстатков"
 
 

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from glame_pipelines.clients.http import RetryPolicy
 from glame_pipelines.clients.onec import DEFAULT_PAGE_SIZE, OnecClient, basic_token, normalize_entity_set
-from glame_pipelines.settings import SourceNotConfigured
+from glame_pipelines.sources import SourceNotConfigured
 
 ENTITY_SET_DEFAULTS = {
     "sales_endpoint": ("ONEC_SALES_ENDPOINT", "AccumulationRegister_Продажи_RecordType"),
@@ -103,10 +103,10 @@ class OnecResource(dg.ConfigurableResource):
             return self.api_token
         if self.username and self.password:
             return basic_token(self.username, self.password)
-        raise SourceNotConfigured("onec", ["ONEC_API_TOKEN or ONEC_USERNAME and ONEC_PASSWORD"])
+        raise SourceNotConfigured(["ONEC_API_TOKEN or ONEC_USERNAME and ONEC_PASSWORD"])
 
     def client(self, retry: RetryPolicy | None = None) -> OnecClient:
         if not self.api_url:
-            raise SourceNotConfigured("onec", ["ONEC_API_URL"])
+            raise SourceNotConfigured(["ONEC_API_URL"])
         return OnecClient(self.api_url, self.token(), page_size=self.page_size, timeout=self.timeout_seconds,
                           retry=retry or RetryPolicy())

@@ -1,39 +1,22 @@
 """1C sales exports dropped in an inbox folder (or given to `glame import-sales`), loaded once per content."""
 
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
 import psycopg
-from pydantic import Field
 
 from glame_pipelines.clients.ftp import RemoteFile
 from glame_pipelines.clients.sales_files import SalesFile, SalesFileError, read
 from glame_pipelines.defs.ftp_counters.sensors import plan
+from glame_pipelines.defs.onec_files.resources import InboxResource
+from glame_pipelines.defs.onec_files.source import SOURCE
 from glame_pipelines.defs.shared import WarehouseResource, replace_rejects, reported_as_failure
 from glame_pipelines.warehouse.loader import Rejects, Window, load, table_exists
 from glame_pipelines.warehouse.tables import ONEC_SALES_FILE_MONTHS, ONEC_SALES_FILES
 
-GROUP = "onec_files"
-SUFFIXES = {".csv", ".json", ".xlsx", ".xlsm", ".xls", ".txt"}
 
-
-class InboxResource(dg.ConfigurableResource):
-    """The folder users drop 1C sales exports into."""
-
-    directory: str | None = Field(default=None, description="GLAME_INBOX_DIR.")
-
-    def files(self) -> list[Path]:
-        """Oldest first (by modification time): files dropped together load in the order they were saved,
-        so the newest export of a month is loaded last and is the one sales_monthly counts."""
-        if not self.directory:
-            return []
-        folder = Path(self.directory)
-        if not folder.is_dir():
-            raise NotADirectoryError(f"GLAME_INBOX_DIR {folder} is not a folder")
-        found = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")]
-        return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
+GROUP = SOURCE.name
 
 
 def import_sales_file(conn: psycopg.Connection, path: Path, run_id: str | None) -> tuple[SalesFile, bool]:
@@ -71,7 +54,7 @@ def sales(context: dg.AssetExecutionContext, inbox: InboxResource, warehouse: Wa
     keyed by content hash: the same file loaded twice adds nothing. Rows and months of a file are written
     together, so the two tables are one asset run."""
     loaded, failures = [], []
-    with reported_as_failure("1C sales files"), warehouse.connect() as conn:
+    with reported_as_failure(SOURCE.label), warehouse.connect() as conn:
         for path in inbox.files():
             try:
                 sales_file, new = import_sales_file(conn, path, context.run_id)
@@ -107,7 +90,3 @@ def sales_inbox_sensor(context: dg.SensorEvaluationContext, inbox: InboxResource
     return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key)] if ready else [],
                            cursor=json.dumps(cursor, sort_keys=True),
                            skip_reason=None if ready else "no new file has settled in the inbox")
-
-
-def inbox_from_env() -> InboxResource:
-    return InboxResource(directory=os.environ.get("GLAME_INBOX_DIR") or None)

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from glame_pipelines.defs.telegram.source import SOURCE
 from glame_pipelines.clients.http import required, unix_time, whole_number
 from glame_pipelines.clients.telegram import UpdatesUnavailable
 from glame_pipelines.defs.shared import (
@@ -19,8 +20,7 @@ from glame_pipelines.defs.telegram.resources import TelegramResource
 from glame_pipelines.warehouse.loader import Rejects, load, table_exists
 from glame_pipelines.warehouse.tables import SOURCE_STATE, TELEGRAM_CHANNEL_DAILY, TELEGRAM_CHANNEL_POSTS
 
-GROUP = "telegram"
-LABEL = "Telegram"
+GROUP, LABEL = SOURCE.name, SOURCE.label
 OFFSET_STATE = "telegram:update_offset"
 
 

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from glame_pipelines.clients.http import RetryPolicy
 from glame_pipelines.clients.telegram import DEFAULT_BASE_URL, TelegramClient
-from glame_pipelines.settings import SourceNotConfigured
+from glame_pipelines.sources import SourceNotConfigured
 
 ENV = {"bot_token": "TELEGRAM_BOT_TOKEN", "channel": "TELEGRAM_CHANNEL_USERNAME", "base_url": "TELEGRAM_API_URL",
        "consume_updates": "TELEGRAM_CONSUME_UPDATES"}
@@ -23,7 +23,7 @@ class TelegramResource(dg.ConfigurableResource):
     def client(self, retry: RetryPolicy | None = None) -> TelegramClient:
         missing = [ENV[f] for f in ("bot_token", "channel") if not getattr(self, f)]
         if missing:
-            raise SourceNotConfigured("telegram", missing)
+            raise SourceNotConfigured(missing)
         return TelegramClient(self.bot_token, self.base_url, retry=retry)
 
     def confirms_updates(self) -> bool:

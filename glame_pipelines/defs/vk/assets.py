@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from glame_pipelines.defs.vk.source import SOURCE
 from glame_pipelines.clients.http import MalformedRecord, number, required, unix_time, whole_number
 from glame_pipelines.clients.vk import STAT_FIELDS
 from glame_pipelines.defs.shared import (
@@ -25,8 +26,7 @@ from glame_pipelines.warehouse.loader import Rejects, load
 from glame_pipelines.warehouse.tables import VK_GROUP_DAILY, VK_GROUP_STATS, VK_WALL_POSTS
 
 MOSCOW = ZoneInfo(TIMEZONE)
-GROUP = "vk"
-LABEL = "VK"
+GROUP, LABEL = SOURCE.name, SOURCE.label
 
 
 def _whole(value) -> int | None:

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from glame_pipelines.clients.http import RetryPolicy
 from glame_pipelines.clients.vk import DEFAULT_BASE_URL, DEFAULT_VERSION, VkClient
-from glame_pipelines.settings import SourceNotConfigured
+from glame_pipelines.sources import SourceNotConfigured
 
 ENV = {"access_token": "VK_ACCESS_TOKEN", "group_id": "VK_GROUP_ID", "base_url": "VK_API_URL",
        "api_version": "VK_API_VERSION", "requests_per_second": "VK_REQUESTS_PER_SECOND",
@@ -26,5 +26,5 @@ class VkResource(dg.ConfigurableResource):
     def client(self, retry: RetryPolicy | None = None) -> VkClient:
         missing = [ENV[f] for f in ("access_token", "group_id") if not getattr(self, f)]
         if missing:
-            raise SourceNotConfigured("vk", missing)
+            raise SourceNotConfigured(missing)
         return VkClient(self.access_token, self.base_url, self.api_version, self.requests_per_second, retry=retry)

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from glame_pipelines.defs.yandex_metrika.source import SOURCE
 from glame_pipelines.clients.metrika import (
     DEMOGRAPHIC_DIMENSIONS,
     DEMOGRAPHIC_METRICS,
@@ -25,8 +26,7 @@ from glame_pipelines.defs.shared import (
 from glame_pipelines.defs.yandex_metrika.resources import MetrikaResource
 from glame_pipelines.warehouse.tables import YANDEX_METRIKA_DEMOGRAPHICS, YANDEX_METRIKA_TRAFFIC
 
-GROUP = "yandex_metrika"
-LABEL = "Yandex.Metrika"
+GROUP, LABEL = SOURCE.name, SOURCE.label
 SAMPLED = -3  # rows end with (sampled, sample_share, payload)
 
 

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from glame_pipelines.clients.http import RetryPolicy
 from glame_pipelines.clients.metrika import DEFAULT_BASE_URL, MetrikaClient
-from glame_pipelines.settings import SourceNotConfigured
+from glame_pipelines.sources import SourceNotConfigured
 
 ENV = {"counter_id": "YANDEX_METRIKA_COUNTER_ID", "oauth_token": "YANDEX_METRIKA_OAUTH_TOKEN",
        "base_url": "YANDEX_METRIKA_API_URL", "lookback_days": "YANDEX_METRIKA_LOOKBACK_DAYS"}
@@ -24,5 +24,5 @@ class MetrikaResource(dg.ConfigurableResource):
         missing = [var for field, var in (("counter_id", ENV["counter_id"]), ("oauth_token", ENV["oauth_token"]))
                    if not getattr(self, field)]
         if missing:
-            raise SourceNotConfigured("yandex_metrika", missing)
+            raise SourceNotConfigured(missing)
         return MetrikaClient(self.oauth_token, self.base_url, retry=retry)
