@@ -1,0 +1,26 @@
+"""Orders per Moscow day of the throwaway Wildberries source: a daily-partitioned raw table."""
+
+import dagster as dg
+
+from glame_extra.defs.wildberries.source import SOURCE, WildberriesResource
+from glame_pipelines.defs.shared import WarehouseResource, daily_partitions, load_day, partition_days, reported_as_failure
+from glame_pipelines.warehouse.loader import Column, RawTable, ensure_table
+
+WILDBERRIES_ORDERS = RawTable("wildberries_orders", (
+    Column("seller_id", "text", "The seller."),
+    Column("date", "date", "Moscow day."),
+    Column("orders", "integer", "Orders that day."),
+), ("seller_id", "date"), "Orders per day of a Wildberries seller.")
+
+
+@dg.asset(key=[SOURCE.name, "orders"], group_name=SOURCE.name, partitions_def=daily_partitions,
+          backfill_policy=dg.BackfillPolicy.single_run(), kinds={"api", "postgres"})
+def orders(context: dg.AssetExecutionContext, wildberries: WildberriesResource, warehouse: WarehouseResource):
+    """One row per day: the day's number as its order count, so a test can check what was loaded."""
+    with reported_as_failure(SOURCE.label), warehouse.connect() as conn:
+        ensure_table(conn, WILDBERRIES_ORDERS)
+        days = partition_days(context)
+        for day in days:
+            row = (wildberries.seller_id, day, day.day, {"date": day.isoformat()})
+            load_day(context, conn, WILDBERRIES_ORDERS, day, [row], seller_id=wildberries.seller_id)
+        return dg.MaterializeResult(metadata={"dagster/row_count": len(days)})
