@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: venv demo test test-production dev serve status bench bench-smoke check clean bi bi-venv
+.PHONY: venv demo test lint check-defs test-production dev serve status bench bench-smoke check clean bi bi-venv
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,17 @@ venv: $(VENV)/.installed
 demo: venv  ## embedded Postgres (unless GLAME_WAREHOUSE_URL) + sandbox + 30 days through Dagster + summary
 	$(VENV)/bin/glame demo
 
-test: venv bi-venv  ## the test suite on a real Postgres (GLAME_TEST_DATABASE_URL, else embedded)
+test: venv bi-venv lint check-defs  ## lint, dg check defs, then the test suite on a real Postgres (GLAME_TEST_DATABASE_URL, else embedded)
 	$(PY) -m pytest
+
+lint: venv  ## ruff: lint and format over the Python code
+	$(VENV)/bin/ruff check glame_pipelines tests bench
+	$(VENV)/bin/ruff format --check glame_pipelines tests bench
+
+# `dg check defs` on an empty throwaway instance: the definitions load and validate as the UI will see them
+check-defs: venv  ## dg check defs
+	home=$$(mktemp -d) && DAGSTER_HOME=$$home VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+		$(VENV)/bin/dg check defs; status=$$?; rm -rf $$home; exit $$status
 
 test-production: venv  ## glame serve, run monitoring, Celery workers, the 30-day fault run (minutes each; CI runs it too)
 	$(PY) -m pytest -m production

@@ -16,15 +16,11 @@ import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dagster as dg
 
 from glame_pipelines.clients.http import RetryPolicy
-
-if TYPE_CHECKING:  # annotations only: the sandbox and the run outcome are built elsewhere
-    from glame_pipelines.sandbox import Sandbox
-    from glame_pipelines.sandbox.retail import RetailWorld
 
 SOURCE_PACKAGES_ENV = "GLAME_SOURCE_PACKAGES"
 PROJECT_SOURCES = "glame_pipelines.defs"
@@ -52,8 +48,8 @@ class SandboxHook:
     """How the demo and the tests point a source at its local simulator: the HTTP APIs it mounts on the
     sandbox server, and the variables that point the source at them once the sandbox is built."""
 
-    env: Callable[[Sandbox], dict[str, str]]
-    apis: Callable[[RetailWorld], list] = lambda world: []
+    env: Callable[[Any], dict[str, str]]  # (the built glame_pipelines.sandbox.Sandbox) -> variables
+    apis: Callable[[Any], list] = lambda world: []  # (the sandbox's RetailWorld) -> HTTP simulators to mount
 
 
 @dataclass(frozen=True)

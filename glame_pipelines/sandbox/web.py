@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlencode
@@ -313,9 +314,7 @@ class VkApi(Api):
         return Response(status, b"", {"Content-Type": "text/plain"})
 
     def handle(self, request: Request) -> Response:
-        import time as _time
-
-        self.call_times.append(_time.monotonic())
+        self.call_times.append(time.monotonic())
         params = request.query
         if params.get("access_token") != self.token:
             return self.error(5, "User authorization failed: invalid access_token (4).", params)

@@ -34,10 +34,10 @@ def _flag(value: str) -> bool:
 class FtpResource(dg.ConfigurableResource):
     """The FTP server where each store's counter writes one file per day."""
 
-    host: str | None = Field(default=None, description="FTP_HOST.")
-    port: int = Field(default=21, description="FTP_PORT.")
+    host: str | None = Field(default=None, description="FTP_HOST: the FTP server the counters write to.")
+    port: int = Field(default=21, description="FTP_PORT: its port (default 21).")
     user: str | None = Field(default=None, description="FTP_USER (FTP_USERNAME is accepted as an alias).")
-    password: str | None = Field(default=None, description="FTP_PASSWORD.")
+    password: str | None = Field(default=None, description="FTP_PASSWORD: the FTP user's password.")
     directory: str = Field(default="/", description="FTP_DIRECTORY: the folder holding one folder per store.")
     tls: str = Field(default="false", description="FTP_TLS=true: explicit FTPS (AUTH TLS).")
     passive: str = Field(default="true", description="FTP_PASSIVE: passive mode (default true).")

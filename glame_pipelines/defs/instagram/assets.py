@@ -20,7 +20,7 @@ from glame_pipelines.defs.shared import (
     replace_rejects,
     reported_as_failure,
 )
-from glame_pipelines.warehouse.loader import Rejects, load, table_exists
+from glame_pipelines.warehouse.loader import Rejects, Window, load, table_exists
 from glame_pipelines.warehouse.tables import (
     INSTAGRAM_ACCOUNT_DAILY,
     INSTAGRAM_MEDIA,
@@ -139,9 +139,7 @@ def media_insights(context: dg.AssetExecutionContext, instagram: InstagramResour
                                               "rejected": rejected})
 
 
-def _day(day: date):
-    from glame_pipelines.warehouse.loader import Window
-
+def _day(day: date) -> Window:
     return Window("date = %s", (day,), day.isoformat())
 
 

@@ -16,9 +16,9 @@ class InstagramResource(dg.ConfigurableResource):
     """The Graph API for one Instagram business account."""
 
     access_token: str | None = Field(default=None, description="INSTAGRAM_ACCESS_TOKEN (long-lived).")
-    account_id: str | None = Field(default=None, description="INSTAGRAM_BUSINESS_ACCOUNT_ID (17841…).")
-    base_url: str = Field(default=DEFAULT_BASE_URL, description="INSTAGRAM_API_URL.")
-    api_version: str = Field(default=DEFAULT_VERSION, description="INSTAGRAM_API_VERSION.")
+    account_id: str | None = Field(default=None, description="INSTAGRAM_BUSINESS_ACCOUNT_ID: the Instagram business account's id (17841…).")
+    base_url: str = Field(default=DEFAULT_BASE_URL, description="INSTAGRAM_API_URL: the Graph API's address (the sandbox sets it; default Facebook).")
+    api_version: str = Field(default=DEFAULT_VERSION, description="INSTAGRAM_API_VERSION: the Graph API version called, e.g. v21.0.")
     media_insights_days: int = Field(default=90, description="INSTAGRAM_MEDIA_INSIGHTS_DAYS: insights are "
                                                              "read for media posted in this many days.")
 

@@ -43,6 +43,13 @@ ENV = {
 }
 
 
+def entity_set_field(field: str, meaning: str):
+    """The resource field of one entity set: its variable, what it names, and the standard name."""
+    variable, default = ENTITY_SET_DEFAULTS[field]
+    return Field(default=default, description=f"{variable}: entity set of {meaning}, as this base publishes it "
+                                              f"(default {default}).")
+
+
 def env_variable(field: str) -> str:
     return ENTITY_SET_DEFAULTS[field][0]
 
@@ -72,19 +79,19 @@ class OnecResource(dg.ConfigurableResource):
     api_url: str | None = Field(default=None, description="ONEC_API_URL: …/odata/standard.odata of the base.")
     api_token: str | None = Field(default=None, description="ONEC_API_TOKEN: base64 of login:password.")
     username: str | None = Field(default=None, description="ONEC_USERNAME, with ONEC_PASSWORD, instead of a token.")
-    password: str | None = Field(default=None, description="ONEC_PASSWORD.")
+    password: str | None = Field(default=None, description="ONEC_PASSWORD: the 1C user's password (with ONEC_USERNAME).")
     page_size: int = Field(default=DEFAULT_PAGE_SIZE, description="ONEC_PAGE_SIZE: records per request ($top).")
     timeout_seconds: float = Field(default=60.0, description="Per-request timeout.")
     opening_balances_date: str = Field(default="2023-07-31", description="ONEC_OPENING_BALANCES_DATE: date of the migrated opening balances.")
-    sales_endpoint: str = Field(default=ENTITY_SET_DEFAULTS["sales_endpoint"][1], description="ONEC_SALES_ENDPOINT.")
-    card_sales_endpoint: str = Field(default=ENTITY_SET_DEFAULTS["card_sales_endpoint"][1], description="ONEC_CARD_SALES_ENDPOINT.")
-    bonus_points_endpoint: str = Field(default=ENTITY_SET_DEFAULTS["bonus_points_endpoint"][1], description="ONEC_BONUS_POINTS_ENDPOINT.")
-    bonus_balances_endpoint: str = Field(default=ENTITY_SET_DEFAULTS["bonus_balances_endpoint"][1], description="ONEC_BONUS_BALANCES_ENDPOINT.")
-    receipts_endpoint: str = Field(default=ENTITY_SET_DEFAULTS["receipts_endpoint"][1], description="ONEC_RECEIPTS_ENDPOINT.")
-    discount_cards_endpoint: str = Field(default=ENTITY_SET_DEFAULTS["discount_cards_endpoint"][1], description="ONEC_DISCOUNT_CARDS_ENDPOINT.")
-    customers_endpoint: str = Field(default=ENTITY_SET_DEFAULTS["customers_endpoint"][1], description="ONEC_CUSTOMERS_ENDPOINT.")
-    products_endpoint: str = Field(default=ENTITY_SET_DEFAULTS["products_endpoint"][1], description="ONEC_PRODUCTS_ENDPOINT.")
-    stores_endpoint: str = Field(default=ENTITY_SET_DEFAULTS["stores_endpoint"][1], description="ONEC_STORES_ENDPOINT.")
+    sales_endpoint: str = entity_set_field("sales_endpoint", "the sales register")
+    card_sales_endpoint: str = entity_set_field("card_sales_endpoint", "the sales-by-discount-card register (optional)")
+    bonus_points_endpoint: str = entity_set_field("bonus_points_endpoint", "the bonus points register (optional)")
+    bonus_balances_endpoint: str = entity_set_field("bonus_balances_endpoint", "the bonus balances table (optional)")
+    receipts_endpoint: str = entity_set_field("receipts_endpoint", "the retail receipts journal (optional)")
+    discount_cards_endpoint: str = entity_set_field("discount_cards_endpoint", "the discount cards catalog")
+    customers_endpoint: str = entity_set_field("customers_endpoint", "the customers (counterparties) catalog")
+    products_endpoint: str = entity_set_field("products_endpoint", "the products catalog")
+    stores_endpoint: str = entity_set_field("stores_endpoint", "the stores (warehouses) catalog")
 
     @staticmethod
     def is_off(value: str) -> bool:

@@ -11,7 +11,7 @@ SUFFIXES = {".csv", ".json", ".xlsx", ".xlsm", ".xls", ".txt"}
 class InboxResource(dg.ConfigurableResource):
     """The folder users drop 1C sales exports into."""
 
-    directory: str | None = Field(default=None, description="GLAME_INBOX_DIR.")
+    directory: str | None = Field(default=None, description="GLAME_INBOX_DIR: the folder people drop 1C sales exports into.")
 
     def files(self) -> list[Path]:
         """Oldest first (by modification time): files dropped together load in the order they were saved,

@@ -16,7 +16,7 @@ class TelegramResource(dg.ConfigurableResource):
 
     bot_token: str | None = Field(default=None, description="TELEGRAM_BOT_TOKEN from @BotFather.")
     channel: str | None = Field(default=None, description="TELEGRAM_CHANNEL_USERNAME, e.g. @glame_jewelry.")
-    base_url: str = Field(default=DEFAULT_BASE_URL, description="TELEGRAM_API_URL.")
+    base_url: str = Field(default=DEFAULT_BASE_URL, description="TELEGRAM_API_URL: the Bot API's address (the sandbox sets it; default Telegram).")
     consume_updates: str = Field(default="false", description="TELEGRAM_CONSUME_UPDATES=true: confirm updates after "
                                  "reading them. Off by default: confirming removes them for any other consumer.")
 

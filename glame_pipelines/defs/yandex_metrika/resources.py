@@ -14,9 +14,9 @@ ENV = {"counter_id": "YANDEX_METRIKA_COUNTER_ID", "oauth_token": "YANDEX_METRIKA
 class MetrikaResource(dg.ConfigurableResource):
     """The Reporting API of one counter."""
 
-    counter_id: str | None = Field(default=None, description="YANDEX_METRIKA_COUNTER_ID.")
+    counter_id: str | None = Field(default=None, description="YANDEX_METRIKA_COUNTER_ID: the site's counter (tag) number.")
     oauth_token: str | None = Field(default=None, description="YANDEX_METRIKA_OAUTH_TOKEN (metrika:read).")
-    base_url: str = Field(default=DEFAULT_BASE_URL, description="YANDEX_METRIKA_API_URL.")
+    base_url: str = Field(default=DEFAULT_BASE_URL, description="YANDEX_METRIKA_API_URL: the API's address (the sandbox sets it; default Yandex).")
     lookback_days: int = Field(default=2, description="YANDEX_METRIKA_LOOKBACK_DAYS: days before the window "
                                                       "re-pulled on every run, because sessions close late.")
 
