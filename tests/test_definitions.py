@@ -6,6 +6,7 @@ import dagster as dg
 
 from glame_pipelines.defs.dbt.assets import build_args, run_window
 from glame_pipelines.definitions import defs
+from glame_pipelines.sources import all_sources
 
 RAW = {
     "onec": {"sales", "card_sales", "bonus_points", "bonus_balances", "receipts", "discount_cards", "customers",
@@ -29,6 +30,7 @@ def test_definitions_validate():
 
 def test_every_source_asset_is_keyed_by_its_group():
     graph = defs.resolve_asset_graph()
+    assert set(RAW) == set(all_sources())  # the inventory names each discovered source, no more
     for group, names in RAW.items():
         keys = {k.path[1] for k in graph.get_all_asset_keys() if k.path[0] == group}
         assert keys == names, group
