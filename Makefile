@@ -23,8 +23,9 @@ test: venv lint-sql bi-venv  ## sqlfluff, then the test suite on a real Postgres
 
 # sqlfluff's dbt templater compiles each model, and dbt's is_incremental() asks the database whether the model's
 # table exists: the lint connects to a Postgres and reads its catalog, nothing more. By default the local one CI
-# starts (its `postgres` database always exists); LINT_DB_HOST/PORT/USER/NAME point elsewhere. The rules and why
-# some are off: [tool.sqlfluff] in pyproject.toml.
+# starts (its `postgres` database always exists); LINT_DB_HOST/PORT/USER/NAME point elsewhere. It lints the SQL as
+# rendered: the incremental models' full-refresh branch there, their incremental one with LINT_DB_NAME set to a
+# built warehouse. The rules and why some are off: [tool.sqlfluff] in pyproject.toml.
 LINT_DB_HOST ?= 127.0.0.1
 LINT_DB_PORT ?= 5432
 LINT_DB_USER ?= postgres
