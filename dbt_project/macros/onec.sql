@@ -7,7 +7,8 @@
             when length(digits) = 11 and left(digits, 1) in ('7', '8') then '+7' || right(digits, 10)
             when length(digits) = 10 then '+7' || digits
         end
-        from (select regexp_replace({{ expression }}, '\D', '', 'g') as digits offset 0) as phone  -- offset 0: not inlined
+        -- offset 0: not inlined; `limit all` (no limit) only because sqlfluff's grammar wants one before offset
+        from (select regexp_replace({{ expression }}, '\D', '', 'g') as digits limit all offset 0) as phone
     )
 {%- endmacro %}
 

@@ -9,7 +9,8 @@ customers as (
     from {{ ref('customer_profile') }}
     {% if var('start_date', none) %}
     where customer_key in (
-        select customer_key from {{ ref('customer_purchases') }} where {{ run_window('purchase_date') }}
+        select customer_key from {{ ref('customer_purchases') }}
+        where {{ run_window('purchase_date') }}
     )
     {% endif %}
 
@@ -17,10 +18,10 @@ customers as (
 
 lines as (
 
-    select customer_key, sum(amount) as revenue
-    from {{ ref('customer_purchases') }}
-    where customer_key in (select customer_key from customers)
-    group by 1
+    select purchases.customer_key, sum(purchases.amount) as revenue
+    from {{ ref('customer_purchases') }} as purchases
+    where purchases.customer_key in (select customers.customer_key from customers)
+    group by purchases.customer_key
 
 )
 

@@ -1,6 +1,7 @@
 -- A phone typed as people write it finds the customer stored as E.164 (the Покупатели dashboard's lookup).
 select typed, marts.phone_e164(typed) as got, expected
-from (values
+from (
+    values
     ('8 (978) 123-45-67', '+79781234567'),
     ('+7 978 123 45 67', '+79781234567'),
     ('+79781234567', '+79781234567'),

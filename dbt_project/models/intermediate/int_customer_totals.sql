@@ -27,10 +27,11 @@ touched as (
 
 lines as (
 
-    select *
-    from {{ ref('customer_purchases') }}
-    where not is_migrated
-    {% if is_incremental() %}and customer_key in (select customer_key from touched){% endif %}
+    select purchases.*
+    from {{ ref('customer_purchases') }} as purchases
+    where not purchases.is_migrated{% if is_incremental() %}
+        and purchases.customer_key in (select touched.customer_key from touched)
+    {%- endif %}
 
 ),
 

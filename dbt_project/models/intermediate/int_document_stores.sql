@@ -28,7 +28,10 @@ register_documents as (
     from {{ ref('stg_onec__sales') }} as sales
     where store_key is not null
         and {{ incremental_window('sold_at', moment=true) }}
-        and not exists (select from receipts where receipts.document_ref = sales.document_ref)
+        and not exists (
+            select from receipts
+            where receipts.document_ref = sales.document_ref
+        )
     order by document_ref, line_number
 
 ),

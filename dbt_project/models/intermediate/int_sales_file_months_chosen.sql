@@ -28,7 +28,11 @@ from_rows as (
 coverage as (
 
     select file_hash, month, bool_or(has_quantity) as has_quantity, bool_or(has_amount) as has_amount
-    from (select * from declared union all select * from from_rows) as both_sources
+    from (
+        select * from declared
+        union all
+        select * from from_rows
+    ) as both_sources
     group by 1, 2
 
 ),
@@ -47,9 +51,11 @@ files as (
 
 measures as (
 
-    select file_hash, month, 'quantity' as measure from coverage where has_quantity
+    select file_hash, month, 'quantity' as measure from coverage
+    where has_quantity
     union all
-    select file_hash, month, 'amount' as measure from coverage where has_amount
+    select file_hash, month, 'amount' as measure from coverage
+    where has_amount
 
 ),
 

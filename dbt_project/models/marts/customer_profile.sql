@@ -36,7 +36,7 @@ migrated as (
     select customer_key, sum(quantity) as items, sum(amount) as revenue
     from {{ ref('int_customer_purchase_lines') }}
     where is_migrated
-    group by 1
+    group by customer_key
 
 ),
 
@@ -68,12 +68,19 @@ scored as (
 
     select
         totals.*,
-        {{ moscow_today() }} - last_purchase_at::date as days_since_last_purchase,
-        case when last_purchase_at is not null then ntile(5) over (
-            partition by last_purchase_at is not null order by last_purchase_at) end as recency_score,
-        case when orders > 0 then ntile(5) over (partition by orders > 0 order by orders, purchase_revenue) end
-            as frequency_score,
-        case when orders > 0 then ntile(5) over (partition by orders > 0 order by purchase_revenue) end as monetary_score
+        {{ moscow_today() }} - totals.last_purchase_at::date as days_since_last_purchase,
+        case
+            when totals.last_purchase_at is not null
+                then ntile(5) over (partition by totals.last_purchase_at is not null order by totals.last_purchase_at)
+        end as recency_score,
+        case
+            when totals.orders > 0
+                then ntile(5) over (partition by totals.orders > 0 order by totals.orders, totals.purchase_revenue)
+        end as frequency_score,
+        case
+            when totals.orders > 0
+                then ntile(5) over (partition by totals.orders > 0 order by totals.purchase_revenue)
+        end as monetary_score
 
     from totals
 
@@ -100,12 +107,9 @@ final as (
         scored.frequency_score,
         scored.monetary_score,
         case
-            when scored.orders is null or scored.orders = 0 then
-                case
-                    when scored.has_migrated_history then 'history_only'
-                    when scored.customer_key is not null then 'returns_only'
-                    else 'no_purchases'
-                end
+            when coalesce(scored.orders, 0) = 0 and scored.has_migrated_history then 'history_only'
+            when coalesce(scored.orders, 0) = 0 and scored.customer_key is not null then 'returns_only'
+            when coalesce(scored.orders, 0) = 0 then 'no_purchases'
             when scored.recency_score >= 4 and scored.frequency_score >= 4 then 'champions'
             when scored.recency_score >= 3 and scored.frequency_score >= 3 then 'loyal'
             when scored.recency_score >= 4 then 'new_or_returning'

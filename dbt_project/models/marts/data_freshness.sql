@@ -17,10 +17,10 @@ final as (
         max(date) filter (where web_visits is not null) as latest_web_date,
         max(date) filter (where store_visitors is not null) as latest_store_date,
         'Данные обновлены ' || to_char(current_timestamp at time zone 'Europe/Moscow', 'DD.MM.YYYY HH24:MI')
-            || ' МСК; продажи по ' || coalesce(to_char(max(date) filter (where orders > 0), 'DD.MM.YYYY'), '—')
-            || ', сайт по ' || coalesce(to_char(max(date) filter (where web_visits is not null), 'DD.MM.YYYY'), '—')
-            || ', магазины по '
-            || coalesce(to_char(max(date) filter (where store_visitors is not null), 'DD.MM.YYYY'), '—') as summary
+        || ' МСК; продажи по ' || coalesce(to_char(max(date) filter (where orders > 0), 'DD.MM.YYYY'), '—')
+        || ', сайт по ' || coalesce(to_char(max(date) filter (where web_visits is not null), 'DD.MM.YYYY'), '—')
+        || ', магазины по '
+        || coalesce(to_char(max(date) filter (where store_visitors is not null), 'DD.MM.YYYY'), '—') as summary
 
     from unified
 

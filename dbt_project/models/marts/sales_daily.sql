@@ -38,7 +38,7 @@ card_discounts as (
         sum(card_sales.discount_amount) as discount_amount
 
     from {{ ref('stg_onec__card_sales') }} as card_sales
-    join {{ ref('int_document_stores') }} as document_stores using (document_ref)
+    inner join {{ ref('int_document_stores') }} as document_stores using (document_ref)
     left join {{ ref('sales_channels') }} as exact_store
         on exact_store.document_type = card_sales.document_type and exact_store.store_key = document_stores.store_key
     left join {{ ref('sales_channels') }} as any_store
@@ -80,14 +80,21 @@ final as (
         daily.channel,
         daily.revenue,
         daily.returns_amount,
-        case when daily.channel = 'offline' and receipts.receipts is not null
-            then receipts.receipts else daily.documents end as order_count,
-        case when daily.channel = 'offline' and receipts.receipts is not null
-            then 'receipts' else 'documents' end as order_count_source,
+        case
+            when daily.channel = 'offline' and receipts.receipts is not null then receipts.receipts
+            else daily.documents
+        end as order_count,
+        case
+            when daily.channel = 'offline' and receipts.receipts is not null then 'receipts'
+            else 'documents'
+        end as order_count_source,
         daily.items_sold,
         round(daily.revenue / nullif(
-            case when daily.channel = 'offline' and receipts.receipts is not null
-                then receipts.receipts else daily.documents end, 0), 2) as average_order_value,
+            case
+                when daily.channel = 'offline' and receipts.receipts is not null then receipts.receipts
+                else daily.documents
+            end, 0
+        ), 2) as average_order_value,
         {% if onec_set_on('card_sales') -%}
         coalesce(card_discounts.discount_amount, 0)
         {%- else -%} null::numeric {%- endif %} as discount_amount,
@@ -98,7 +105,7 @@ final as (
         on receipts.sale_date = daily.sale_date and receipts.store_key = daily.store_key
     left join card_discounts
         on card_discounts.sale_date = daily.sale_date and card_discounts.store_key = daily.store_key
-        and card_discounts.channel = daily.channel
+            and card_discounts.channel = daily.channel
     left join stores on stores.store_key = daily.store_key
 
 )

@@ -67,7 +67,10 @@ final as (
     union all
     select month, revenue, items_sold, 'file' as source, revenue_file, items_sold_file
     from files
-    where not exists (select from api where api.month = files.month)
+    where not exists (
+            select from api
+            where api.month = files.month
+        )
 
 )
 

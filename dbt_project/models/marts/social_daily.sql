@@ -8,8 +8,10 @@ instagram_accounts as (
     select
         metric_date as date, 'instagram' as platform, 'account' as metric_type, account_id as object_id,
         followers_count as followers, likes, comments, shares, views, reach, saves,
-        jsonb_build_object('accounts_engaged', accounts_engaged, 'total_interactions', total_interactions,
-                           'profile_views', profile_views, 'new_followers', new_followers) as metadata,
+        jsonb_build_object(
+            'accounts_engaged', accounts_engaged, 'total_interactions', total_interactions,
+            'profile_views', profile_views, 'new_followers', new_followers
+        ) as metadata,
         null::text as url
 
     from {{ ref('stg_instagram__account_daily') }}
@@ -20,19 +22,22 @@ instagram_latest_insights as (
 
     select distinct on (media_id) *
     from {{ ref('stg_instagram__media_insights') }}
-    order by media_id, snapshot_date desc
+    order by media_id asc, snapshot_date desc
 
 ),
 
 instagram_posts as (
 
     select
-        media.posted_date, 'instagram', 'post', media.media_id,
-        null::bigint, coalesce(insights.likes, media.like_count), coalesce(insights.comments, media.comments_count),
-        insights.shares, insights.views, insights.reach, insights.saves,
-        jsonb_build_object('media_product_type', media.media_product_type, 'permalink', media.permalink,
-                           'insights_as_of', insights.snapshot_date, 'unavailable_reason', insights.unavailable_reason),
-        media.permalink
+        media.posted_date as date, 'instagram' as platform, 'post' as metric_type, media.media_id as object_id,
+        null::bigint as followers, coalesce(insights.likes, media.like_count) as likes,
+        coalesce(insights.comments, media.comments_count) as comments, insights.shares, insights.views,
+        insights.reach, insights.saves,
+        jsonb_build_object(
+            'media_product_type', media.media_product_type, 'permalink', media.permalink,
+            'insights_as_of', insights.snapshot_date, 'unavailable_reason', insights.unavailable_reason
+        ) as metadata,
+        media.permalink as url
 
     from {{ ref('stg_instagram__media') }} as media
     left join instagram_latest_insights as insights using (media_id)
@@ -42,8 +47,10 @@ instagram_posts as (
 instagram_stories as (
 
     select
-        posted_date, 'instagram', 'story', story_id, null::bigint, null::bigint, replies, shares, views, reach,
-        null::bigint, jsonb_build_object('total_interactions', total_interactions), null
+        posted_date as date, 'instagram' as platform, 'story' as metric_type, story_id as object_id,
+        null::bigint as followers, null::bigint as likes, replies as comments, shares, views, reach,
+        null::bigint as saves, jsonb_build_object('total_interactions', total_interactions) as metadata,
+        null as url
 
     from {{ ref('stg_instagram__stories') }}
 
@@ -52,11 +59,14 @@ instagram_stories as (
 vk_accounts as (
 
     select
-        stats.metric_date, 'vk', 'account', stats.group_id, daily.members_count, stats.likes, stats.comments,
-        stats.shares, stats.views, stats.reach, null::bigint,
-        jsonb_build_object('visitors', stats.visitors, 'subscribed', stats.subscribed,
-                           'unsubscribed', stats.unsubscribed, 'reach_subscribers', stats.reach_subscribers),
-        null
+        stats.metric_date as date, 'vk' as platform, 'account' as metric_type, stats.group_id as object_id,
+        daily.members_count as followers, stats.likes, stats.comments, stats.shares, stats.views, stats.reach,
+        null::bigint as saves,
+        jsonb_build_object(
+            'visitors', stats.visitors, 'subscribed', stats.subscribed,
+            'unsubscribed', stats.unsubscribed, 'reach_subscribers', stats.reach_subscribers
+        ) as metadata,
+        null as url
 
     from {{ ref('stg_vk__group_stats') }} as stats
     left join {{ ref('stg_vk__group_daily') }} as daily
@@ -67,21 +77,26 @@ vk_accounts as (
 vk_members_only as (
 
     select
-        daily.snapshot_date, 'vk', 'account', daily.group_id, daily.members_count, null::bigint, null::bigint,
-        null::bigint, null::bigint, null::bigint, null::bigint, '{}'::jsonb, null
+        daily.snapshot_date as date, 'vk' as platform, 'account' as metric_type, daily.group_id as object_id,
+        daily.members_count as followers, null::bigint as likes, null::bigint as comments, null::bigint as shares,
+        null::bigint as views, null::bigint as reach, null::bigint as saves, '{}'::jsonb as metadata, null as url
 
     from {{ ref('stg_vk__group_daily') }} as daily
-    where not exists (
-        select 1 from {{ ref('stg_vk__group_stats') }} as stats
-        where stats.group_id = daily.group_id and stats.metric_date = daily.snapshot_date)
+    where
+        not exists (
+            select 1 from {{ ref('stg_vk__group_stats') }} as stats
+            where stats.group_id = daily.group_id and stats.metric_date = daily.snapshot_date
+        )
 
 ),
 
 vk_posts as (
 
     select
-        posted_date, 'vk', 'post', post_key, null::bigint, likes, comments, reposts, views, null::bigint,
-        null::bigint, jsonb_build_object('views_missing', views is null), 'https://vk.com/wall' || post_key
+        posted_date as date, 'vk' as platform, 'post' as metric_type, post_key as object_id,
+        null::bigint as followers, likes, comments, reposts as shares, views, null::bigint as reach,
+        null::bigint as saves, jsonb_build_object('views_missing', views is null) as metadata,
+        'https://vk.com/wall' || post_key as url
 
     from {{ ref('stg_vk__wall_posts') }}
 
@@ -90,8 +105,10 @@ vk_posts as (
 telegram_accounts as (
 
     select
-        snapshot_date, 'telegram', 'account', chat_id, subscribers, null::bigint, null::bigint, null::bigint,
-        null::bigint, null::bigint, null::bigint, jsonb_build_object('title', title), null
+        snapshot_date as date, 'telegram' as platform, 'account' as metric_type, chat_id as object_id,
+        subscribers as followers, null::bigint as likes, null::bigint as comments, null::bigint as shares,
+        null::bigint as views, null::bigint as reach, null::bigint as saves,
+        jsonb_build_object('title', title) as metadata, null as url
 
     from {{ ref('stg_telegram__channel_daily') }}
 
@@ -102,18 +119,21 @@ telegram_channels as (
     select distinct on (chat_id) chat_id, username
     from {{ ref('stg_telegram__channel_daily') }}
     where username is not null
-    order by chat_id, snapshot_date desc
+    order by chat_id asc, snapshot_date desc
 
 ),
 
 telegram_posts as (
 
     select
-        posts.posted_date, 'telegram', 'post', posts.post_key, null::bigint, null::bigint, null::bigint,
-        null::bigint, null::bigint, null::bigint, null::bigint, jsonb_build_object('edited', posts.is_edited),
-        case when channels.username is not null
-            then 'https://t.me/' || channels.username || '/' || posts.message_id
-            else 'https://t.me/c/' || regexp_replace(posts.chat_id, '^-100', '') || '/' || posts.message_id end
+        posts.posted_date as date, 'telegram' as platform, 'post' as metric_type, posts.post_key as object_id,
+        null::bigint as followers, null::bigint as likes, null::bigint as comments, null::bigint as shares,
+        null::bigint as views, null::bigint as reach, null::bigint as saves,
+        jsonb_build_object('edited', posts.is_edited) as metadata,
+        case
+            when channels.username is not null then 'https://t.me/' || channels.username || '/' || posts.message_id
+            else 'https://t.me/c/' || regexp_replace(posts.chat_id, '^-100', '') || '/' || posts.message_id
+        end as url
 
     from {{ ref('stg_telegram__channel_posts') }} as posts
     left join telegram_channels as channels using (chat_id)
@@ -123,13 +143,20 @@ telegram_posts as (
 final as (
 
     select * from instagram_accounts
-    union all select * from instagram_posts
-    union all select * from instagram_stories
-    union all select * from vk_accounts
-    union all select * from vk_members_only
-    union all select * from vk_posts
-    union all select * from telegram_accounts
-    union all select * from telegram_posts
+    union all
+    select * from instagram_posts
+    union all
+    select * from instagram_stories
+    union all
+    select * from vk_accounts
+    union all
+    select * from vk_members_only
+    union all
+    select * from vk_posts
+    union all
+    select * from telegram_accounts
+    union all
+    select * from telegram_posts
 
 )
 

@@ -14,7 +14,7 @@ telegram_channels as (
     select distinct on (chat_id) chat_id, ltrim(username, '@') as username
     from {{ ref('stg_telegram__channel_daily') }}
     where username is not null
-    order by chat_id, snapshot_date desc
+    order by chat_id asc, snapshot_date desc
 
 ),
 
@@ -32,7 +32,7 @@ final as (
         social.reach,
         social.saves,
         coalesce(social.likes, 0) + coalesce(social.comments, 0) + coalesce(social.shares, 0)
-            + coalesce(social.saves, 0) as engagement,
+        + coalesce(social.saves, 0) as engagement,
         case
             when social.platform = 'instagram' then social.metadata ->> 'permalink'
             when social.platform = 'vk' then 'https://vk.com/wall' || social.object_id

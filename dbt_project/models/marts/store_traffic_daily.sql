@@ -1,6 +1,7 @@
 -- Store conversion: visitors from the people counters against receipts and revenue from 1C. A store-day
 -- without a counter file has null visitors (and null conversion), never zero. Which direction counts as
 -- visitors is the var visitors_column (GLAME_VISITORS_COLUMN: entries by default).
+{% set visitors = 'counters.visitors_out' if var('visitors_column') == 'exits' else 'counters.visitors_in' %}
 with
 
 counters as (
@@ -38,29 +39,38 @@ sales as (
 
 days as (
 
-    select visit_date as day from counters
+    select visit_date from counters
     union
-    select sale_date from sales where store_key in (select store_key from mapping where has_counter)
+    select sales.sale_date from sales
+    where
+        sales.store_key in (
+            select mapping.store_key from mapping
+            where mapping.has_counter
+        )
 
 ),
 
 store_days as (
 
-    select days.day, mapping.counter_folder, mapping.store_key, mapping.store_name, mapping.city, true as is_mapped
+    select
+        days.visit_date, mapping.counter_folder, mapping.store_key, mapping.store_name, mapping.city,
+        true as is_mapped
     from days
     cross join mapping
     where mapping.has_counter
     union all
-    select distinct counters.visit_date, counters.counter_folder, null, null, null, false
+    select distinct
+        counters.visit_date, counters.counter_folder, null as store_key, null as store_name, null as city,
+        false as is_mapped
     from counters
-    where counters.counter_folder not in (select counter_folder from mapping)
+    where counters.counter_folder not in (select mapping.counter_folder from mapping)
 
 ),
 
 final as (
 
     select
-        store_days.day as visit_date,
+        store_days.visit_date,
         store_days.counter_folder,
         store_days.store_key,
         store_days.store_name,
@@ -68,20 +78,18 @@ final as (
         store_days.is_mapped,
         counters.visitors_in,
         counters.visitors_out,
-        {% if var('visitors_column') == 'exits' %}counters.visitors_out{% else %}counters.visitors_in{% endif %} as visitors,
+        {{ visitors }} as visitors,
         sales.receipts,
         coalesce(sales.revenue, 0) as revenue,
-        round(sales.receipts::numeric / nullif(
-            {% if var('visitors_column') == 'exits' %}counters.visitors_out{% else %}counters.visitors_in{% endif %}, 0), 4) as conversion,
-        round(coalesce(sales.revenue, 0) / nullif(
-            {% if var('visitors_column') == 'exits' %}counters.visitors_out{% else %}counters.visitors_in{% endif %}, 0), 2) as revenue_per_visitor,
+        round(sales.receipts::numeric / nullif({{ visitors }}, 0), 4) as conversion,
+        round(coalesce(sales.revenue, 0) / nullif({{ visitors }}, 0), 2) as revenue_per_visitor,
         counters.counter_files is not null as has_counter_data
 
     from store_days
     left join counters
-        on counters.visit_date = store_days.day and counters.counter_folder = store_days.counter_folder
+        on counters.visit_date = store_days.visit_date and counters.counter_folder = store_days.counter_folder
     left join sales
-        on sales.sale_date = store_days.day and sales.store_key = store_days.store_key
+        on sales.sale_date = store_days.visit_date and sales.store_key = store_days.store_key
 
 )
 

@@ -17,7 +17,8 @@ social as (
         sum((metadata ->> 'total_interactions')::bigint) filter (where platform = 'instagram') as instagram_engagement,
         max(followers) filter (where platform = 'instagram') as instagram_followers,
         sum(reach) filter (where platform = 'vk') as vk_reach,
-        sum(coalesce(likes, 0) + coalesce(comments, 0) + coalesce(shares, 0)) filter (where platform = 'vk') as vk_engagement,
+        sum(coalesce(likes, 0) + coalesce(comments, 0) + coalesce(shares, 0)) filter (where platform = 'vk')
+            as vk_engagement,
         max(followers) filter (where platform = 'vk') as vk_members,
         max(followers) filter (where platform = 'telegram') as telegram_subscribers
 
@@ -45,8 +46,10 @@ stores as (
     select
         visit_date as date,
         sum(visitors) as store_visitors,
-        round(sum(receipts) filter (where visitors is not null)::numeric
-              / nullif(sum(visitors), 0), 4) as store_conversion
+        round(
+            sum(receipts) filter (where visitors is not null)::numeric
+            / nullif(sum(visitors), 0), 4
+        ) as store_conversion
 
     from {{ ref('store_traffic_daily') }}
     where is_mapped
@@ -57,9 +60,12 @@ stores as (
 days as (
 
     select date from web
-    union select date from social
-    union select date from sales
-    union select date from stores
+    union
+    select date from social
+    union
+    select date from sales
+    union
+    select date from stores
 
 ),
 

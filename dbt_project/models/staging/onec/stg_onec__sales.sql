@@ -18,10 +18,11 @@ unioned as (
     -- migrated copy wins. An anti-join (not distinct on) so a filter on the period reaches the raw index.
     select *, false as is_migrated
     from source
-    where not exists (
-        select from opening_balances
-        where opening_balances.recorder = source.recorder and opening_balances.line_number = source.line_number
-    )
+    where
+        not exists (
+            select from opening_balances
+            where opening_balances.recorder = source.recorder and opening_balances.line_number = source.line_number
+        )
     union all
     select *, true as is_migrated from opening_balances
 
