@@ -38,16 +38,24 @@ def free_port() -> int:
 
 def render(base: str, password: str, slugs: list[str], out: Path) -> list[dict]:
     """A new headless Chromium (cold browser cache) opening the dashboards; see glame_pipelines/bi/render.py."""
-    result = subprocess.run([str(launcher.VENV_BI / "bin" / "python"), str(RENDER), base, str(out), *slugs],
-                            env={**os.environ, "GLAME_BI_ADMIN_PASSWORD": password}, capture_output=True, text=True,
-                            timeout=900, check=True)
+    result = subprocess.run(
+        [str(launcher.VENV_BI / "bin" / "python"), str(RENDER), base, str(out), *slugs],
+        env={**os.environ, "GLAME_BI_ADMIN_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    )
     return json.loads(result.stdout)
 
 
 def api_session(base: str, password: str) -> requests.Session:
     session = requests.Session()
-    token = session.post(f"{base}/api/v1/security/login", json={"username": launcher.ADMIN_USER, "password": password,
-                                                                  "provider": "db", "refresh": False}, timeout=60)
+    token = session.post(
+        f"{base}/api/v1/security/login",
+        json={"username": launcher.ADMIN_USER, "password": password, "provider": "db", "refresh": False},
+        timeout=60,
+    )
     session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
     return session
 
@@ -68,8 +76,9 @@ def with_period(body: dict, period: str | None, phone: str | None) -> dict:
     return body
 
 
-def time_charts(session: requests.Session, base: str, pages: list[dict], period: str | None, phone: str,
-                names: dict[int, str]) -> list[tuple[str, str, float, float, int]]:
+def time_charts(
+    session: requests.Session, base: str, pages: list[dict], period: str | None, phone: str, names: dict[int, str]
+) -> list[tuple[str, str, float, float, int]]:
     rows = []
     for page in pages:
         for call in page["calls"]:
@@ -89,8 +98,9 @@ def time_charts(session: requests.Session, base: str, pages: list[dict], period:
 
 
 def bench_size(base_url: str, warehouse: str, size: int, home: Path) -> list[str]:
-    settings = launcher.settings(warehouse, port=free_port(), home=home,
-                                 metadata_db=f"{warehouse.rsplit('/', 1)[1].split('?')[0]}_superset")
+    settings = launcher.settings(
+        warehouse, port=free_port(), home=home, metadata_db=f"{warehouse.rsplit('/', 1)[1].split('?')[0]}_superset"
+    )
     launcher.set_up(settings)
     process = launcher.start_server(settings, log_file=home / "superset.log")
     base = f"http://127.0.0.1:{settings.port}"
@@ -101,8 +111,9 @@ def bench_size(base_url: str, warehouse: str, size: int, home: Path) -> list[str
         charts = session.get(f"{base}/api/v1/chart/", params={"q": "(page_size:500,columns:!(id,slice_name))"}).json()
         names = {c["id"]: c["slice_name"] for c in charts["result"]}
         with psycopg.connect(warehouse) as conn:
-            phone = conn.execute("select phone from marts.customer_profile where orders > 0 order by orders desc "
-                                 "limit 1").fetchone()[0]
+            phone = conn.execute(
+                "select phone from marts.customer_profile where orders > 0 order by orders desc limit 1"
+            ).fetchone()[0]
         yesterday = moscow_today() - timedelta(1)
         year = f"{yesterday - timedelta(364)} : {yesterday + timedelta(1)}"
         month = time_charts(session, base, pages, None, phone, names)
@@ -110,31 +121,47 @@ def bench_size(base_url: str, warehouse: str, size: int, home: Path) -> list[str
     finally:
         launcher.stop_server(process)
         with psycopg.connect(with_database(base_url, "postgres"), autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{settings.metadata_url.rsplit("/", 1)[1].split("?")[0]}" with (force)')
+            conn.execute(
+                f'drop database if exists "{settings.metadata_url.rsplit("/", 1)[1].split("?")[0]}" with (force)'
+            )
     renders = [page["seconds"] for page in first]
-    lines = [f"### {size:,} sales lines", "",
-             f"First render of Обзор ({len(first[0]['calls'])} charts, a new browser each time, Superset's cache cold "
-             f"on the first): {renders[0]:.2f} s first, median {statistics.median(renders):.2f} s, worst "
-             f"{max(renders):.2f} s over {len(renders)} (target under {RENDER_TARGET_S:.0f} s).", "",
-             "| dashboard | chart | default period (30 days): median ms | worst ms | rows | whole year: median ms "
-             "| worst ms | rows |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        f"### {size:,} sales lines",
+        "",
+        f"First render of Обзор ({len(first[0]['calls'])} charts, a new browser each time, Superset's cache cold "
+        f"on the first): {renders[0]:.2f} s first, median {statistics.median(renders):.2f} s, worst "
+        f"{max(renders):.2f} s over {len(renders)} (target under {RENDER_TARGET_S:.0f} s).",
+        "",
+        "| dashboard | chart | default period (30 days): median ms | worst ms | rows | whole year: median ms "
+        "| worst ms | rows |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for (slug, name, med, worst, count), (_, _, y_med, y_worst, y_count) in zip(month, whole):
-        lines.append(f"| {slug} | {name} | {med:.0f} | {worst:.0f} | {count} | {y_med:.0f} | {y_worst:.0f} | {y_count} |")
+        lines.append(
+            f"| {slug} | {name} | {med:.0f} | {worst:.0f} | {count} | {y_med:.0f} | {y_worst:.0f} | {y_count} |"
+        )
     over = [f"{s}/{n}" for (s, n, _, w, _), (_, _, _, yw, _) in zip(month, whole) if max(w, yw) > TARGET_MS]
-    lines += ["", f"Charts over {TARGET_MS} ms at their worst: {', '.join(over) if over else 'none'}. Median of all "
-              f"charts: {statistics.median(r[2] for r in whole):.0f} ms over the whole year.", ""]
+    lines += [
+        "",
+        f"Charts over {TARGET_MS} ms at their worst: {', '.join(over) if over else 'none'}. Median of all "
+        f"charts: {statistics.median(r[2] for r in whole):.0f} ms over the whole year.",
+        "",
+    ]
     return lines
 
 
 def bench_bi(base: str, fresh_db, drop_db, add_catalogs, add_sales, dbt, sizes: list[int]) -> list[str]:
     """The step bench/run.py calls; it passes its own helpers so the data is the dbt step's."""
-    lines = ["## Dashboards (Superset 6.1 over the marts)", "",
-             f"A year of sales ending yesterday, built by dbt, served by `glame bi`'s launcher (gunicorn, one "
-             f"worker, 8 threads). Each chart's own request, as the dashboard sends it, replayed with `force` (no "
-             f"cache) through `/api/v1/chart/data`, {CHART_RUNS} times: the dashboard's default period and the whole "
-             f"year; the lookup charts with a customer's phone typed in. The web, social and store-counter marts "
-             f"are empty in this data set (only 1C sales are generated), so their charts time Superset's overhead.",
-             ""]
+    lines = [
+        "## Dashboards (Superset 6.1 over the marts)",
+        "",
+        f"A year of sales ending yesterday, built by dbt, served by `glame bi`'s launcher (gunicorn, one "
+        f"worker, 8 threads). Each chart's own request, as the dashboard sends it, replayed with `force` (no "
+        f"cache) through `/api/v1/chart/data`, {CHART_RUNS} times: the dashboard's default period and the whole "
+        f"year; the lookup charts with a customer's phone typed in. The web, social and store-counter marts "
+        f"are empty in this data set (only 1C sales are generated), so their charts time Superset's overhead.",
+        "",
+    ]
     first_day = moscow_today() - timedelta(365)
     for size in sizes:
         warehouse = fresh_db(base)

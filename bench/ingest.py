@@ -20,15 +20,26 @@ SALES = REGISTERS[0]
 
 def main() -> None:
     args = ingest_arguments()
-    client = OnecClient(args.url + "/onec/odata/standard.odata", basic_token("bench", "bench"), page_size=args.page_size)
+    client = OnecClient(
+        args.url + "/onec/odata/standard.odata", basic_token("bench", "bench"), page_size=args.page_size
+    )
     day = date(2025, 6, 2)
     started = time.perf_counter()
     with psycopg.connect(args.warehouse, autocommit=True) as conn:
         read = register_reader(client, "AccumulationRegister_Продажи_RecordType", SALES, day, Rejects())
         result = load(conn, SALES.table, read, window=_day_window(SALES, day))
     seconds = time.perf_counter() - started
-    print(json.dumps({"rows": result.received, "seconds": seconds, "inserted": result.inserted,
-                      "updated": result.updated, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "rows": result.received,
+                "seconds": seconds,
+                "inserted": result.inserted,
+                "updated": result.updated,
+                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,11 @@ import orjson
 from glame_pipelines.sandbox.server import Api, Request, Response, SandboxServer
 
 DAY = "2025-06-02"
-STORES = ("b5b075c2-a355-5256-83ea-c38497c7bca8", "32b3ea24-1e4b-50b5-8a81-ef8348413b7f",
-          "6a9fb5d8-fb3e-5a11-9f4a-1dde21fa4d70")
+STORES = (
+    "b5b075c2-a355-5256-83ea-c38497c7bca8",
+    "32b3ea24-1e4b-50b5-8a81-ef8348413b7f",
+    "6a9fb5d8-fb3e-5a11-9f4a-1dde21fa4d70",
+)
 
 
 def guid(n: int, kind: int) -> str:
@@ -29,11 +32,18 @@ def row(n: int, changed_every: int) -> dict:
     if changed_every and n % changed_every == 0:
         amount += 1
     return {
-        "Period": f"{DAY}T{10 + (n % 11):02d}:{n % 60:02d}:00", "Recorder": guid(recorder, 1),
-        "Recorder_Type": "StandardODATA.Document_ОтчетОРозничныхПродажах", "LineNumber": line, "Active": True,
-        "Номенклатура_Key": guid(n % 5000, 2), "Характеристика_Key": "00000000-0000-0000-0000-000000000000",
-        "Склад_Key": STORES[n % 3], "Контрагент_Key": "00000000-0000-0000-0000-000000000000",
-        "Организация_Key": guid(1, 3), "Количество": 1 if n % 50 else -1, "Сумма": float(amount if n % 50 else -amount),
+        "Period": f"{DAY}T{10 + (n % 11):02d}:{n % 60:02d}:00",
+        "Recorder": guid(recorder, 1),
+        "Recorder_Type": "StandardODATA.Document_ОтчетОРозничныхПродажах",
+        "LineNumber": line,
+        "Active": True,
+        "Номенклатура_Key": guid(n % 5000, 2),
+        "Характеристика_Key": "00000000-0000-0000-0000-000000000000",
+        "Склад_Key": STORES[n % 3],
+        "Контрагент_Key": "00000000-0000-0000-0000-000000000000",
+        "Организация_Key": guid(1, 3),
+        "Количество": 1 if n % 50 else -1,
+        "Сумма": float(amount if n % 50 else -amount),
     }
 
 
@@ -50,8 +60,9 @@ class BenchRegister(Api):
             return Response(401, b"Unauthorized")
         top, skip = int(request.query.get("$top", 500)), int(request.query.get("$skip", 0))
         page = [row(n, self.changed_every) for n in range(skip, min(skip + top, self.rows))]
-        return Response(200, orjson.dumps({"odata.metadata": "bench", "value": page}),
-                        {"Content-Type": "application/json"})
+        return Response(
+            200, orjson.dumps({"odata.metadata": "bench", "value": page}), {"Content-Type": "application/json"}
+        )
 
 
 def main() -> None:

@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import serve_bench  # noqa: E402
+from dashboards import bench_bi  # noqa: E402
 from onec_server import row  # noqa: E402
 from sales_history import add_catalogs, add_sales  # noqa: E402
-from dashboards import bench_bi  # noqa: E402
 
 from glame_pipelines.defs.onec.assets import sales_row  # noqa: E402
 from glame_pipelines.warehouse.connection import (  # noqa: E402
@@ -81,8 +81,12 @@ def drop_db(base: str, url: str) -> None:
 
 class BenchServer:
     def __init__(self, rows: int, changed: float = 0.0):
-        self.process = subprocess.Popen([PY, str(ROOT / "bench" / "onec_server.py"), "--rows", str(rows), "--changed",
-                                         str(changed)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [PY, str(ROOT / "bench" / "onec_server.py"), "--rows", str(rows), "--changed", str(changed)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.url = self.process.stdout.readline().strip()
 
     def close(self) -> None:
@@ -91,8 +95,12 @@ class BenchServer:
 
 
 def ingest(url: str, warehouse: str) -> dict:
-    out = subprocess.run([PY, str(ROOT / "bench" / "ingest.py"), "--url", url, "--warehouse", warehouse],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [PY, str(ROOT / "bench" / "ingest.py"), "--url", url, "--warehouse", warehouse],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -121,9 +129,14 @@ def raw_copy(path: Path, warehouse: str) -> float:
         conn.execute("drop table if exists raw.copy_reference")
         conn.execute("create table raw.copy_reference (like raw.onec_sales including defaults)")
         started = time.perf_counter()
-        with conn.cursor() as cur, cur.copy(
+        with (
+            conn.cursor() as cur,
+            cur.copy(
                 "copy raw.copy_reference (recorder, line_number, recorder_type, period, active, store_key, product_key, "
-                "counterparty_key, quantity, amount, payload) from stdin with (format csv)") as copy, path.open("rb") as f:
+                "counterparty_key, quantity, amount, payload) from stdin with (format csv)"
+            ) as copy,
+            path.open("rb") as f,
+        ):
             while chunk := f.read(1 << 20):
                 copy.write(chunk)
         return time.perf_counter() - started
@@ -140,8 +153,10 @@ def dlt_warehouse(warehouse: str) -> str:
     with psycopg.connect(warehouse) as conn:
         info = conn.info
         host, port, user, password, dbname = info.host, info.port, info.user, info.password, info.dbname
-    return (f"postgresql://{quote(user, safe='')}:{quote(password or 'bench', safe='')}@{quote(host, safe='')}:{port}"
-            f"/{quote(dbname, safe='')}")
+    return (
+        f"postgresql://{quote(user, safe='')}:{quote(password or 'bench', safe='')}@{quote(host, safe='')}:{port}"
+        f"/{quote(dbname, safe='')}"
+    )
 
 
 def run_dlt(url: str, warehouse: str) -> dict | None:
@@ -154,8 +169,12 @@ def run_dlt(url: str, warehouse: str) -> dict | None:
     with psycopg.connect(warehouse, autocommit=True) as conn:
         for schema in ("dlt_bench", "dlt_bench_staging"):
             conn.execute(f"drop schema if exists {schema} cascade")
-    out = subprocess.run([str(python), str(ROOT / "bench" / "dlt_peer.py"), "--url", url, "--warehouse",
-                          dlt_warehouse(warehouse)], capture_output=True, text=True, cwd=DATA)
+    out = subprocess.run(
+        [str(python), str(ROOT / "bench" / "dlt_peer.py"), "--url", url, "--warehouse", dlt_warehouse(warehouse)],
+        capture_output=True,
+        text=True,
+        cwd=DATA,
+    )
     if out.returncode != 0:
         raise RuntimeError("dlt failed:\n" + out.stderr[-3000:])
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -165,15 +184,19 @@ def run_dlt(url: str, warehouse: str) -> dict | None:
 
 
 def bench_ingestion(base: str) -> list[str]:
-    lines = ["## 1C sales ingestion (real client + loader, sandbox at full speed, page size 5,000)", "",
-             "One day of N sales-register rows from the bench server (bench/onec_server.py) into an empty "
-             "raw.onec_sales (primary key and period index), through the real OnecClient and loader. Raw COPY: "
-             "the same rows from a CSV file into an empty table without keys or indexes (the floor). dlt: its "
-             "REST API source and Postgres destination in merge mode on the same server and bench server "
-             "(bench/dlt_peer.py, dlt 1.31.0 in its own virtualenv).", "",
-             "| rows | ours, rows/s | raw COPY, rows/s | ours ÷ raw COPY | dlt, rows/s | ours ÷ dlt "
-             "| peak RSS ours, MB | peak RSS dlt, MB | runs |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "## 1C sales ingestion (real client + loader, sandbox at full speed, page size 5,000)",
+        "",
+        "One day of N sales-register rows from the bench server (bench/onec_server.py) into an empty "
+        "raw.onec_sales (primary key and period index), through the real OnecClient and loader. Raw COPY: "
+        "the same rows from a CSV file into an empty table without keys or indexes (the floor). dlt: its "
+        "REST API source and Postgres destination in merge mode on the same server and bench server "
+        "(bench/dlt_peer.py, dlt 1.31.0 in its own virtualenv).",
+        "",
+        "| rows | ours, rows/s | raw COPY, rows/s | ours ÷ raw COPY | dlt, rows/s | ours ÷ dlt "
+        "| peak RSS ours, MB | peak RSS dlt, MB | runs |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     warehouse = fresh_db(base)
     dlt_missing = False
     try:
@@ -198,11 +221,16 @@ def bench_ingestion(base: str) -> list[str]:
             path = csv_file(rows)
             copies = [rows / raw_copy(path, warehouse) for _ in range(RUNS)]
             dlt_rate = median([rows / p["seconds"] for p in peers]) if peers else None
-            dlt_cells = (f"{dlt_rate:,.0f} | {median(ours) / dlt_rate:.1f} | {max(p['rss_mb'] for p in peers):.0f}"
-                         if peers else "not measured | – | –")
-            lines.append(f"| {rows:,} | {median(ours):,.0f} | {median(copies):,.0f} | {median(ours) / median(copies):.2f} "
-                         f"| {dlt_cells.split(' | ')[0]} | {dlt_cells.split(' | ')[1]} | {max(rss):.0f} "
-                         f"| {dlt_cells.split(' | ')[2]} | {RUNS} (dlt {len(peers)}) |")
+            dlt_cells = (
+                f"{dlt_rate:,.0f} | {median(ours) / dlt_rate:.1f} | {max(p['rss_mb'] for p in peers):.0f}"
+                if peers
+                else "not measured | – | –"
+            )
+            lines.append(
+                f"| {rows:,} | {median(ours):,.0f} | {median(copies):,.0f} | {median(ours) / median(copies):.2f} "
+                f"| {dlt_cells.split(' | ')[0]} | {dlt_cells.split(' | ')[1]} | {max(rss):.0f} "
+                f"| {dlt_cells.split(' | ')[2]} | {RUNS} (dlt {len(peers)}) |"
+            )
         lines.append("")
         if dlt_missing:
             lines += ["dlt was not measured: its virtualenv (bench/.venv-dlt) is missing; `make bench` creates it.", ""]
@@ -227,10 +255,15 @@ def bench_resync(warehouse: str, rows: int) -> list[str]:
         ingest(base_server.url, warehouse)  # back to the original for the next round
     base_server.close()
     changed_server.close()
-    return ["## Re-sync of the same day", "",
-            "| rows | nothing changed, rows/s | 1% changed, rows/s | runs |", "| ---: | ---: | ---: | ---: |",
-            f"| {rows:,} | {median(unchanged):,.0f} | {median(changed):,.0f} | {RESYNC_RUNS} |", "",
-            *bench_day_after_history(warehouse, HISTORY)]
+    return [
+        "## Re-sync of the same day",
+        "",
+        "| rows | nothing changed, rows/s | 1% changed, rows/s | runs |",
+        "| ---: | ---: | ---: | ---: |",
+        f"| {rows:,} | {median(unchanged):,.0f} | {median(changed):,.0f} | {RESYNC_RUNS} |",
+        "",
+        *bench_day_after_history(warehouse, HISTORY),
+    ]
 
 
 def bench_day_after_history(warehouse: str, history: int) -> list[str]:
@@ -256,13 +289,18 @@ def bench_day_after_history(warehouse: str, history: int) -> list[str]:
             again.append(result["seconds"])
         seconds[label] = (first, again)
     server.close()
-    lines = [f"A daily run loads one day per window and replaces only that day. One day of {day_rows:,} rows "
-             f"(a year's average at {history:,} rows a year), loaded into raw.onec_sales when the table is empty "
-             "and when it holds a year of history:", "",
-             "| table before the load | first load of the day, s | re-load of the day, s | runs |",
-             "| --- | ---: | ---: | ---: |"]
-    lines += [f"| {label} | {median(first):.3f} | {median(again):.3f} | {RESYNC_RUNS} |"
-              for label, (first, again) in seconds.items()]
+    lines = [
+        f"A daily run loads one day per window and replaces only that day. One day of {day_rows:,} rows "
+        f"(a year's average at {history:,} rows a year), loaded into raw.onec_sales when the table is empty "
+        "and when it holds a year of history:",
+        "",
+        "| table before the load | first load of the day, s | re-load of the day, s | runs |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {label} | {median(first):.3f} | {median(again):.3f} | {RESYNC_RUNS} |"
+        for label, (first, again) in seconds.items()
+    ]
     return lines + [""]
 
 
@@ -270,9 +308,21 @@ def dbt(warehouse: str, *args: str) -> tuple[float, float]:
     """Runs dbt; returns its wall time and the warehouse's part (models and tests, from run_results.json)."""
     env = {**os.environ, **dbt_env(warehouse)}
     started = time.perf_counter()
-    result = subprocess.run([str(Path(PY).with_name("dbt")), *args, "--project-dir", str(ROOT / "dbt_project"),
-                             "--profiles-dir", str(ROOT / "dbt_project"), "--target-path", str(DATA / "dbt-target")],
-                            env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            str(Path(PY).with_name("dbt")),
+            *args,
+            "--project-dir",
+            str(ROOT / "dbt_project"),
+            "--profiles-dir",
+            str(ROOT / "dbt_project"),
+            "--target-path",
+            str(DATA / "dbt-target"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError("dbt failed:\n" + result.stdout[-3000:])
@@ -287,18 +337,20 @@ def slowest_nodes(count: int = 4) -> str:
 
 
 def bench_dbt(base: str) -> list[str]:
-    lines = ["## dbt build of all models and their tests",
-             "",
-             "A year of sales in the raw tables (bench/sales_history.py: receipts of 4 lines in 3 stores, returns, "
-             "online orders, a third of receipts on discount cards, one customer per 40 lines). Full = `dbt build "
-             "--full-refresh`; one new day = the day's lines added, then `dbt build --vars` with that day as the "
-             "window, as the daily schedule runs it. Wall time includes dbt's start and parse; \"nodes\" is the sum of "
-             "the models' and tests' own times from run_results.json (dbt runs nodes in parallel threads, so a full build's sum "
-             "exceeds its wall time; for a day's build it is mostly dbt's fixed cost of about 30 ms per node, "
-             "135 nodes).",
-             "",
-             "| sales lines | full: wall, s | full: nodes, s | one new day: wall, s | one new day: nodes, s "
-             "| runs |", "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "## dbt build of all models and their tests",
+        "",
+        "A year of sales in the raw tables (bench/sales_history.py: receipts of 4 lines in 3 stores, returns, "
+        "online orders, a third of receipts on discount cards, one customer per 40 lines). Full = `dbt build "
+        "--full-refresh`; one new day = the day's lines added, then `dbt build --vars` with that day as the "
+        'window, as the daily schedule runs it. Wall time includes dbt\'s start and parse; "nodes" is the sum of '
+        "the models' and tests' own times from run_results.json (dbt runs nodes in parallel threads, so a full build's sum "
+        "exceeds its wall time; for a day's build it is mostly dbt's fixed cost of about 30 ms per node, "
+        "135 nodes).",
+        "",
+        "| sales lines | full: wall, s | full: nodes, s | one new day: wall, s | one new day: nodes, s | runs |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     first_day = date(2025, 1, 1)
     for size in DBT_SIZES:
         warehouse = fresh_db(base)
@@ -315,63 +367,99 @@ def bench_dbt(base: str) -> list[str]:
                 add_sales(conn, size // 365, day, 1, customers=size // 40, prefix="new")
             window = json.dumps({"start_date": str(day), "end_date": str(day)})
             daily = [dbt(warehouse, "build", "--vars", window) for _ in range(DBT_RUNS)]
-            lines.append(f"| {size:,} | {median(w for w, _ in full):.1f} | {median(d for _, d in full):.1f} "
-                         f"| {median(w for w, _ in daily):.1f} | {median(d for _, d in daily):.1f} | {DBT_RUNS} |")
+            lines.append(
+                f"| {size:,} | {median(w for w, _ in full):.1f} | {median(d for _, d in full):.1f} "
+                f"| {median(w for w, _ in daily):.1f} | {median(d for _, d in daily):.1f} | {DBT_RUNS} |"
+            )
         finally:
             drop_db(base, warehouse)
-    lines += ["", "A day's build reads the day's rows through the raw tables' period index: incremental marts "
-              "(sales_daily, customer_purchases, int_document_stores) rebuild the window, int_customer_totals "
-              "recomputes only the customers the window touched, and the tests of incremental models check the "
-              "window. What is left is dbt's own start and per-node cost, and customer_profile, which ranks every "
-              "customer (its cost follows the number of customers: 25,000 at 1M lines, 125,000 at 5M). The "
-              "slowest nodes of the last one-new-day build at the largest size: " + slowest_nodes() + ".", ""]
+    lines += [
+        "",
+        "A day's build reads the day's rows through the raw tables' period index: incremental marts "
+        "(sales_daily, customer_purchases, int_document_stores) rebuild the window, int_customer_totals "
+        "recomputes only the customers the window touched, and the tests of incremental models check the "
+        "window. What is left is dbt's own start and per-node cost, and customer_profile, which ranks every "
+        "customer (its cost follows the number of customers: 25,000 at 1M lines, 125,000 at 5M). The "
+        "slowest nodes of the last one-new-day build at the largest size: " + slowest_nodes() + ".",
+        "",
+    ]
     return lines
 
 
 def bench_definitions() -> list[str]:
     # A fresh clone has no manifest yet; the figure is a load with it prepared. In a subprocess: importing
     # dagster here would raise this process's RSS, which the measured children inherit in ru_maxrss.
-    subprocess.run([PY, "-c", "from glame_pipelines.defs.dbt.manifest import ensure_manifest; ensure_manifest()"],
-                   check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [PY, "-c", "from glame_pipelines.defs.dbt.manifest import ensure_manifest; ensure_manifest()"],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
     times = []
     for _ in range(RUNS):
         started = time.perf_counter()
-        subprocess.run([PY, "-c", "from glame_pipelines.definitions import defs"], check=True, capture_output=True,
-                       cwd=ROOT)
+        subprocess.run(
+            [PY, "-c", "from glame_pipelines.definitions import defs"], check=True, capture_output=True, cwd=ROOT
+        )
         times.append(time.perf_counter() - started)
-    return ["## Definitions load", "", f"`python -c 'from glame_pipelines.definitions import defs'` (interpreter start "
-            f"included, manifest prepared): median {median(times):.2f} s over {RUNS} runs "
-            f"(min {min(times):.2f}, max {max(times):.2f}).", ""]
+    return [
+        "## Definitions load",
+        "",
+        f"`python -c 'from glame_pipelines.definitions import defs'` (interpreter start "
+        f"included, manifest prepared): median {median(times):.2f} s over {RUNS} runs "
+        f"(min {min(times):.2f}, max {max(times):.2f}).",
+        "",
+    ]
 
 
 def bench_demo(base: str) -> list[str]:
     warehouse = fresh_db(base)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONEC_", "YANDEX_", "INSTAGRAM_", "VK_",
-                                                                    "TELEGRAM_", "FTP_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ONEC_", "YANDEX_", "INSTAGRAM_", "VK_", "TELEGRAM_", "FTP_"))
+    }
     env.update({"GLAME_WAREHOUSE_URL": warehouse, "DAGSTER_HOME": str(ROOT)})
     env.pop("GLAME_DAGSTER_PG_URL", None)
     started = time.perf_counter()
-    result = subprocess.run([str(Path(PY).with_name("glame")), "demo", "--days", str(DEMO_DAYS)], env=env,
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [str(Path(PY).with_name("glame")), "demo", "--days", str(DEMO_DAYS)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     seconds = time.perf_counter() - started
     drop_db(base, warehouse)
     if SMOKE and result.returncode != 0:
         raise RuntimeError(f"glame demo failed ({result.returncode}):\n{(result.stdout + result.stderr)[-3000:]}")
     status = "succeeded" if result.returncode == 0 else f"failed ({result.returncode})"
-    return ["## Demo", "", f"`glame demo` ({DEMO_DAYS} days, every source, dbt build) against this Postgres from a "
-            f"warm venv: {seconds:.0f} s, one run, {status}.", ""]
+    return [
+        "## Demo",
+        "",
+        f"`glame demo` ({DEMO_DAYS} days, every source, dbt build) against this Postgres from a "
+        f"warm venv: {seconds:.0f} s, one run, {status}.",
+        "",
+    ]
 
 
 def machine(base: str) -> list[str]:
     with psycopg.connect(base) as conn:
         version = conn.execute("show server_version").fetchone()[0]
-    header = ["# Benchmarks", "", f"Measured by `make bench` on {date.today()}: {os.cpu_count()} cores, "
-              f"{platform.python_implementation()} {platform.python_version()}, PostgreSQL {version}, "
-              f"{platform.machine()} Linux. Every figure comes from this run.", ""]
+    header = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` on {date.today()}: {os.cpu_count()} cores, "
+        f"{platform.python_implementation()} {platform.python_version()}, PostgreSQL {version}, "
+        f"{platform.machine()} Linux. Every figure comes from this run.",
+        "",
+    ]
     if SMOKE:
-        header[2] = (f"Smoke run (`make bench-smoke`, BENCH_SMOKE=1) on {date.today()}: every step at tiny sizes, "
-                     "to prove the bench runs end to end. These figures mean nothing; bench/results.md holds the "
-                     "real ones.")
+        header[2] = (
+            f"Smoke run (`make bench-smoke`, BENCH_SMOKE=1) on {date.today()}: every step at tiny sizes, "
+            "to prove the bench runs end to end. These figures mean nothing; bench/results.md holds the "
+            "real ones."
+        )
     return header
 
 
@@ -389,11 +477,15 @@ def main() -> None:
 def measure(base: str) -> None:
     started = time.perf_counter()
     sections = machine(base)
-    steps = (("ingestion", lambda: bench_ingestion(base)), ("dbt", lambda: bench_dbt(base)),
-             ("definitions", bench_definitions), ("demo", lambda: bench_demo(base)),
-             ("bi", lambda: bench_bi(base, fresh_db, drop_db, add_catalogs, add_sales, dbt, DBT_SIZES)),
-             # glame serve's steps (a year of counter files, a daily run, an hour of ticks) have no smoke size yet
-             *((f"serve-{name}", lambda fn=fn: fn(base)) for name, fn in serve_bench.STEPS.items() if not SMOKE))
+    steps = (
+        ("ingestion", lambda: bench_ingestion(base)),
+        ("dbt", lambda: bench_dbt(base)),
+        ("definitions", bench_definitions),
+        ("demo", lambda: bench_demo(base)),
+        ("bi", lambda: bench_bi(base, fresh_db, drop_db, add_catalogs, add_sales, dbt, DBT_SIZES)),
+        # glame serve's steps (a year of counter files, a daily run, an hour of ticks) have no smoke size yet
+        *((f"serve-{name}", lambda fn=fn: fn(base)) for name, fn in serve_bench.STEPS.items() if not SMOKE),
+    )
     only = os.environ.get("BENCH_ONLY")  # e.g. BENCH_ONLY=dbt while working on one part; results.md is then partial
     for name, step in steps:
         if only and name not in only.split(","):

@@ -9,8 +9,11 @@ from datetime import date
 
 import psycopg
 
-STORES = ("b5b075c2-a355-5256-83ea-c38497c7bca8", "32b3ea24-1e4b-50b5-8a81-ef8348413b7f",
-          "6a9fb5d8-fb3e-5a11-9f4a-1dde21fa4d70")
+STORES = (
+    "b5b075c2-a355-5256-83ea-c38497c7bca8",
+    "32b3ea24-1e4b-50b5-8a81-ef8348413b7f",
+    "6a9fb5d8-fb3e-5a11-9f4a-1dde21fa4d70",
+)
 LINES_PER_DOCUMENT = 4
 PRODUCTS = 5000
 
@@ -38,8 +41,9 @@ def _lines(documents: str) -> str:
         from ({documents}) as doc, generate_series(1, {LINES_PER_DOCUMENT}) as l"""
 
 
-def add_sales(conn: psycopg.Connection, lines: int, first_day: date, days: int, *, customers: int,
-              prefix: str = "doc") -> None:
+def add_sales(
+    conn: psycopg.Connection, lines: int, first_day: date, days: int, *, customers: int, prefix: str = "doc"
+) -> None:
     """Register lines, card-sales lines and journal receipts for `lines` lines spread over `days` days."""
     documents = _documents(0, lines // LINES_PER_DOCUMENT, first_day, days, customers, prefix)
     conn.execute(f"""
@@ -65,10 +69,12 @@ def add_sales(conn: psycopg.Connection, lines: int, first_day: date, days: int, 
 
 def add_catalogs(conn: psycopg.Connection, customers: int) -> None:
     names = ("CENTRUM", "YALTA", "SEVASTOPOL")
-    stores = ", ".join(f"('{key}', '{n}', '{name}', false, '{{}}', 'bench')"
-                       for n, (key, name) in enumerate(zip(STORES, names), 1))
-    conn.execute(f"insert into raw.onec_stores (ref_key, code, description, deletion_mark, payload, _run_id) "
-                 f"values {stores}")
+    stores = ", ".join(
+        f"('{key}', '{n}', '{name}', false, '{{}}', 'bench')" for n, (key, name) in enumerate(zip(STORES, names), 1)
+    )
+    conn.execute(
+        f"insert into raw.onec_stores (ref_key, code, description, deletion_mark, payload, _run_id) values {stores}"
+    )
     conn.execute(f"""
         insert into raw.onec_products (ref_key, code, description, deletion_mark, payload, _run_id)
         select 'product' || n, n::text, case when n % 500 = 0 then 'Подарочный пакет ' || n else 'Товар ' || n end,

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -50,6 +50,8 @@ def daily_asset_graph():
     from glame_pipelines.definitions import defs
 
     return defs.resolve_asset_graph()
+
+
 SOURCE_PREFIXES = ("ONEC_", "YANDEX_", "INSTAGRAM_", "VK_", "TELEGRAM_", "FTP_", "GLAME_", "DAGSTER_")
 MEMORY_MINUTES = float(os.environ.get("BENCH_MEMORY_MINUTES", "10"))
 HISTORY_LINES = int(os.environ.get("BENCH_HISTORY_LINES", "1000000"))
@@ -78,19 +80,32 @@ class Serve:
     def __init__(self, warehouse: str, sources: dict[str, str]):
         self.home = Path(tempfile.mkdtemp(prefix="glame-serve-bench-"))
         env = {k: v for k, v in os.environ.items() if not k.startswith(SOURCE_PREFIXES)}
-        env.update({"DAGSTER_HOME": str(ROOT), "GLAME_HOME": str(self.home), "GLAME_WAREHOUSE_URL": warehouse,
-                    "GLAME_DAGSTER_PG_URL": sqlalchemy_url(warehouse),
-                    "GLAME_DAGSTER_ARTIFACTS": str(self.home / "artifacts"),
-                    "GLAME_DAGSTER_COMPUTE_LOGS": str(self.home / "compute_logs"),
-                    "GLAME_LOG_DIR": str(self.home / "logs"), "GLAME_UI_PORT": str(free_port()),
-                    "GLAME_GRPC_PORT": str(free_port()), **sources})
+        env.update(
+            {
+                "DAGSTER_HOME": str(ROOT),
+                "GLAME_HOME": str(self.home),
+                "GLAME_WAREHOUSE_URL": warehouse,
+                "GLAME_DAGSTER_PG_URL": sqlalchemy_url(warehouse),
+                "GLAME_DAGSTER_ARTIFACTS": str(self.home / "artifacts"),
+                "GLAME_DAGSTER_COMPUTE_LOGS": str(self.home / "compute_logs"),
+                "GLAME_LOG_DIR": str(self.home / "logs"),
+                "GLAME_UI_PORT": str(free_port()),
+                "GLAME_GRPC_PORT": str(free_port()),
+                **sources,
+            }
+        )
         self.env = env
         self.proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "Serve":
-        self.proc = subprocess.Popen([PY, "-m", "glame_pipelines.cli", "serve"], env=self.env, cwd=self.home,
-                                     stdout=(self.home / "serve.log").open("ab"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+    def __enter__(self) -> Serve:
+        self.proc = subprocess.Popen(
+            [PY, "-m", "glame_pipelines.cli", "serve"],
+            env=self.env,
+            cwd=self.home,
+            stdout=(self.home / "serve.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             try:
@@ -100,8 +115,10 @@ class Serve:
                 if self.proc.poll() is not None:
                     raise RuntimeError((self.home / "serve.log").read_text()[-2000:]) from None
                 time.sleep(1)
-        saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "GLAME_DAGSTER_PG_URL", "GLAME_DAGSTER_ARTIFACTS",
-                                                "GLAME_DAGSTER_COMPUTE_LOGS")}
+        saved = {
+            k: os.environ.get(k)
+            for k in ("DAGSTER_HOME", "GLAME_DAGSTER_PG_URL", "GLAME_DAGSTER_ARTIFACTS", "GLAME_DAGSTER_COMPUTE_LOGS")
+        }
         os.environ.update({k: self.env[k] for k in saved})
         self.instance = dg.DagsterInstance.get()
         for key, value in saved.items():
@@ -131,8 +148,11 @@ class Serve:
     def wait_runs(self, job: str, count: int, since: float, timeout: float = 900) -> list[dg.DagsterRun]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            runs = [r for r in self.instance.get_runs(dg.RunsFilter(job_name=job))
-                    if self.instance.get_run_record_by_id(r.run_id).create_timestamp.timestamp() >= since]
+            runs = [
+                r
+                for r in self.instance.get_runs(dg.RunsFilter(job_name=job))
+                if self.instance.get_run_record_by_id(r.run_id).create_timestamp.timestamp() >= since
+            ]
             done = [r for r in runs if r.is_finished]
             if len(done) >= count and all(r.is_finished for r in runs):
                 return done
@@ -163,9 +183,22 @@ def build_models(warehouse: str) -> None:
     with psycopg.connect(warehouse, autocommit=True) as conn:
         for table in all_raw_tables():
             ensure_table(conn, table)
-    subprocess.run([str(Path(PY).with_name("dbt")), "build", "--full-refresh", "--quiet", "--project-dir",
-                    str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project")],
-                   env={**os.environ, **dbt_env(warehouse)}, cwd=ROOT / "dbt_project", check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(Path(PY).with_name("dbt")),
+            "build",
+            "--full-refresh",
+            "--quiet",
+            "--project-dir",
+            str(ROOT / "dbt_project"),
+            "--profiles-dir",
+            str(ROOT / "dbt_project"),
+        ],
+        env={**os.environ, **dbt_env(warehouse)},
+        cwd=ROOT / "dbt_project",
+        check=True,
+        capture_output=True,
+    )
 
 
 def bench_backlog(base: str) -> list[str]:
@@ -185,20 +218,28 @@ def bench_backlog(base: str) -> list[str]:
             created_at, began_at = record.create_timestamp.timestamp(), record.start_time
             ok = all(r.status == dg.DagsterRunStatus.SUCCESS for r in [*loads, *models])
             with psycopg.connect(warehouse) as conn:
-                loaded = conn.execute("select count(*) from raw.ftp_counter_files where status = 'loaded'").fetchone()[0]
+                loaded = conn.execute("select count(*) from raw.ftp_counter_files where status = 'loaded'").fetchone()[
+                    0
+                ]
                 days = conn.execute("select count(*) from marts.store_traffic_daily").fetchone()[0]
     finally:
         drop_db(base, warehouse)
-    return ["## Counter-file backlog through `glame serve`", "",
-            f"{len(files):,} files (3 stores x 365 days) dropped on the sandbox FTP while `glame serve` runs "
-            f"(sensor every 30 s, a file ready at its second sight): {len(loads)} load run(s) and {len(models)} "
-            f"models run(s), {'all succeeded' if ok else 'NOT ALL SUCCEEDED'}; {loaded:,} files loaded, "
-            f"{days:,} store-days in marts.store_traffic_daily.", "",
-            "| from the files' arrival to | wall, s |", "| --- | ---: |",
-            f"| the load run created by the sensor (two looks, then 1,095 partitions planned) | {created_at - started:.0f} |",
-            f"| the load run started (queue, run process) | {began_at - started:.0f} |",
-            f"| the last file loaded (run finished) | {loaded_at - started:.0f} |",
-            f"| the store-traffic marts built | {built_at - started:.0f} |", ""]
+    return [
+        "## Counter-file backlog through `glame serve`",
+        "",
+        f"{len(files):,} files (3 stores x 365 days) dropped on the sandbox FTP while `glame serve` runs "
+        f"(sensor every 30 s, a file ready at its second sight): {len(loads)} load run(s) and {len(models)} "
+        f"models run(s), {'all succeeded' if ok else 'NOT ALL SUCCEEDED'}; {loaded:,} files loaded, "
+        f"{days:,} store-days in marts.store_traffic_daily.",
+        "",
+        "| from the files' arrival to | wall, s |",
+        "| --- | ---: |",
+        f"| the load run created by the sensor (two looks, then 1,095 partitions planned) | {created_at - started:.0f} |",
+        f"| the load run started (queue, run process) | {began_at - started:.0f} |",
+        f"| the last file loaded (run finished) | {loaded_at - started:.0f} |",
+        f"| the store-traffic marts built | {built_at - started:.0f} |",
+        "",
+    ]
 
 
 def bench_daily(base: str) -> list[str]:
@@ -218,8 +259,11 @@ def bench_daily(base: str) -> list[str]:
         with sandbox, Serve(warehouse, env) as serve:
             request = daily_run_request(world.today, daily_asset_graph(), env)
             tick = time.time()
-            serve.client().submit_job_execution("daily_analytics_job", tags=dict(request.tags),
-                                                asset_selection=[list(k.path) for k in request.asset_selection])
+            serve.client().submit_job_execution(
+                "daily_analytics_job",
+                tags=dict(request.tags),
+                asset_selection=[list(k.path) for k in request.asset_selection],
+            )
             loads = serve.wait_runs("daily_analytics_job", 1, tick)
             models = serve.wait_runs("models_job", 1, tick)
             ok = all(r.status == dg.DagsterRunStatus.SUCCESS for r in [*loads, *models])
@@ -227,14 +271,20 @@ def bench_daily(base: str) -> list[str]:
             built_at = max(finished_at(serve.instance, r) for r in models)
     finally:
         drop_db(base, warehouse)
-    return ["## The daily schedule's run through the daemon, over a year of history", "",
-            f"{HISTORY_LINES:,} 1C sales lines of a year already in the warehouse and built into the marts; the "
-            f"schedule's run request for {world.today} (yesterday and the trailing week, every source of the sandbox "
-            "but the FTP counters) submitted through the run queue at the tick, then the models run the load "
-            f"requests. {'Both succeeded' if ok else 'NOT ALL SUCCEEDED'}.", "",
-            "| from the tick to | wall, s |", "| --- | ---: |",
-            f"| the sources loaded | {loaded_at - tick:.0f} |",
-            f"| the last mart built | {built_at - tick:.0f} |", ""]
+    return [
+        "## The daily schedule's run through the daemon, over a year of history",
+        "",
+        f"{HISTORY_LINES:,} 1C sales lines of a year already in the warehouse and built into the marts; the "
+        f"schedule's run request for {world.today} (yesterday and the trailing week, every source of the sandbox "
+        "but the FTP counters) submitted through the run queue at the tick, then the models run the load "
+        f"requests. {'Both succeeded' if ok else 'NOT ALL SUCCEEDED'}.",
+        "",
+        "| from the tick to | wall, s |",
+        "| --- | ---: |",
+        f"| the sources loaded | {loaded_at - tick:.0f} |",
+        f"| the last mart built | {built_at - tick:.0f} |",
+        "",
+    ]
 
 
 def bench_memory(base: str) -> list[str]:
@@ -253,17 +303,23 @@ def bench_memory(base: str) -> list[str]:
                 time.sleep(30)
     finally:
         drop_db(base, warehouse)
-    lines = ["## Memory of the long-running processes while the sensors tick", "",
-             f"RSS sampled every 30 s for {MEMORY_MINUTES:g} minutes after a 2-minute warm-up (sensors: FTP every "
-             "30 s, inbox and run-status sensors every minute). The hourly figure is extrapolated linearly from "
-             "the measured span, not measured.", "",
-             "| process | first, MB | last, MB | max, MB | change over the span, MB | extrapolated to 1 h, MB |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "## Memory of the long-running processes while the sensors tick",
+        "",
+        f"RSS sampled every 30 s for {MEMORY_MINUTES:g} minutes after a 2-minute warm-up (sensors: FTP every "
+        "30 s, inbox and run-status sensors every minute). The hourly figure is extrapolated linearly from "
+        "the measured span, not measured.",
+        "",
+        "| process | first, MB | last, MB | max, MB | change over the span, MB | extrapolated to 1 h, MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for name, points in sorted(samples.items()):
         first, last = points[0][1] / 2**20, points[-1][1] / 2**20
         span = max(points[-1][0] - points[0][0], 1)
-        lines.append(f"| {name} | {first:.0f} | {last:.0f} | {max(p[1] for p in points) / 2**20:.0f} "
-                     f"| {last - first:+.0f} | {(last - first) * 3600 / span:+.0f} |")
+        lines.append(
+            f"| {name} | {first:.0f} | {last:.0f} | {max(p[1] for p in points) / 2**20:.0f} "
+            f"| {last - first:+.0f} | {(last - first) * 3600 / span:+.0f} |"
+        )
     return lines + [""]
 
 

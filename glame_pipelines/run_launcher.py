@@ -39,11 +39,14 @@ class MonitoredRunLauncher(dg.DefaultRunLauncher):
         try:
             reply = client.can_cancel_execution(CanCancelExecutionRequest(run_id=run.run_id), timeout=15)
             alive = deserialize_value(reply, CanCancelExecutionResult).can_cancel
-        except Exception as error:  # noqa: BLE001 - unreachable: ask again at the next poll
-            return CheckRunHealthResult(WorkerStatus.RUNNING, f"code server unreachable ({type(error).__name__})",
-                                        transient=True)
+        except Exception as error:
+            return CheckRunHealthResult(
+                WorkerStatus.RUNNING, f"code server unreachable ({type(error).__name__})", transient=True
+            )
         if alive:
             return CheckRunHealthResult(WorkerStatus.RUNNING)
         return CheckRunHealthResult(
-            WorkerStatus.FAILED, "the code server that launched the run no longer runs it (process killed or "
-            "server restarted); its loads were transactional, a re-run redoes its days")
+            WorkerStatus.FAILED,
+            "the code server that launched the run no longer runs it (process killed or "
+            "server restarted); its loads were transactional, a re-run redoes its days",
+        )

@@ -20,9 +20,18 @@ from glame_pipelines.warehouse.connection import EMBEDDED_DIR
 
 # What `glame serve` (runtime.prepare) hands its processes besides the sources' own variables, and the
 # listening settings: the deployment files (deploy/) must set the same (tests/test_deploy.py).
-RUNTIME_ENV = ("DAGSTER_HOME", "GLAME_WAREHOUSE_URL", "GLAME_DAGSTER_PG_URL", "GLAME_DAGSTER_ARTIFACTS",
-               "GLAME_DAGSTER_COMPUTE_LOGS", "GLAME_DB_HOST", "GLAME_DB_PORT", "GLAME_DB_USER", "GLAME_DB_PASSWORD",
-               "GLAME_DB_NAME")
+RUNTIME_ENV = (
+    "DAGSTER_HOME",
+    "GLAME_WAREHOUSE_URL",
+    "GLAME_DAGSTER_PG_URL",
+    "GLAME_DAGSTER_ARTIFACTS",
+    "GLAME_DAGSTER_COMPUTE_LOGS",
+    "GLAME_DB_HOST",
+    "GLAME_DB_PORT",
+    "GLAME_DB_USER",
+    "GLAME_DB_PASSWORD",
+    "GLAME_DB_NAME",
+)
 SERVE_ENV = ("GLAME_UI_HOST", "GLAME_UI_PORT", "GLAME_GRPC_HOST", "GLAME_GRPC_PORT")
 STOP_GRACE_SECONDS = 6  # SIGTERM, then SIGKILL: all gone within the 15 s an operator waits, even on a loaded machine
 CODE_LOCATION = "glame_pipelines"
@@ -40,7 +49,7 @@ class ServeSettings:
     log_dir: Path = EMBEDDED_DIR / "logs"
 
     @classmethod
-    def from_env(cls, env=None) -> "ServeSettings":
+    def from_env(cls, env=None) -> ServeSettings:
         env = os.environ if env is None else env
         return cls(
             ui_host=env.get("GLAME_UI_HOST") or cls.ui_host,
@@ -64,18 +73,35 @@ def bin_path(name: str) -> str:
 
 def workspace_yaml(settings: ServeSettings) -> str:
     """The webserver and the daemon reach the code location over gRPC only (they never import it)."""
-    return (f"load_from:\n  - grpc_server:\n      host: {settings.grpc_host}\n      port: {settings.grpc_port}\n"
-            f"      location_name: {CODE_LOCATION}\n")
+    return (
+        f"load_from:\n  - grpc_server:\n      host: {settings.grpc_host}\n      port: {settings.grpc_port}\n"
+        f"      location_name: {CODE_LOCATION}\n"
+    )
 
 
 def topology(settings: ServeSettings, workspace: Path) -> list[Process]:
     """The three long-running processes, in start order (the code server first: the others load from it)."""
     return [
-        Process("code-server", [bin_path("dagster"), "code-server", "start", "-h", settings.grpc_host,
-                                "-p", str(settings.grpc_port), "-m", DEFINITIONS_MODULE,
-                                "--location-name", CODE_LOCATION]),
-        Process("webserver", [bin_path("dagster-webserver"), "-h", settings.ui_host, "-p", str(settings.ui_port),
-                              "-w", str(workspace)]),
+        Process(
+            "code-server",
+            [
+                bin_path("dagster"),
+                "code-server",
+                "start",
+                "-h",
+                settings.grpc_host,
+                "-p",
+                str(settings.grpc_port),
+                "-m",
+                DEFINITIONS_MODULE,
+                "--location-name",
+                CODE_LOCATION,
+            ],
+        ),
+        Process(
+            "webserver",
+            [bin_path("dagster-webserver"), "-h", settings.ui_host, "-p", str(settings.ui_port), "-w", str(workspace)],
+        ),
         Process("daemon", [bin_path("dagster-daemon"), "run", "-w", str(workspace)]),
     ]
 
@@ -93,8 +119,15 @@ class Supervisor:
     def start(self, process: Process, env: dict[str, str] | None = None) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{process.name}.log", "ab", buffering=0)  # noqa: SIM115 - lives with the child
-        child = subprocess.Popen(process.argv, cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        child = subprocess.Popen(
+            process.argv,
+            cwd=self.cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         self.children[process.name] = child
         return child
@@ -186,13 +219,19 @@ def serve(settings: ServeSettings, wait_for_grpc: float = 120.0) -> int:
         supervisor.stop()
         if supervisor.stop_requested:
             return 0
-        print(f"the code server did not answer on {settings.grpc_host}:{settings.grpc_port}; "
-              f"see {settings.log_dir / 'code-server.log'}", flush=True)
+        print(
+            f"the code server did not answer on {settings.grpc_host}:{settings.grpc_port}; "
+            f"see {settings.log_dir / 'code-server.log'}",
+            flush=True,
+        )
         return 1
     for process in processes[1:]:
         supervisor.start(process)
-    print(f"Dagster UI: http://{settings.ui_host}:{settings.ui_port}  code server {settings.grpc_host}:"
-          f"{settings.grpc_port}  logs {settings.log_dir}  (SIGTERM or Ctrl-C stops everything)", flush=True)
+    print(
+        f"Dagster UI: http://{settings.ui_host}:{settings.ui_port}  code server {settings.grpc_host}:"
+        f"{settings.grpc_port}  logs {settings.log_dir}  (SIGTERM or Ctrl-C stops everything)",
+        flush=True,
+    )
     return supervisor.wait()
 
 

@@ -135,16 +135,20 @@ def turned_off_fields(resource: type[dg.ConfigurableResource], mapping: Mapping[
     """Fields whose variable is set but blank where the resource reads blank as "this feature is off"
     (1C sets a base has not got): bound to "" instead of falling back to the default."""
     off = getattr(resource, "empty_means_off", frozenset())
-    return {name: "" for name, var in mapping.items()
-            if name in off and var in os.environ and resource.is_off(os.environ[var])}
+    return {
+        name: ""
+        for name, var in mapping.items()
+        if name in off and var in os.environ and resource.is_off(os.environ[var])
+    }
 
 
 def resource_from_env(resource_class: type[dg.ConfigurableResource], mapping: Mapping[str, str]):
     """The resource with the values of the variables that are set, for code that runs outside Dagster."""
     values = {name: os.environ[var] for name, var in mapping.items() if os.environ.get(var)}
     values.update(turned_off_fields(resource_class, mapping))
-    return resource_class(**{name: int(v) if resource_class.model_fields[name].annotation is int else v
-                             for name, v in values.items()})
+    return resource_class(
+        **{name: int(v) if resource_class.model_fields[name].annotation is int else v for name, v in values.items()}
+    )
 
 
 def source_packages() -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
@@ -77,8 +77,9 @@ def fast_retry(**overrides) -> RetryPolicy:
 
 @pytest.fixture
 def onec_client(sandbox: SandboxServer, onec_api: OnecApi) -> OnecClient:
-    return OnecClient(sandbox.url(onec_api), basic_token(DEFAULT_LOGIN, DEFAULT_PASSWORD), page_size=50,
-                      timeout=5, retry=fast_retry())
+    return OnecClient(
+        sandbox.url(onec_api), basic_token(DEFAULT_LOGIN, DEFAULT_PASSWORD), page_size=50, timeout=5, retry=fast_retry()
+    )
 
 
 @pytest.fixture
@@ -90,8 +91,13 @@ def onec_resources(warehouse_url: str, onec_env: dict[str, str], **overrides) ->
     from glame_pipelines.defs.onec.resources import OnecResource
     from glame_pipelines.defs.shared import WarehouseResource
 
-    onec = OnecResource(api_url=onec_env["ONEC_API_URL"], username=onec_env["ONEC_USERNAME"],
-                        password=onec_env["ONEC_PASSWORD"], page_size=200, **overrides)
+    onec = OnecResource(
+        api_url=onec_env["ONEC_API_URL"],
+        username=onec_env["ONEC_USERNAME"],
+        password=onec_env["ONEC_PASSWORD"],
+        page_size=200,
+        **overrides,
+    )
     return {"onec": onec, "warehouse": WarehouseResource(url=warehouse_url)}
 
 
@@ -99,8 +105,12 @@ def onec_resources(warehouse_url: str, onec_env: dict[str, str], **overrides) ->
 def web_apis():
     from glame_pipelines.sandbox.web import InstagramApi, MetrikaApi, TelegramApi, VkApi
 
-    return {"metrika": MetrikaApi(seed=3), "instagram": InstagramApi(seed=3, stories_at=datetime.now(timezone.utc).replace(microsecond=0)),
-            "vk": VkApi(seed=3, today=SANDBOX_TODAY), "telegram": TelegramApi(seed=3)}
+    return {
+        "metrika": MetrikaApi(seed=3),
+        "instagram": InstagramApi(seed=3, stories_at=datetime.now(UTC).replace(microsecond=0)),
+        "vk": VkApi(seed=3, today=SANDBOX_TODAY),
+        "telegram": TelegramApi(seed=3),
+    }
 
 
 @pytest.fixture
@@ -121,8 +131,13 @@ def web_resources(warehouse_url: str, server, apis: dict) -> dict:
         "warehouse": WarehouseResource(url=warehouse_url),
         "yandex_metrika": MetrikaResource(counter_id=m.counter_id, oauth_token=m.token, base_url=server.url(m)),
         "instagram": InstagramResource(access_token=i.token, account_id=i.account_id, base_url=server.url(i)),
-        "vk": VkResource(access_token=v.token, group_id=v.group_id, base_url=server.url(v), requests_per_second=50,
-                         wall_lookback_days=0),
+        "vk": VkResource(
+            access_token=v.token,
+            group_id=v.group_id,
+            base_url=server.url(v),
+            requests_per_second=50,
+            wall_lookback_days=0,
+        ),
         "telegram": TelegramResource(bot_token=t.token, channel=t.channel, base_url=server.url(t)),
     }
 

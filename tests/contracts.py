@@ -17,8 +17,14 @@ def sample(source: str, name: str) -> bytes:
 class ReplayApi(Api):
     """Answers every request with one recorded sample and records what the client asked."""
 
-    def __init__(self, prefix: str, body: bytes, status: int = 200, content_type: str = "application/json; charset=utf-8",
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        prefix: str,
+        body: bytes,
+        status: int = 200,
+        content_type: str = "application/json; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ):
         self.prefix = prefix
         self.response = Response(status, body, {"Content-Type": content_type, **(headers or {})})
         self.seen: list[Request] = []

@@ -11,7 +11,7 @@ Three "yesterdays" end the data:
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from marts_fixture import ORDER, SHIFT, sale
 
@@ -45,7 +45,7 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def utc(day: date, hour: int) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc) - timedelta(hours=3)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC) - timedelta(hours=3)
 
 
 def store_rows(day: date, rng: random.Random) -> dict:
@@ -59,18 +59,41 @@ def store_rows(day: date, rng: random.Random) -> dict:
         recorder = f"shift-{folder}-{day:%y%m%d}"
         for n in range(count):
             out[t.ONEC_SALES].append(sale(recorder, n + 1, SHIFT, at(day, 21), key, PRODUCT, 1, round(total / count)))
-            out[t.ONEC_RECEIPTS].append((f"r-{folder}-{day:%y%m%d}-{n}", "StandardODATA.Document_ЧекККМ",
-                                         at(day, 10 + n % 11, n % 60), None, key, str(round(total / count)),
-                                         {"Posted": True}))
+            out[t.ONEC_RECEIPTS].append(
+                (
+                    f"r-{folder}-{day:%y%m%d}-{n}",
+                    "StandardODATA.Document_ЧекККМ",
+                    at(day, 10 + n % 11, n % 60),
+                    None,
+                    key,
+                    str(round(total / count)),
+                    {"Posted": True},
+                )
+            )
         if day.weekday() in (1, 6) and folder == "CENTRUM":  # returns on Tuesdays and Sundays
-            out[t.ONEC_SALES].append(sale(recorder, count + 1, SHIFT, at(day, 21), key, PRODUCT, -1,
-                                          -round(3_000 * noise(rng))))
+            out[t.ONEC_SALES].append(
+                sale(recorder, count + 1, SHIFT, at(day, 21), key, PRODUCT, -1, -round(3_000 * noise(rng)))
+            )
         people = round(visitors * factor * noise(rng))
-        out[t.FTP_COUNTER_VISITS].append((folder, f"{folder}/{day:%y%m%d}.txt", 1, day, at(day, 10), at(day, 22),
-                                          people, people - 3, "megacount_text", "MEGACOUNT_3D", {}))
+        out[t.FTP_COUNTER_VISITS].append(
+            (
+                folder,
+                f"{folder}/{day:%y%m%d}.txt",
+                1,
+                day,
+                at(day, 10),
+                at(day, 22),
+                people,
+                people - 3,
+                "megacount_text",
+                "MEGACOUNT_3D",
+                {},
+            )
+        )
     for n in range(round(7 * noise(rng, 0.1))):
-        out[t.ONEC_SALES].append(sale(f"order-{day:%y%m%d}-{n}", 1, ORDER, at(day, 15), ONLINE, PRODUCT, 1,
-                                      round(6_000 * noise(rng))))
+        out[t.ONEC_SALES].append(
+            sale(f"order-{day:%y%m%d}-{n}", 1, ORDER, at(day, 15), ONLINE, PRODUCT, 1, round(6_000 * noise(rng)))
+        )
     return out
 
 
@@ -80,18 +103,65 @@ def web_and_social_rows(day: date, index: int, rng: random.Random) -> dict:
     if day != STALE:
         for source, share in zip(SOURCES, (600, 300, 150)):
             visits = round(share * factor * noise(rng))
-            out[t.YANDEX_METRIKA_TRAFFIC].append(("98765432", day, source, visits, round(visits * 0.8),
-                                                  round(visits * 0.3), visits * 3, 25, 3, 120, None, None, False, 1, {}))
+            out[t.YANDEX_METRIKA_TRAFFIC].append(
+                (
+                    "98765432",
+                    day,
+                    source,
+                    visits,
+                    round(visits * 0.8),
+                    round(visits * 0.3),
+                    visits * 3,
+                    25,
+                    3,
+                    120,
+                    None,
+                    None,
+                    False,
+                    1,
+                    {},
+                )
+            )
     followers = 10_000 + 12 * index
-    out[t.INSTAGRAM_ACCOUNT_DAILY] = [(IG_ACCOUNT, day, followers, 300, 500, round(4_000 * factor * noise(rng)),
-                                       9_000, 700, 900, 700, 80, 40, 80, 150, 15, {})]
-    out[t.VK_GROUP_STATS] = [(VK_GROUP, day, 2_500, 900, 2_000, round(1_800 * factor * noise(rng)), 900, 1_500, 120,
-                              15, 6, 9, 4, 0, {})]
+    out[t.INSTAGRAM_ACCOUNT_DAILY] = [
+        (
+            IG_ACCOUNT,
+            day,
+            followers,
+            300,
+            500,
+            round(4_000 * factor * noise(rng)),
+            9_000,
+            700,
+            900,
+            700,
+            80,
+            40,
+            80,
+            150,
+            15,
+            {},
+        )
+    ]
+    out[t.VK_GROUP_STATS] = [
+        (VK_GROUP, day, 2_500, 900, 2_000, round(1_800 * factor * noise(rng)), 900, 1_500, 120, 15, 6, 9, 4, 0, {})
+    ]
     out[t.VK_GROUP_DAILY] = [(VK_GROUP, day, "GLAME", 5_000 + 5 * index, {})]
     out[t.TELEGRAM_CHANNEL_DAILY] = [(TG_CHAT, day, "glame_jewelry", "GLAME", "channel", 3_000 + 2 * index, {})]
     media = f"179{index:05d}"
-    out[t.INSTAGRAM_MEDIA] = [(media, IG_ACCOUNT, utc(day, 12), "IMAGE", "FEED", 150 + index, 10,
-                               f"https://www.instagram.com/p/GL{index:03d}/", {})]
+    out[t.INSTAGRAM_MEDIA] = [
+        (
+            media,
+            IG_ACCOUNT,
+            utc(day, 12),
+            "IMAGE",
+            "FEED",
+            150 + index,
+            10,
+            f"https://www.instagram.com/p/GL{index:03d}/",
+            {},
+        )
+    ]
     out[t.INSTAGRAM_MEDIA_INSIGHTS] = [(media, day, 2_000, 3_000, 150 + index, 10, 5, 20, 185 + index, None, {})]
     out[t.VK_WALL_POSTS] = [(f"-{VK_GROUP}", 1_000 + index, utc(day, 14), 60, 4, 2, 1_500, {"text": "Новинки"})]
     out[t.TELEGRAM_CHANNEL_POSTS] = [(TG_CHAT, 500 + index, utc(day, 16), False, "Пост <GLAME> & новинки", {})]

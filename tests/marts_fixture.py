@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from glame_pipelines.warehouse import tables as t
 from glame_pipelines.warehouse.loader import ensure_table, load
@@ -23,15 +23,31 @@ def at(day: date, hour: int) -> datetime:
 
 
 def sale(recorder, line, kind, moment, store, product, qty, amount, customer=None, active=True):
-    return (recorder, line, kind, moment, active, store, product, customer, str(qty), str(amount),
-            {"Recorder": recorder, "LineNumber": line, "Сумма": amount})
+    return (
+        recorder,
+        line,
+        kind,
+        moment,
+        active,
+        store,
+        product,
+        customer,
+        str(qty),
+        str(amount),
+        {"Recorder": recorder, "LineNumber": line, "Сумма": amount},
+    )
 
 
 ROWS = {
-    t.ONEC_STORES: [(CENTRUM, "1", "GLAME ТЦ Центрум", False, {}), (YALTA, "2", "GLAME Ялта", False, {}),
-                    (ONLINE, "3", "Интернет-магазин", False, {})],
-    t.ONEC_PRODUCTS: [(P1, "00-1", "Кольцо Aurora", False, {"Артикул": "11111", "IsFolder": False}),
-                      (P2, "00-2", "Пакет подарочный", False, {"Артикул": "", "IsFolder": False})],
+    t.ONEC_STORES: [
+        (CENTRUM, "1", "GLAME ТЦ Центрум", False, {}),
+        (YALTA, "2", "GLAME Ялта", False, {}),
+        (ONLINE, "3", "Интернет-магазин", False, {}),
+    ],
+    t.ONEC_PRODUCTS: [
+        (P1, "00-1", "Кольцо Aurora", False, {"Артикул": "11111", "IsFolder": False}),
+        (P2, "00-2", "Пакет подарочный", False, {"Артикул": "", "IsFolder": False}),
+    ],
     t.ONEC_SALES: [
         sale("sr1", 1, SHIFT, at(D1, 22), CENTRUM, P1, 2, 10000),
         sale("sr1", 2, SHIFT, at(D1, 22), CENTRUM, P2, 1, 50),
@@ -55,12 +71,24 @@ ROWS = {
         ("r1", 2, "StandardODATA.Document_ЧекККМ", at(D1, 12), True, K1, C1, P2, "1", "50", "0", {}),
     ],
     t.ONEC_CUSTOMERS: [
-        (C1, "1", "Иванова Анна", False,
-         {"ОсновныеСведения": "ФИО: Иванова Анна\nТелефон: 8 (978) 123-45-67\nГород: Ялта", "IsFolder": False}),
-        (C2, "2", "Петрова Мария", False,
-         {"ОсновныеСведения": "ФИО: Петрова Мария\nТелефон: +7 978 765 43 21\nГород: Керчь", "IsFolder": False}),
+        (
+            C1,
+            "1",
+            "Иванова Анна",
+            False,
+            {"ОсновныеСведения": "ФИО: Иванова Анна\nТелефон: 8 (978) 123-45-67\nГород: Ялта", "IsFolder": False},
+        ),
+        (
+            C2,
+            "2",
+            "Петрова Мария",
+            False,
+            {"ОсновныеСведения": "ФИО: Петрова Мария\nТелефон: +7 978 765 43 21\nГород: Керчь", "IsFolder": False},
+        ),
     ],
-    t.ONEC_DISCOUNT_CARDS: [(K1, "000001", "Карта", False, {"КодКартыШтрихкод": "79781234567", "ВладелецКарты_Key": C1})],
+    t.ONEC_DISCOUNT_CARDS: [
+        (K1, "000001", "Карта", False, {"КодКартыШтрихкод": "79781234567", "ВладелецКарты_Key": C1})
+    ],
     t.ONEC_BONUS_BALANCES: [(K1, "300", "0", {})],
     t.FTP_COUNTER_VISITS: [
         ("CENTRUM", "CENTRUM/250310.txt", 2, D1, at(D1, 10), at(D1, 11), 60, 58, "megacount_text", "MC", {}),
@@ -73,11 +101,41 @@ ROWS = {
     t.INSTAGRAM_ACCOUNT_DAILY: [("ig", D1, 1000, 10, 50, 500, 900, 40, 70, 60, 5, 3, 2, 30, 4, {})],
     t.VK_GROUP_STATS: [("g", D1, 100, 80, 60, 300, 120, 200, 11, 2, 1, 3, 1, 0, {})],
     t.VK_GROUP_DAILY: [("g", D1, "GLAME", 1500, {})],
-    t.VK_WALL_POSTS: [("-g", 7, datetime(2025, 3, 10, 9, tzinfo=timezone.utc), 10, 2, 1, None, {"text": "без просмотров"})],
+    t.VK_WALL_POSTS: [
+        ("-g", 7, datetime(2025, 3, 10, 9, tzinfo=UTC), 10, 2, 1, None, {"text": "без просмотров"})
+    ],
     t.TELEGRAM_CHANNEL_DAILY: [("-100", D1, "glame", "GLAME", "channel", 200, {})],
     t.ONEC_SALES_FILES: [
-        ("h1", 1, "history.xlsx", "xlsx_pivot", date(2025, 2, 1), date(2025, 3, 1), "Кольцо", "шт", "11111", None, "3", "9000", {}),
-        ("h1", 2, "history.xlsx", "xlsx_pivot", date(2025, 3, 1), date(2025, 4, 1), "Кольцо", "шт", "11111", None, "1", "1234", {}),
+        (
+            "h1",
+            1,
+            "history.xlsx",
+            "xlsx_pivot",
+            date(2025, 2, 1),
+            date(2025, 3, 1),
+            "Кольцо",
+            "шт",
+            "11111",
+            None,
+            "3",
+            "9000",
+            {},
+        ),
+        (
+            "h1",
+            2,
+            "history.xlsx",
+            "xlsx_pivot",
+            date(2025, 3, 1),
+            date(2025, 4, 1),
+            "Кольцо",
+            "шт",
+            "11111",
+            None,
+            "1",
+            "1234",
+            {},
+        ),
     ],
 }
 

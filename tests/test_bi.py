@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import socket
 import subprocess
 import sys
+import threading
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -29,11 +29,15 @@ RENDER = ROOT / "glame_pipelines" / "bi" / "render.py"
 DAYS = 7
 LOOKUP_CHARTS = {"Покупатель по телефону", "История покупок покупателя"}  # empty until a phone is typed
 # charts that list exceptions: empty exactly when the mart has none in the default period
-EXCEPTIONS = {"Дни без файла счётчика": "select count(*) from marts.store_traffic_daily where is_mapped and "
-                                        "not has_counter_data and visit_date >= current_date - 29"}
+EXCEPTIONS = {
+    "Дни без файла счётчика": "select count(*) from marts.store_traffic_daily where is_mapped and "
+    "not has_counter_data and visit_date >= current_date - 29"
+}
 
-pytestmark = pytest.mark.skipif(not (launcher.VENV_BI / "bin" / "superset").exists(),
-                                reason="Superset's .venv-bi is missing: `make test` creates it (make bi-venv)")
+pytestmark = pytest.mark.skipif(
+    not (launcher.VENV_BI / "bin" / "superset").exists(),
+    reason="Superset's .venv-bi is missing: `make test` creates it (make bi-venv)",
+)
 
 
 def free_port() -> int:
@@ -50,18 +54,34 @@ def load_demo(url: str) -> None:
     yesterday = moscow_today() - timedelta(1)
     server, sandbox_env = build_sandbox(world=RetailWorld(customers=400))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ONEC_", "GLAME_BI_"))}
-    env.update(sandbox_env, GLAME_WAREHOUSE_URL=url, GLAME_DAGSTER_PG_URL="postgresql+psycopg2://" + url.split("://", 1)[1])
+    env.update(
+        sandbox_env, GLAME_WAREHOUSE_URL=url, GLAME_DAGSTER_PG_URL="postgresql+psycopg2://" + url.split("://", 1)[1]
+    )
     with server:
-        result = subprocess.run([sys.executable, "-m", "glame_pipelines.cli", "run", "--start",
-                                 str(yesterday - timedelta(DAYS - 1)), "--end", str(yesterday)],
-                                env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "glame_pipelines.cli",
+                "run",
+                "--start",
+                str(yesterday - timedelta(DAYS - 1)),
+                "--end",
+                str(yesterday),
+            ],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def _capture(failures: list, function, *args) -> None:
     try:
         function(*args)
-    except BaseException as error:  # noqa: BLE001 - re-raised by the fixture
+    except BaseException as error:
         failures.append(error)
 
 
@@ -98,9 +118,16 @@ def bi(pg_server_url, tmp_path_factory):
 def api(bi) -> requests.Session:
     """An API session logged in as the admin (JWT, as scripts use it)."""
     session = requests.Session()
-    token = session.post(f"{bi['base']}/api/v1/security/login", json={
-        "username": launcher.ADMIN_USER, "password": bi["settings"].admin_password, "provider": "db",
-        "refresh": False}, timeout=30).json()["access_token"]
+    token = session.post(
+        f"{bi['base']}/api/v1/security/login",
+        json={
+            "username": launcher.ADMIN_USER,
+            "password": bi["settings"].admin_password,
+            "provider": "db",
+            "refresh": False,
+        },
+        timeout=30,
+    ).json()["access_token"]
     session.headers["Authorization"] = f"Bearer {token}"
     csrf = session.get(f"{bi['base']}/api/v1/security/csrf_token/", timeout=30).json()["result"]
     session.headers.update({"X-CSRFToken": csrf, "Referer": bi["base"]})
@@ -112,9 +139,13 @@ def api(bi) -> requests.Session:
 def rendered(bi) -> dict[str, dict]:
     """Every dashboard opened once in headless Chromium: timings, errors, chart-data calls, screenshots."""
     slugs = [d.slug for d in catalog.dashboards()]
-    result = subprocess.run([str(launcher.VENV_BI / "bin" / "python"), str(RENDER), bi["base"], str(ARTIFACTS), *slugs],
-                            env={**os.environ, "GLAME_BI_ADMIN_PASSWORD": bi["settings"].admin_password},
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [str(launcher.VENV_BI / "bin" / "python"), str(RENDER), bi["base"], str(ARTIFACTS), *slugs],
+        env={**os.environ, "GLAME_BI_ADMIN_PASSWORD": bi["settings"].admin_password},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return {page["slug"]: page for page in json.loads(result.stdout)}
 
@@ -138,8 +169,9 @@ def call_of(rendered, api, slug: str, name: str) -> dict:
 def test_every_chart_of_every_dashboard_returns_rows_through_the_chart_data_api(rendered, api, bi):
     names = chart_names(api)
     with psycopg.connect(bi["url"]) as conn:
-        may_be_empty = LOOKUP_CHARTS | {name for name, query in EXCEPTIONS.items()
-                                        if conn.execute(query).fetchone()[0] == 0}
+        may_be_empty = LOOKUP_CHARTS | {
+            name for name, query in EXCEPTIONS.items() if conn.execute(query).fetchone()[0] == 0
+        }
     for dashboard in catalog.dashboards():
         calls = rendered[dashboard.slug]["calls"]
         answered = {}
@@ -166,11 +198,18 @@ def test_each_dashboard_renders_without_a_chart_in_error_state(rendered):
 
 def test_overview_revenue_per_day_equals_unified_daily(rendered, api, bi):
     result = post_chart_data(api, call_of(rendered, api, "overview", "Выручка по дням")["request"])
-    shown = {date.fromtimestamp(row["date"] / 1000) if isinstance(row["date"], (int, float)) else
-             date.fromisoformat(str(row["date"])[:10]): row["Выручка, ₽"] for row in result["data"]}
+    shown = {
+        date.fromtimestamp(row["date"] / 1000)
+        if isinstance(row["date"], (int, float))
+        else date.fromisoformat(str(row["date"])[:10]): row["Выручка, ₽"]
+        for row in result["data"]
+    }
     with psycopg.connect(bi["url"]) as conn:
-        mart = dict(conn.execute("select date, revenue from marts.unified_daily "
-                                 "where date >= %s", (moscow_today() - timedelta(29),)).fetchall())
+        mart = dict(
+            conn.execute(
+                "select date, revenue from marts.unified_daily where date >= %s", (moscow_today() - timedelta(29),)
+            ).fetchall()
+        )
     yesterday = moscow_today() - timedelta(1)
     assert shown[yesterday] > 0
     assert {day: Decimal(str(value)) for day, value in shown.items()} == mart
@@ -181,15 +220,21 @@ def test_sql_lab_through_the_registered_database_is_refused_outside_marts(api, b
     database_id = next(d["id"] for d in databases if d["database_name"] == "glame_warehouse")
 
     def sql_lab(query: str) -> dict:
-        return api.post(f"{api.base}/api/v1/sqllab/execute/", json={
-            "database_id": database_id, "sql": query, "runAsync": False, "schema": "marts"}, timeout=60).json()
+        return api.post(
+            f"{api.base}/api/v1/sqllab/execute/",
+            json={"database_id": database_id, "sql": query, "runAsync": False, "schema": "marts"},
+            timeout=60,
+        ).json()
 
     with psycopg.connect(bi["url"]) as conn:
         days = conn.execute("select count(*) from marts.unified_daily").fetchone()[0]
     ok = sql_lab("select count(*) as n from marts.unified_daily")
     assert ok.get("status") == "success" and ok["data"][0]["n"] == days >= DAYS, ok
-    for query in ("select count(*) from raw.onec_sales", "select * from staging.stg_onec__sales limit 1",
-                  "select * from public.runs limit 1"):  # Dagster's run storage, in this warehouse here
+    for query in (
+        "select count(*) from raw.onec_sales",
+        "select * from staging.stg_onec__sales limit 1",
+        "select * from public.runs limit 1",
+    ):  # Dagster's run storage, in this warehouse here
         refused = json.dumps(sql_lab(query), ensure_ascii=False)
         assert "permission denied" in refused, (query, refused[:500])
     refused = json.dumps(sql_lab("delete from marts.unified_daily"), ensure_ascii=False)
@@ -203,13 +248,20 @@ def test_sql_lab_through_the_registered_database_is_refused_outside_marts(api, b
 
 def test_phone_typed_in_any_format_finds_the_same_customer(rendered, api, bi):
     with psycopg.connect(bi["url"]) as conn:
-        key, phone = conn.execute("select p.customer_key, p.phone from marts.customer_profile p where p.orders > 0 "
-                                  "and p.phone like '+79%%' order by p.lifetime_revenue desc limit 1").fetchone()
-        purchases = conn.execute("select count(*) from marts.customer_purchases where customer_key = %s",
-                                 (key,)).fetchone()[0]
+        key, phone = conn.execute(
+            "select p.customer_key, p.phone from marts.customer_profile p where p.orders > 0 "
+            "and p.phone like '+79%%' order by p.lifetime_revenue desc limit 1"
+        ).fetchone()
+        purchases = conn.execute(
+            "select count(*) from marts.customer_purchases where customer_key = %s", (key,)
+        ).fetchone()[0]
     digits = phone[2:]
-    typed_forms = [f"8 ({digits[:3]}) {digits[3:6]}-{digits[6:8]}-{digits[8:]}", phone,
-                   f"+7 {digits[:3]} {digits[3:6]} {digits[6:8]} {digits[8:]}", digits]
+    typed_forms = [
+        f"8 ({digits[:3]}) {digits[3:6]}-{digits[6:8]}-{digits[8:]}",
+        phone,
+        f"+7 {digits[:3]} {digits[3:6]} {digits[6:8]} {digits[8:]}",
+        digits,
+    ]
     profile = call_of(rendered, api, "customers", "Покупатель по телефону")["request"]
     history = call_of(rendered, api, "customers", "История покупок покупателя")["request"]
     for typed in typed_forms:

@@ -79,32 +79,43 @@ def databases(pg_server_url):
 
 def instance_yaml(home: Path, url: str) -> None:
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(textwrap.dedent(f"""
+    (home / "dagster.yaml").write_text(
+        textwrap.dedent(f"""
         storage:
           postgres:
             postgres_url: "{sqlalchemy_url(url)}"
         local_artifact_storage:
           module: dagster._core.storage.root
           class: LocalArtifactStorage
-          config: {{base_dir: "{home / 'artifacts'}"}}
+          config: {{base_dir: "{home / "artifacts"}"}}
         compute_logs:
           module: dagster._core.storage.local_compute_log_manager
           class: LocalComputeLogManager
-          config: {{base_dir: "{home / 'logs'}"}}
+          config: {{base_dir: "{home / "logs"}"}}
         telemetry: {{enabled: false}}
-    """))
+    """)
+    )
 
 
 def raw_tables(url: str) -> dict[str, list]:
     """Every raw table's business columns (not when or by which run a row was written)."""
     out = {}
     with psycopg.connect(url) as conn:
-        tables = [r[0] for r in conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'raw' order by 1")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw' order by 1"
+            )
+        ]
         for table in tables:
-            columns = [r[0] for r in conn.execute(
-                "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s "
-                "and column_name not in ('_loaded_at', '_run_id') order by ordinal_position", (table,))]
+            columns = [
+                r[0]
+                for r in conn.execute(
+                    "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s "
+                    "and column_name not in ('_loaded_at', '_run_id') order by ordinal_position",
+                    (table,),
+                )
+            ]
             listed = ", ".join(f'"{c}"' for c in columns)
             out[table] = conn.execute(f"select {listed} from raw.{table} order by {listed}").fetchall()
     return out
@@ -119,12 +130,27 @@ def selection() -> str:
 
 
 def start_worker(name: str, env: dict, config: Path, log: Path) -> subprocess.Popen:
-    command = [os.path.join(os.path.dirname(sys.executable), "dagster-celery"), "worker", "start", "-A",
-               "dagster_celery.app", "-y", str(config), "-q", env["GLAME_CELERY_QUEUE"], "-n", name, "--",
-               "--concurrency=1", "--without-mingle", "--without-gossip"]
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "dagster-celery"),
+        "worker",
+        "start",
+        "-A",
+        "dagster_celery.app",
+        "-y",
+        str(config),
+        "-q",
+        env["GLAME_CELERY_QUEUE"],
+        "-n",
+        name,
+        "--",
+        "--concurrency=1",
+        "--without-mingle",
+        "--without-gossip",
+    ]
     env = {**env, "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")}  # it runs `celery`
-    return subprocess.Popen(command, env=env, cwd=log.parent, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        command, env=env, cwd=log.parent, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def kill_tree(pid: int) -> None:
@@ -142,23 +168,42 @@ def kill_tree(pid: int) -> None:
 
 
 @pytest.mark.skipif(not rabbitmq_up(), reason="RabbitMQ is not running on 127.0.0.1:5672")
-def test_daily_job_on_two_celery_workers_equals_in_process_and_survives_a_killed_worker(
-        databases, world, tmp_path):
+def test_daily_job_on_two_celery_workers_equals_in_process_and_survives_a_killed_worker(databases, world, tmp_path):
     in_process_url, celery_url = databases
     onec, metrika = SlowOnec(world), MetrikaApi(seed=3)
     with SandboxServer([onec, metrika]) as server:
         base = {k: v for k, v in os.environ.items() if not k.startswith(SOURCE_PREFIXES)}
-        base.update({"ONEC_API_URL": server.url(onec), "ONEC_USERNAME": DEFAULT_LOGIN, "ONEC_PASSWORD": DEFAULT_PASSWORD,
-                     "ONEC_PAGE_SIZE": "100", "YANDEX_METRIKA_COUNTER_ID": metrika.counter_id,
-                     "YANDEX_METRIKA_OAUTH_TOKEN": metrika.token, "YANDEX_METRIKA_API_URL": server.url(metrika),
-                     "GLAME_STEP_RETRIES": "0"})
+        base.update(
+            {
+                "ONEC_API_URL": server.url(onec),
+                "ONEC_USERNAME": DEFAULT_LOGIN,
+                "ONEC_PASSWORD": DEFAULT_PASSWORD,
+                "ONEC_PAGE_SIZE": "100",
+                "YANDEX_METRIKA_COUNTER_ID": metrika.counter_id,
+                "YANDEX_METRIKA_OAUTH_TOKEN": metrika.token,
+                "YANDEX_METRIKA_API_URL": server.url(metrika),
+                "GLAME_STEP_RETRIES": "0",
+            }
+        )
         assets = selection()
 
         def drive(url: str, home: Path, executor: str, extra=None) -> subprocess.Popen:
             instance_yaml(home, url)
-            env = {**base, **(extra or {}), "GLAME_WAREHOUSE_URL": url, "DAGSTER_HOME": str(home), "GLAME_EXECUTOR": executor}
-            return subprocess.Popen([sys.executable, "-c", DRIVER, FIRST, LAST, assets], env=env, cwd=home,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            env = {
+                **base,
+                **(extra or {}),
+                "GLAME_WAREHOUSE_URL": url,
+                "DAGSTER_HOME": str(home),
+                "GLAME_EXECUTOR": executor,
+            }
+            return subprocess.Popen(
+                [sys.executable, "-c", DRIVER, FIRST, LAST, assets],
+                env=env,
+                cwd=home,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
 
         reference = drive(in_process_url, tmp_path / "in_process", "in_process")
         output = reference.communicate(timeout=600)[0]
@@ -167,11 +212,18 @@ def test_daily_job_on_two_celery_workers_equals_in_process_and_survives_a_killed
         queue = f"glame-test-{uuid.uuid4().hex[:8]}"
         home = tmp_path / "celery"
         instance_yaml(home, celery_url)  # the workers' instance: the run's own
-        celery_env = {**base, "GLAME_WAREHOUSE_URL": celery_url, "GLAME_EXECUTOR": "celery", "GLAME_CELERY_QUEUE": queue,
-                      "DAGSTER_HOME": str(home)}
+        celery_env = {
+            **base,
+            "GLAME_WAREHOUSE_URL": celery_url,
+            "GLAME_EXECUTOR": "celery",
+            "GLAME_CELERY_QUEUE": queue,
+            "DAGSTER_HOME": str(home),
+        }
         config = tmp_path / "celery.yaml"
         config.write_text(worker_config_yaml(celery_env))
-        workers = [start_worker(f"glame-{n}-{queue}@%h", celery_env, config, tmp_path / f"worker-{n}.log") for n in (1, 2)]
+        workers = [
+            start_worker(f"glame-{n}-{queue}@%h", celery_env, config, tmp_path / f"worker-{n}.log") for n in (1, 2)
+        ]
         try:
             driver = drive(celery_url, home, "celery", {"GLAME_CELERY_QUEUE": queue})
             instance = dg.DagsterInstance.from_config(str(home))

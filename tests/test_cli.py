@@ -16,8 +16,14 @@ SOURCE_VARS = ("ONEC_API_URL", "ONEC_API_TOKEN", "ONEC_USERNAME", "ONEC_PASSWORD
 
 def glame(*args: str, env: dict[str, str], cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in SOURCE_VARS and not k.startswith("ONEC_")}
-    return subprocess.run([sys.executable, "-m", "glame_pipelines.cli", *args], env={**clean, **env},
-                          cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "glame_pipelines.cli", *args],
+        env={**clean, **env},
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_check_reports_an_unconfigured_source_by_its_variables(tmp_path):
@@ -56,9 +62,16 @@ def test_check_reads_dotenv_without_overriding_exported(onec_env, tmp_path):
 
 
 def test_run_only_unconfigured_source_fails_naming_it(warehouse_url, tmp_path):
-    result = glame("run", "--start", "2025-03-14", "--only", "onec", "--no-dbt",
-                   env={"GLAME_WAREHOUSE_URL": warehouse_url, "GLAME_DAGSTER_PG_URL": _sqlalchemy(warehouse_url)},
-                   cwd=tmp_path)
+    result = glame(
+        "run",
+        "--start",
+        "2025-03-14",
+        "--only",
+        "onec",
+        "--no-dbt",
+        env={"GLAME_WAREHOUSE_URL": warehouse_url, "GLAME_DAGSTER_PG_URL": _sqlalchemy(warehouse_url)},
+        cwd=tmp_path,
+    )
     assert result.returncode == 1
     assert "skipped onec: not configured, set ONEC_API_URL" in result.stdout
 
@@ -73,8 +86,10 @@ def test_run_loads_through_dagster_and_builds_models(warehouse_url, onec_env, tm
         staged = conn.execute("select count(*) from staging.stg_onec__sales where not is_migrated").fetchone()[0]
         raw = conn.execute("select count(*) from raw.onec_sales").fetchone()[0]
         runs = conn.execute("select count(*) from runs where status = 'SUCCESS'").fetchone()[0]
-        mart_events = conn.execute("select event from event_logs where asset_key like '%%unified_daily%%' "
-                                   "and dagster_event_type = 'ASSET_MATERIALIZATION'").fetchall()
+        mart_events = conn.execute(
+            "select event from event_logs where asset_key like '%%unified_daily%%' "
+            "and dagster_event_type = 'ASSET_MATERIALIZATION'"
+        ).fetchall()
         revenue = conn.execute("select sum(revenue) from marts.unified_daily").fetchone()[0]
     assert days == 5
     assert staged == raw > 0
@@ -105,18 +120,31 @@ def test_check_covers_every_source(full_sandbox, tmp_path):
     lines = [line for line in result.stdout.splitlines() if not line.startswith(" ")]  # 1C adds a line per set
     assert [line.split()[:2] for line in lines] == [
         *(["OK", g] for g in ("onec", "yandex_metrika", "instagram", "vk", "telegram", "ftp_counters")),
-        ["SKIP", "onec_files"]]
-    assert "counter 98765432" in result.stdout and "@glame.jewelry" in result.stdout and "18342 members" in result.stdout
+        ["SKIP", "onec_files"],
+    ]
+    assert (
+        "counter 98765432" in result.stdout and "@glame.jewelry" in result.stdout and "18342 members" in result.stdout
+    )
 
 
 def test_check_names_each_bad_token_and_its_remedy(full_sandbox, tmp_path):
-    broken = {**full_sandbox, "YANDEX_METRIKA_OAUTH_TOKEN": "bad-1", "INSTAGRAM_ACCESS_TOKEN": "bad-2",
-              "VK_ACCESS_TOKEN": "bad-3", "TELEGRAM_BOT_TOKEN": "1:bad-4"}
+    broken = {
+        **full_sandbox,
+        "YANDEX_METRIKA_OAUTH_TOKEN": "bad-1",
+        "INSTAGRAM_ACCESS_TOKEN": "bad-2",
+        "VK_ACCESS_TOKEN": "bad-3",
+        "TELEGRAM_BOT_TOKEN": "1:bad-4",
+    }
     broken["FTP_PASSWORD"] = "bad-5"
     result = glame("check", env=broken, cwd=tmp_path)
     assert result.returncode == 1
-    for group, remedy in [("yandex_metrika", "metrika:read"), ("instagram", "INSTAGRAM_ACCESS_TOKEN"),
-                          ("vk", "VK_ACCESS_TOKEN"), ("telegram", "BotFather"), ("ftp_counters", "FTP_PASSWORD")]:
+    for group, remedy in [
+        ("yandex_metrika", "metrika:read"),
+        ("instagram", "INSTAGRAM_ACCESS_TOKEN"),
+        ("vk", "VK_ACCESS_TOKEN"),
+        ("telegram", "BotFather"),
+        ("ftp_counters", "FTP_PASSWORD"),
+    ]:
         line = next(line for line in result.stdout.splitlines() if line.split()[1] == group)
         assert line.startswith("FAIL") and remedy in line, line
     assert not any(f"bad-{n}" in result.stdout + result.stderr for n in range(1, 6))

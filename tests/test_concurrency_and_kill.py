@@ -73,14 +73,15 @@ def test_a_new_day_streamed_in_and_another_day_carrying_the_same_key_do_not_clas
         try:
             with psycopg.connect(warehouse_url, autocommit=True) as conn:
                 load(conn, TABLE, source, window=window)
-        except Exception as error:  # noqa: BLE001 - the test reports whatever escaped
+        except Exception as error:
             errors.append((name, error))
 
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         load(conn, TABLE, [("y", "2025-01-02", "1", {"id": "y"})], window=day2)
     one = threading.Thread(target=run, args=("day 1", day1, day1_source))
-    two = threading.Thread(target=run, args=("day 2", day2, [("k", "2025-01-02", "2", {"id": "k"}),
-                                                             ("y", "2025-01-02", "1", {"id": "y"})]))
+    two = threading.Thread(
+        target=run, args=("day 2", day2, [("k", "2025-01-02", "2", {"id": "k"}), ("y", "2025-01-02", "1", {"id": "y"})])
+    )
     one.start()
     time.sleep(0.5)
     two.start()
@@ -88,8 +89,7 @@ def test_a_new_day_streamed_in_and_another_day_carrying_the_same_key_do_not_clas
     two.join(10)
     assert errors == []
     with psycopg.connect(warehouse_url) as conn:
-        assert conn.execute("select day::text, amount from raw.things where id = 'k'").fetchall() == [
-            ("2025-01-02", 2)]
+        assert conn.execute("select day::text, amount from raw.things where id = 'k'").fetchall() == [("2025-01-02", 2)]
         assert conn.execute("select count(*) from raw.things").fetchone()[0] == 3002
 
 
@@ -118,8 +118,10 @@ def test_a_loader_killed_mid_partition_leaves_the_previous_rows(warehouse_url):
     process.wait(10)
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         for _ in range(50):  # the server notices the dead backend and rolls its transaction back
-            if not conn.execute("select count(*) from pg_stat_activity where datname = current_database() "
-                                "and pid <> pg_backend_pid() and state <> 'idle'").fetchone()[0]:
+            if not conn.execute(
+                "select count(*) from pg_stat_activity where datname = current_database() "
+                "and pid <> pg_backend_pid() and state <> 'idle'"
+            ).fetchone()[0]:
                 break
             time.sleep(0.1)
         assert conn.execute("select * from raw.things order by id").fetchall() == before

@@ -25,7 +25,7 @@ import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import orjson
 import pytest
@@ -57,6 +57,7 @@ CAP = 48  # mutations per sample: the envelope first (breadth first), every kind
 
 
 # --- mutations -----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Mutation:
@@ -141,17 +142,25 @@ def _get(document, path: tuple):
 
 
 def truncations(body: bytes) -> list[Mutation]:
-    return [Mutation("truncated", (f"{size} of {len(body)} bytes",), body[:size])
-            for size in sorted({0, len(body) // 3, len(body) // 2, len(body) - 2}) if 0 <= size < len(body)]
+    return [
+        Mutation("truncated", (f"{size} of {len(body)} bytes",), body[:size])
+        for size in sorted({0, len(body) // 3, len(body) // 2, len(body) - 2})
+        if 0 <= size < len(body)
+    ]
 
 
 def csv_mutations(body: bytes) -> list[Mutation]:
     """A column dropped from every line, each cell of the first data line emptied, truncations."""
     lines = body.decode("utf-8").splitlines()
     header = lines[0].split(",")
-    mutations = [Mutation("removed", (column,), "\n".join(",".join(c for i, c in enumerate(line.split(",")) if i != n)
-                                                        for line in lines).encode())
-                 for n, column in enumerate(header)]
+    mutations = [
+        Mutation(
+            "removed",
+            (column,),
+            "\n".join(",".join(c for i, c in enumerate(line.split(",")) if i != n) for line in lines).encode(),
+        )
+        for n, column in enumerate(header)
+    ]
     last = lines[-1].split(",")
     names = next((line.split(",") for line in lines if len(line.split(",")) == len(last) and line != lines[-1]), header)
     for n in range(len(last)):
@@ -166,10 +175,13 @@ def xml_mutations(body: bytes) -> list[Mutation]:
 
     text = body.decode("utf-8")
     names = sorted(set(re.findall(r'\s([A-Za-z]+)="[^"]*"', text)))
-    return [Mutation("removed", (name,), re.sub(rf'\s{name}="[^"]*"', "", text).encode()) for name in names] + truncations(body)
+    return [
+        Mutation("removed", (name,), re.sub(rf'\s{name}="[^"]*"', "", text).encode()) for name in names
+    ] + truncations(body)
 
 
 # --- outcomes ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Result:
@@ -226,12 +238,14 @@ def outcome(case: Case, mutation: Mutation, baseline, attempt: Callable[[], Resu
     except (ApiError, CounterFileError) as error:
         message = str(error)
         assert isinstance(error, case.errors) or (isinstance(error, TransientError) and case.label in message), (
-            f"{case.name}, {mutation}: {type(error).__name__} is not a {case.label} error: {message}")
+            f"{case.name}, {mutation}: {type(error).__name__} is not a {case.label} error: {message}"
+        )
         assert case.label in message, f"{case.name}, {mutation}: the message does not name {case.label}: {message}"
         assert not any(secret in message for secret in SECRETS), f"{case.name}, {mutation}: a secret in {message}"
         if isinstance(error, UnexpectedResponse) and mutation.keys:
             assert any(key in message for key in mutation.keys), (
-                f"{case.name}, {mutation}: the message names none of {mutation.keys}: {message}")
+                f"{case.name}, {mutation}: the message names none of {mutation.keys}: {message}"
+            )
         return "failed"
     assert not isinstance(baseline, Exception), f"{case.name}, {mutation}: an error answer was taken as data: {result}"
     if case.envelope_only:
@@ -252,7 +266,9 @@ def outcome(case: Case, mutation: Mutation, baseline, attempt: Callable[[], Resu
         return "empty"
     if case.is_optional(keys) and new_rejects <= 0 and _only_nulled(baseline.rows, result.rows):
         return "nulled"
-    raise AssertionError(f"{case.name}, {mutation}: a silently different result\n  was {baseline.rows}\n  now {result.rows}")
+    raise AssertionError(
+        f"{case.name}, {mutation}: a silently different result\n  was {baseline.rows}\n  now {result.rows}"
+    )
 
 
 def _only_nulled(before: list, after: list) -> bool:
@@ -267,12 +283,15 @@ def _only_nulled(before: list, after: list) -> bool:
 
 # --- the clients, as the assets call them -----------------------------------------------------------------
 
+
 def metrika(server, api) -> MetrikaClient:
     return MetrikaClient(TOKEN, server.url(api), retry=fast_retry(max_attempts=2), timeout=5)
 
 
 def instagram(server, api) -> InstagramClient:
-    return InstagramClient(TOKEN, "17841405822304914", server.url(api), "v23.0", retry=fast_retry(max_attempts=2), timeout=5)
+    return InstagramClient(
+        TOKEN, "17841405822304914", server.url(api), "v23.0", retry=fast_retry(max_attempts=2), timeout=5
+    )
 
 
 def vk(server, api) -> VkClient:
@@ -293,15 +312,19 @@ def checked(records, to_row) -> Result:
     return Result(rows, [reason for _, reason, _ in rejects.items])
 
 
-DAY = (datetime(2024, 1, 14, tzinfo=timezone.utc), datetime(2024, 1, 15, tzinfo=timezone.utc))
+DAY = (datetime(2024, 1, 14, tzinfo=UTC), datetime(2024, 1, 15, tzinfo=UTC))
 
 
 def metrika_report(name: str) -> Callable:
     query = orjson.loads(sample("yandex_metrika", name))["query"]
 
     def run(server, api) -> Result:
-        rows = metrika(server, api).report("1", date(2020, 1, 1), date(2020, 1, 1), query["metrics"], query["dimensions"])
-        return Result([(tuple(r.dimensions.values()), tuple(r.metrics.values()), r.sampled, r.sample_share) for r in rows])
+        rows = metrika(server, api).report(
+            "1", date(2020, 1, 1), date(2020, 1, 1), query["metrics"], query["dimensions"]
+        )
+        return Result(
+            [(tuple(r.dimensions.values()), tuple(r.metrics.values()), r.sampled, r.sample_share) for r in rows]
+        )
 
     return run
 
@@ -372,8 +395,7 @@ def tg_chat(server, api) -> Result:
 
 
 def onec_collection(server, api) -> Result:
-    return checked(onec(server, api).iter_records("Document_Контракт"),
-                   lambda r: (*catalog_row(r), *receipt_row(r)))
+    return checked(onec(server, api).iter_records("Document_Контракт"), lambda r: (*catalog_row(r), *receipt_row(r)))
 
 
 def onec_catalog(server, api) -> Result:
@@ -382,8 +404,7 @@ def onec_catalog(server, api) -> Result:
 
 def as_collection(element: dict) -> dict:
     """A single element's sample, served as the one record of a collection page."""
-    return {"odata.metadata": "http://host/base/odata/standard.odata/$metadata#Catalog_Контрагенты",
-            "value": [element]}
+    return {"odata.metadata": "http://host/base/odata/standard.odata/$metadata#Catalog_Контрагенты", "value": [element]}
 
 
 def counter_file(name: str) -> Callable:
@@ -392,8 +413,10 @@ def counter_file(name: str) -> Callable:
         parsed = parse(path, content)
         if not parsed.rows:  # what the asset does with such a file (load_counter_file): it fails, naming it
             raise CounterFileError(f"{path} has no valid row")
-        return Result([(r.visit_date, r.period_start, r.period_end, r.entries, r.exits) for r in parsed.rows],
-                      [r.reason for r in parsed.rejects])
+        return Result(
+            [(r.visit_date, r.period_start, r.period_end, r.entries, r.exits) for r in parsed.rows],
+            [r.reason for r in parsed.rejects],
+        )
 
     return run
 
@@ -406,77 +429,265 @@ def failing(call: Callable) -> Callable:
     return run
 
 
-IG_OPTIONAL = frozenset({"username", "followers_count", "follows_count", "media_count", "media_type",
-                         "media_product_type", "like_count", "comments_count", "permalink", "caption", "values"})
-VK_STAT_OPTIONAL = frozenset({"visitors", "reach", "activity", "views", "mobile_views", "reach_subscribers",
-                              "mobile_reach", "likes", "comments", "copies", "subscribed", "unsubscribed", "hidden"})
+IG_OPTIONAL = frozenset(
+    {
+        "username",
+        "followers_count",
+        "follows_count",
+        "media_count",
+        "media_type",
+        "media_product_type",
+        "like_count",
+        "comments_count",
+        "permalink",
+        "caption",
+        "values",
+    }
+)
+VK_STAT_OPTIONAL = frozenset(
+    {
+        "visitors",
+        "reach",
+        "activity",
+        "views",
+        "mobile_views",
+        "reach_subscribers",
+        "mobile_reach",
+        "likes",
+        "comments",
+        "copies",
+        "subscribed",
+        "unsubscribed",
+        "hidden",
+    }
+)
 METRIKA, INSTAGRAM = (MetrikaError,), (InstagramError,)
 CASES = [
-    *[Case("yandex_metrika", n, metrika_report(n), METRIKA, "Yandex.Metrika") for n in (
-        "stat_v1_data_aiotapioca_daily_visits.json", "stat_v1_data_redash_real_example.json",
-        "stat_v1_data_traffic_source_kotlin_fixture.json")],
-    Case("yandex_metrika", "stat_v1_data_schema_docs.json", metrika_report("stat_v1_data_schema_docs.json"), METRIKA,
-         "Yandex.Metrika", empty_ok=frozenset({("data",)})),  # its total_rows is 0: no data is a consistent answer
-    *[Case("yandex_metrika", n, metrika_counter, METRIKA, "Yandex.Metrika", prepare=lambda b: {"counter": b["counters"][0]},
-           optional=frozenset({"id", "site", "name"}))
-      for n in ("management_v1_counters_aiotapioca.json", "management_v1_counters_quickstart_docs.json")],
-    *[Case("yandex_metrika", n, failing(metrika_counter), METRIKA, "Yandex.Metrika", status=s) for n, s in (
-        ("error_400_invalid_parameter_no_object.json", 400), ("error_403_access_denied.json", 403),
-        ("error_403_invalid_token.json", 403))],
+    *[
+        Case("yandex_metrika", n, metrika_report(n), METRIKA, "Yandex.Metrika")
+        for n in (
+            "stat_v1_data_aiotapioca_daily_visits.json",
+            "stat_v1_data_redash_real_example.json",
+            "stat_v1_data_traffic_source_kotlin_fixture.json",
+        )
+    ],
+    Case(
+        "yandex_metrika",
+        "stat_v1_data_schema_docs.json",
+        metrika_report("stat_v1_data_schema_docs.json"),
+        METRIKA,
+        "Yandex.Metrika",
+        empty_ok=frozenset({("data",)}),
+    ),  # its total_rows is 0: no data is a consistent answer
+    *[
+        Case(
+            "yandex_metrika",
+            n,
+            metrika_counter,
+            METRIKA,
+            "Yandex.Metrika",
+            prepare=lambda b: {"counter": b["counters"][0]},
+            optional=frozenset({"id", "site", "name"}),
+        )
+        for n in ("management_v1_counters_aiotapioca.json", "management_v1_counters_quickstart_docs.json")
+    ],
+    *[
+        Case("yandex_metrika", n, failing(metrika_counter), METRIKA, "Yandex.Metrika", status=s)
+        for n, s in (
+            ("error_400_invalid_parameter_no_object.json", 400),
+            ("error_403_access_denied.json", 403),
+            ("error_403_invalid_token.json", 403),
+        )
+    ],
     Case("instagram", "ig_user_fields_metadocs.json", ig_account, INSTAGRAM, "Instagram", optional=IG_OPTIONAL),
-    Case("instagram", "ig_user_insights_reach_total_value_breakdown_metadocs.json", ig_totals, INSTAGRAM, "Instagram",
-         optional=frozenset({"data"})),
-    Case("instagram", "ig_user_insights_engaged_audience_demographics_metadocs.json", ig_totals, INSTAGRAM, "Instagram"),
-    Case("instagram", "ig_user_insights_time_series_airbyte.json", ig_new_followers, INSTAGRAM, "Instagram",
-         optional=frozenset({"data", "values", "value"})),
-    *[Case("instagram", n, ig_media, INSTAGRAM, "Instagram", prepare=no_next_page, optional=IG_OPTIONAL,
-           empty_ok=frozenset({("data",)}))
-      for n in ("ig_user_media_ids_paging_metadocs.json", "ig_user_media_EXCERPT_airbyte.json")],
-    Case("instagram", "ig_media_insights_reel_recorded_2026.json", ig_reel_insights, INSTAGRAM, "Instagram",
-         optional=frozenset({"data", "values", "value"})),
-    Case("instagram", "ig_stories_airbyte.json", ig_stories, INSTAGRAM, "Instagram", prepare=no_next_page,
-         empty_ok=frozenset({("data",)})),
-    *[Case("instagram", n, failing(ig_account), INSTAGRAM, "Instagram", status=s) for n, s in (
-        ("error_100_2108006_posted_before_business_airbyte.json", 400), ("error_100_media_insights_metric_unsupported.json", 400),
-        ("error_100_subcode_33_unsupported_get_airbyte.json", 400), ("error_10_permission_airbyte.json", 400),
-        ("error_190_463_token_expired.json", 400), ("error_4_app_rate_limit.json", 403),
-        ("error_envelope_metadocs.json", 400))],
-    Case("vk", "stats.get_interval_day_openintegrations.json", vk_stats, (VkError,), "VK", optional=VK_STAT_OPTIONAL,
-         empty_ok=frozenset({("response",)})),
-    *[Case("vk", n, vk_wall, (VkError,), "VK", prepare=one_page, optional=frozenset({"likes", "comments", "reposts", "views"}))
-      for n in ("wall.get_group_-140233986.json", "wall.get_group_-51651959_2021.json")],
-    Case("vk", "execute_with_execute_errors.json", lambda s, a: vk(s, a).call("execute", code="return 1;"), (VkError,), "VK",
-         envelope_only=True),
-    *[Case("vk", n, failing(lambda s, a: vk(s, a).call("wall.get", owner_id="-1")), (VkError,), "VK") for n in (
-        "error_15_access_denied_wall.get.json", "error_15_token_required.json", "error_18_user_deleted.json",
-        "error_30_private_profile.json", "error_5_invalid_access_token.json")],
-    Case("telegram", "getMe_ok.json", lambda s, a: telegram(s, a).me(), (TelegramError,), "Telegram", envelope_only=True),
-    Case("telegram", "getChatMemberCount_ok.json", lambda s, a: Result([(telegram(s, a).member_count("@x"),)]),
-         (TelegramError,), "Telegram"),
-    Case("telegram", "getChat_private_chatfullinfo_real.json", tg_chat, (TelegramError,), "Telegram",
-         optional=frozenset({"username", "title", "type"})),
-    Case("telegram", "getUpdates_channel_post_and_messages.json", tg_updates, (TelegramError,), "Telegram",
-         optional=frozenset({"text", "caption"}), not_ours=frozenset({"channel_post", "edited_channel_post"}),
-         empty_ok=frozenset({("result",)})),
-    *[Case("telegram", n, failing(tg_chat), (TelegramError,), "Telegram", status=s, content_type=t) for n, s, t in (
-        ("error_400_chat_not_found.json", 400, "application/json"), ("error_401_unauthorized.json", 401, "application/json"),
-        ("error_429_too_many_requests.json", 429, "application/json"), ("error_502_bad_gateway_nginx.html", 502, "text/html"))],
-    Case("onec_odata", "document_kontrakt_collection.json", onec_collection, (OnecError,), "1C",
-         optional=frozenset({"Code", "Description", "СуммаДокумента", "*_Key"}), empty_ok=frozenset({("value",)})),
-    *[Case("onec_odata", n, onec_catalog, (OnecError,), "1C", prepare=as_collection,
-           optional=frozenset({"Code", "Description", "*_Key"}), empty_ok=frozenset({("value",)}))
-      for n in ("catalog_kontragenty_element_json.json", "catalog_kontragenty_value_item_bp30.json")],
-    *[Case("onec_odata", n, failing(lambda s, a: onec(s, a).probe("Catalog_Контрагенты")), (OnecError,), "1C", status=st,
-           content_type=t) for n, st, t in (
-        ("error_13_tabular_rows_not_supported.json", 400, "application/json"),
-        ("error_minus1_internal.json", 500, "application/json"),
-        ("catalog_kontragenty_element_atom.xml", 200, "application/atom+xml;type=entry;charset=utf-8"),
-        ("service_document_empty.xml", 200, "application/xml"))],
+    Case(
+        "instagram",
+        "ig_user_insights_reach_total_value_breakdown_metadocs.json",
+        ig_totals,
+        INSTAGRAM,
+        "Instagram",
+        optional=frozenset({"data"}),
+    ),
+    Case(
+        "instagram", "ig_user_insights_engaged_audience_demographics_metadocs.json", ig_totals, INSTAGRAM, "Instagram"
+    ),
+    Case(
+        "instagram",
+        "ig_user_insights_time_series_airbyte.json",
+        ig_new_followers,
+        INSTAGRAM,
+        "Instagram",
+        optional=frozenset({"data", "values", "value"}),
+    ),
+    *[
+        Case(
+            "instagram",
+            n,
+            ig_media,
+            INSTAGRAM,
+            "Instagram",
+            prepare=no_next_page,
+            optional=IG_OPTIONAL,
+            empty_ok=frozenset({("data",)}),
+        )
+        for n in ("ig_user_media_ids_paging_metadocs.json", "ig_user_media_EXCERPT_airbyte.json")
+    ],
+    Case(
+        "instagram",
+        "ig_media_insights_reel_recorded_2026.json",
+        ig_reel_insights,
+        INSTAGRAM,
+        "Instagram",
+        optional=frozenset({"data", "values", "value"}),
+    ),
+    Case(
+        "instagram",
+        "ig_stories_airbyte.json",
+        ig_stories,
+        INSTAGRAM,
+        "Instagram",
+        prepare=no_next_page,
+        empty_ok=frozenset({("data",)}),
+    ),
+    *[
+        Case("instagram", n, failing(ig_account), INSTAGRAM, "Instagram", status=s)
+        for n, s in (
+            ("error_100_2108006_posted_before_business_airbyte.json", 400),
+            ("error_100_media_insights_metric_unsupported.json", 400),
+            ("error_100_subcode_33_unsupported_get_airbyte.json", 400),
+            ("error_10_permission_airbyte.json", 400),
+            ("error_190_463_token_expired.json", 400),
+            ("error_4_app_rate_limit.json", 403),
+            ("error_envelope_metadocs.json", 400),
+        )
+    ],
+    Case(
+        "vk",
+        "stats.get_interval_day_openintegrations.json",
+        vk_stats,
+        (VkError,),
+        "VK",
+        optional=VK_STAT_OPTIONAL,
+        empty_ok=frozenset({("response",)}),
+    ),
+    *[
+        Case(
+            "vk",
+            n,
+            vk_wall,
+            (VkError,),
+            "VK",
+            prepare=one_page,
+            optional=frozenset({"likes", "comments", "reposts", "views"}),
+        )
+        for n in ("wall.get_group_-140233986.json", "wall.get_group_-51651959_2021.json")
+    ],
+    Case(
+        "vk",
+        "execute_with_execute_errors.json",
+        lambda s, a: vk(s, a).call("execute", code="return 1;"),
+        (VkError,),
+        "VK",
+        envelope_only=True,
+    ),
+    *[
+        Case("vk", n, failing(lambda s, a: vk(s, a).call("wall.get", owner_id="-1")), (VkError,), "VK")
+        for n in (
+            "error_15_access_denied_wall.get.json",
+            "error_15_token_required.json",
+            "error_18_user_deleted.json",
+            "error_30_private_profile.json",
+            "error_5_invalid_access_token.json",
+        )
+    ],
+    Case(
+        "telegram", "getMe_ok.json", lambda s, a: telegram(s, a).me(), (TelegramError,), "Telegram", envelope_only=True
+    ),
+    Case(
+        "telegram",
+        "getChatMemberCount_ok.json",
+        lambda s, a: Result([(telegram(s, a).member_count("@x"),)]),
+        (TelegramError,),
+        "Telegram",
+    ),
+    Case(
+        "telegram",
+        "getChat_private_chatfullinfo_real.json",
+        tg_chat,
+        (TelegramError,),
+        "Telegram",
+        optional=frozenset({"username", "title", "type"}),
+    ),
+    Case(
+        "telegram",
+        "getUpdates_channel_post_and_messages.json",
+        tg_updates,
+        (TelegramError,),
+        "Telegram",
+        optional=frozenset({"text", "caption"}),
+        not_ours=frozenset({"channel_post", "edited_channel_post"}),
+        empty_ok=frozenset({("result",)}),
+    ),
+    *[
+        Case("telegram", n, failing(tg_chat), (TelegramError,), "Telegram", status=s, content_type=t)
+        for n, s, t in (
+            ("error_400_chat_not_found.json", 400, "application/json"),
+            ("error_401_unauthorized.json", 401, "application/json"),
+            ("error_429_too_many_requests.json", 429, "application/json"),
+            ("error_502_bad_gateway_nginx.html", 502, "text/html"),
+        )
+    ],
+    Case(
+        "onec_odata",
+        "document_kontrakt_collection.json",
+        onec_collection,
+        (OnecError,),
+        "1C",
+        optional=frozenset({"Code", "Description", "СуммаДокумента", "*_Key"}),
+        empty_ok=frozenset({("value",)}),
+    ),
+    *[
+        Case(
+            "onec_odata",
+            n,
+            onec_catalog,
+            (OnecError,),
+            "1C",
+            prepare=as_collection,
+            optional=frozenset({"Code", "Description", "*_Key"}),
+            empty_ok=frozenset({("value",)}),
+        )
+        for n in ("catalog_kontragenty_element_json.json", "catalog_kontragenty_value_item_bp30.json")
+    ],
+    *[
+        Case(
+            "onec_odata",
+            n,
+            failing(lambda s, a: onec(s, a).probe("Catalog_Контрагенты")),
+            (OnecError,),
+            "1C",
+            status=st,
+            content_type=t,
+        )
+        for n, st, t in (
+            ("error_13_tabular_rows_not_supported.json", 400, "application/json"),
+            ("error_minus1_internal.json", 500, "application/json"),
+            ("catalog_kontragenty_element_atom.xml", 200, "application/atom+xml;type=entry;charset=utf-8"),
+            ("service_document_empty.xml", 200, "application/xml"),
+        )
+    ],
 ]
-COUNTER_CASES = [Case("people_counters", n, counter_file(n), (CounterFileError,), "", optional=frozenset({"end", "EndTime"}))
-                 for n in ("axis_p8815_3d_export_hour.json", "axis_p8815_3d_export_minute.csv", "axis_tvpc_live-sum.json",
-                           "brickstream_3d_metrics_STRUCTURE_ONLY.xml", "vivotek_sc8131_report_push.csv",
-                           "vivotek_sc8131_report_push.json")]
+COUNTER_CASES = [
+    Case("people_counters", n, counter_file(n), (CounterFileError,), "", optional=frozenset({"end", "EndTime"}))
+    for n in (
+        "axis_p8815_3d_export_hour.json",
+        "axis_p8815_3d_export_minute.csv",
+        "axis_tvpc_live-sum.json",
+        "brickstream_3d_metrics_STRUCTURE_ONLY.xml",
+        "vivotek_sc8131_report_push.csv",
+        "vivotek_sc8131_report_push.json",
+    )
+]
 
 
 def test_every_sample_has_a_case():
@@ -530,11 +741,24 @@ EXPECTED = [
     ("yandex_metrika/stat_v1_data_aiotapioca_daily_visits.json", "as text", ("data", 0, "metrics", 0), "unchanged"),
     ("yandex_metrika/stat_v1_data_aiotapioca_daily_visits.json", "removed", ("query",), "unchanged"),
     ("yandex_metrika/stat_v1_data_redash_real_example.json", "removed", ("sample_share",), "failed"),
-    ("yandex_metrika/stat_v1_data_traffic_source_kotlin_fixture.json", "removed", ("data", 0, "dimensions", 0, "name"),
-     "failed"),
-    ("instagram/ig_user_insights_reach_total_value_breakdown_metadocs.json", "null", ("data", 0, "total_value"), "failed"),
-    ("instagram/ig_user_insights_reach_total_value_breakdown_metadocs.json", "as text", ("data", 0, "total_value", "value"),
-     "unchanged"),
+    (
+        "yandex_metrika/stat_v1_data_traffic_source_kotlin_fixture.json",
+        "removed",
+        ("data", 0, "dimensions", 0, "name"),
+        "failed",
+    ),
+    (
+        "instagram/ig_user_insights_reach_total_value_breakdown_metadocs.json",
+        "null",
+        ("data", 0, "total_value"),
+        "failed",
+    ),
+    (
+        "instagram/ig_user_insights_reach_total_value_breakdown_metadocs.json",
+        "as text",
+        ("data", 0, "total_value", "value"),
+        "unchanged",
+    ),
     ("instagram/ig_user_media_EXCERPT_airbyte.json", "removed", ("data", 0, "timestamp"), "quarantined"),
     ("instagram/ig_user_media_EXCERPT_airbyte.json", "as text", ("data", 0, "like_count"), "unchanged"),
     ("vk/stats.get_interval_day_openintegrations.json", "removed", ("response", 0, "period_from"), "failed"),
@@ -550,7 +774,9 @@ EXPECTED = [
 ]
 
 
-@pytest.mark.parametrize("sample_name, kind, path, expected", EXPECTED, ids=lambda v: str(v) if isinstance(v, str) else None)
+@pytest.mark.parametrize(
+    "sample_name, kind, path, expected", EXPECTED, ids=lambda v: str(v) if isinstance(v, str) else None
+)
 def test_named_mutations_have_their_outcome(sample_name, kind, path, expected):
     case = next(c for c in CASES if f"{c.source}/{c.name}" == sample_name)
     api = ReplayApi("/replay/", case.body(), case.status, case.content_type)
@@ -563,11 +789,19 @@ def test_named_mutations_have_their_outcome(sample_name, kind, path, expected):
 
 def test_the_regression_row_without_gender_names_it():
     """Issue 10: a demographics row lacking ym:s:gender was a bare KeyError with a stack trace."""
-    body = {"data": [{"dimensions": [{"name": "2025-03-14"}, {"name": "25-34"}], "metrics": [5.0, 4.0]}], "total_rows": 1}
+    body = {
+        "data": [{"dimensions": [{"name": "2025-03-14"}, {"name": "25-34"}], "metrics": [5.0, 4.0]}],
+        "total_rows": 1,
+    }
     api = ReplayApi("/replay/", orjson.dumps(body))
     with SandboxServer([api]) as server, pytest.raises(MetrikaError) as caught:
-        metrika(server, api).report("98765432", date(2025, 3, 14), date(2025, 3, 14), ["ym:s:visits", "ym:s:users"],
-                                    ["ym:s:date", "ym:s:gender", "ym:s:ageInterval"])
+        metrika(server, api).report(
+            "98765432",
+            date(2025, 3, 14),
+            date(2025, 3, 14),
+            ["ym:s:visits", "ym:s:users"],
+            ["ym:s:date", "ym:s:gender", "ym:s:ageInterval"],
+        )
     assert isinstance(caught.value, UnexpectedResponse)
     assert "row 1 of 'data' has 2 'dimensions' where 3 were requested (ym:s:date, ym:s:gender" in str(caught.value)
     assert TOKEN not in str(caught.value)

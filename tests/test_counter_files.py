@@ -30,11 +30,14 @@ def test_megacount_totals_in_any_encoding(encoding):
 
 
 def test_megacount_intervals_win_and_a_bad_line_is_rejected_with_its_reason():
-    text = ("device_name: MEGACOUNT_3D\n10:00-11:00 in: 5 out: 4\n11:00-12:00 7;6\n"
-            "12:00-13:00 in: x out: 3\ntotal_in: 12\n")
+    text = (
+        "device_name: MEGACOUNT_3D\n10:00-11:00 in: 5 out: 4\n11:00-12:00 7;6\n12:00-13:00 in: x out: 3\ntotal_in: 12\n"
+    )
     parsed = parse("YALTA/251201.txt", text.encode())
     assert [(r.period_start, r.entries, r.exits) for r in parsed.rows] == [
-        (datetime(2025, 12, 1, 10), 5, 4), (datetime(2025, 12, 1, 11), 7, 6)]
+        (datetime(2025, 12, 1, 10), 5, 4),
+        (datetime(2025, 12, 1, 11), 7, 6),
+    ]
     assert [(r.line_no, r.raw_text) for r in parsed.rejects] == [(4, "12:00-13:00 in: x out: 3")]
 
 
@@ -65,14 +68,17 @@ needs_contracts = pytest.mark.skipif(not CONTRACTS.exists(), reason="shared/cont
 
 
 @needs_contracts
-@pytest.mark.parametrize("name, fmt, rows, first", [
-    ("axis_p8815_3d_export_minute.csv", "axis_csv", 9, (datetime(2020, 9, 23, 0, 0), 0, 0)),
-    ("axis_p8815_3d_export_hour.json", "axis_json", 1, (datetime(2020, 6, 23, 0, 0), 0, 0)),
-    ("axis_tvpc_live-sum.json", "axis_live_sum", 1, (datetime(2017, 5, 3, 0, 0), 12, 318)),
-    ("vivotek_sc8131_report_push.csv", "vivotek_csv", 2, (datetime(2015, 5, 28, 9, 15), 1, 2)),
-    ("vivotek_sc8131_report_push.json", "vivotek_json", 2, (datetime(2015, 5, 28, 9, 15), 1, 2)),
-    ("brickstream_3d_metrics_STRUCTURE_ONLY.xml", "brickstream_xml", 2, (datetime(2025, 11, 18, 10, 0), 3, 1)),
-])
+@pytest.mark.parametrize(
+    "name, fmt, rows, first",
+    [
+        ("axis_p8815_3d_export_minute.csv", "axis_csv", 9, (datetime(2020, 9, 23, 0, 0), 0, 0)),
+        ("axis_p8815_3d_export_hour.json", "axis_json", 1, (datetime(2020, 6, 23, 0, 0), 0, 0)),
+        ("axis_tvpc_live-sum.json", "axis_live_sum", 1, (datetime(2017, 5, 3, 0, 0), 12, 318)),
+        ("vivotek_sc8131_report_push.csv", "vivotek_csv", 2, (datetime(2015, 5, 28, 9, 15), 1, 2)),
+        ("vivotek_sc8131_report_push.json", "vivotek_json", 2, (datetime(2015, 5, 28, 9, 15), 1, 2)),
+        ("brickstream_3d_metrics_STRUCTURE_ONLY.xml", "brickstream_xml", 2, (datetime(2025, 11, 18, 10, 0), 3, 1)),
+    ],
+)
 def test_vendor_exports(name, fmt, rows, first):
     """VIVOTEK reports UTC (Z): 06:15Z is 09:15 in Moscow."""
     parsed = parse(f"STORE/251201.{name.rsplit('.', 1)[1]}", sample("people_counters", name))

@@ -16,8 +16,11 @@ from glame_pipelines.runtime import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
-UNITS = {"code-server": "glame-code-server.service", "webserver": "glame-webserver.service",
-         "daemon": "glame-daemon.service"}
+UNITS = {
+    "code-server": "glame-code-server.service",
+    "webserver": "glame-webserver.service",
+    "daemon": "glame-daemon.service",
+}
 COMPOSE_SERVICES = {"code-server": "code", "webserver": "webserver", "daemon": "daemon"}
 VALUE_FLAGS = {"-h", "-p", "-w"}  # hosts, ports and workspace paths differ by design between deployments
 
@@ -100,13 +103,20 @@ def test_helm_values_serve_the_module_and_mirror_dagster_yaml():
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
     pools, runs = values["concurrency"]["pools"], values["concurrency"]["runs"]
     assert (pools["defaultLimit"], pools["granularity"]) == (
-        instance["concurrency"]["pools"]["default_limit"], instance["concurrency"]["pools"]["granularity"])
+        instance["concurrency"]["pools"]["default_limit"],
+        instance["concurrency"]["pools"]["granularity"],
+    )
     assert runs["maxConcurrentRuns"] == instance["concurrency"]["runs"]["max_concurrent_runs"]
     monitoring, retries = values["dagsterDaemon"]["runMonitoring"], values["dagsterDaemon"]["runRetries"]
-    for helm_key, yaml_key in (("startTimeoutSeconds", "start_timeout_seconds"), ("maxRuntimeSeconds", "max_runtime_seconds"),
-                               ("pollIntervalSeconds", "poll_interval_seconds")):
+    for helm_key, yaml_key in (
+        ("startTimeoutSeconds", "start_timeout_seconds"),
+        ("maxRuntimeSeconds", "max_runtime_seconds"),
+        ("pollIntervalSeconds", "poll_interval_seconds"),
+    ):
         assert monitoring[helm_key] == instance["run_monitoring"][yaml_key], helm_key
     assert (retries["maxRetries"], retries["retryOnAssetOrOpFailure"]) == (
-        instance["run_retries"]["max_retries"], instance["run_retries"]["retry_on_asset_or_op_failure"])
+        instance["run_retries"]["max_retries"],
+        instance["run_retries"]["retry_on_asset_or_op_failure"],
+    )
     assert values["retention"]["sensor"]["purgeAfterDays"] == instance["retention"]["sensor"]["purge_after_days"]
     assert values["retention"]["schedule"]["purgeAfterDays"] == instance["retention"]["schedule"]["purge_after_days"]

@@ -33,13 +33,24 @@ def free_port() -> int:
 def test_sigterm_to_make_dev_leaves_no_process(warehouse_url, tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(SOURCE_PREFIXES)}
-    env.update({"GLAME_WAREHOUSE_URL": warehouse_url, "GLAME_DAGSTER_PG_URL": sqlalchemy_url(warehouse_url),
-                "GLAME_HOME": str(tmp_path), "GLAME_LOG_DIR": str(tmp_path / "logs"),
-                "GLAME_DAGSTER_ARTIFACTS": str(tmp_path / "artifacts"),
-                "GLAME_DAGSTER_COMPUTE_LOGS": str(tmp_path / "compute_logs")})
-    make = subprocess.Popen(["make", "--no-print-directory", "dev", f"GLAME_DEV_PORT={port}"], cwd=ROOT, env=env,
-                            stdout=(tmp_path / "make.log").open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    env.update(
+        {
+            "GLAME_WAREHOUSE_URL": warehouse_url,
+            "GLAME_DAGSTER_PG_URL": sqlalchemy_url(warehouse_url),
+            "GLAME_HOME": str(tmp_path),
+            "GLAME_LOG_DIR": str(tmp_path / "logs"),
+            "GLAME_DAGSTER_ARTIFACTS": str(tmp_path / "artifacts"),
+            "GLAME_DAGSTER_COMPUTE_LOGS": str(tmp_path / "compute_logs"),
+        }
+    )
+    make = subprocess.Popen(
+        ["make", "--no-print-directory", "dev", f"GLAME_DEV_PORT={port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=(tmp_path / "make.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     seen: set[tuple[int, float]] = set()
     deadline = time.monotonic() + 240
     up = False

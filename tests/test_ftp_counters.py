@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
@@ -29,7 +29,9 @@ def put(server, path: str, content: bytes, mtime: float | None = None) -> None:
 
 
 def tick(server, cursor: str | None, instance: dg.DagsterInstance):
-    context = dg.build_sensor_context(cursor=cursor, instance=instance, resources={"ftp_counters": ftp_resource(server)})
+    context = dg.build_sensor_context(
+        cursor=cursor, instance=instance, resources={"ftp_counters": ftp_resource(server)}
+    )
     result = ftp_counter_files_sensor(context)
     return result, result.cursor
 
@@ -38,14 +40,15 @@ def keys(result, instance: dg.DagsterInstance | None = None) -> list[str]:
     """Every file the sensor's run requests cover: a partition, or a range of the partitions as they
     stand once the sensor's own add request is applied."""
     ordering = (instance.get_dynamic_partitions("ftp_counter_files") if instance else []) + [
-        key for request in result.dynamic_partitions_requests or [] for key in request.partition_keys]
+        key for request in result.dynamic_partitions_requests or [] for key in request.partition_keys
+    ]
     out = []
     for request in result.run_requests or []:
         if request.partition_key:
             out.append(request.partition_key)
         else:
             first, last = ordering.index(request.tags[RANGE_START]), ordering.index(request.tags[RANGE_END])
-            out += ordering[first:last + 1]
+            out += ordering[first : last + 1]
     return sorted(out)
 
 
@@ -120,7 +123,10 @@ def test_sensor_skips_when_not_configured():
 def materialize(server, warehouse_url, paths, **resource_overrides):
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(counter_files.name, paths)
-    resources = {"ftp_counters": ftp_resource(server, **resource_overrides), "warehouse": WarehouseResource(url=warehouse_url)}
+    resources = {
+        "ftp_counters": ftp_resource(server, **resource_overrides),
+        "warehouse": WarehouseResource(url=warehouse_url),
+    }
     tags = {"dagster/asset_partition_range_start": paths[0], "dagster/asset_partition_range_end": paths[-1]}
     return dg.materialize([visits], resources=resources, instance=instance, tags=tags, raise_on_error=False)
 
@@ -133,8 +139,9 @@ def test_files_load_and_a_reupload_replaces_the_day(ftp_sandbox, warehouse_url, 
     assert totals == {"CENTRUM": 12, "YALTA": 77}
     put(ftp_sandbox, "CENTRUM/251201.txt", MEGACOUNT.format(a=50, b=40, t=57).encode())
     assert materialize(ftp_sandbox, warehouse_url, ["CENTRUM/251201.txt"]).success
-    assert conn.execute("select sum(entries), count(*) from raw.ftp_counter_visits where store_folder = 'CENTRUM'"
-                        ).fetchone() == (57, 2)
+    assert conn.execute(
+        "select sum(entries), count(*) from raw.ftp_counter_visits where store_folder = 'CENTRUM'"
+    ).fetchone() == (57, 2)
 
 
 def test_a_malformed_line_is_quarantined_and_the_rest_loads(ftp_sandbox, warehouse_url, conn):
@@ -142,7 +149,8 @@ def test_a_malformed_line_is_quarantined_and_the_rest_loads(ftp_sandbox, warehou
     assert materialize(ftp_sandbox, warehouse_url, ["CENTRUM/251202.txt"]).success
     assert conn.execute("select sum(entries) from raw.ftp_counter_visits").fetchone()[0] == 5
     assert conn.execute("select file_path, line_no, raw_text, reason from raw.ftp_counter_rejects").fetchall() == [
-        ("CENTRUM/251202.txt", 3, "%%garbage%%", "neither a `key: value` line nor an interval `HH:MM-HH:MM in out`")]
+        ("CENTRUM/251202.txt", 3, "%%garbage%%", "neither a `key: value` line nor an interval `HH:MM-HH:MM in out`")
+    ]
 
 
 def test_an_empty_file_fails_its_run_naming_it_and_others_still_load(ftp_sandbox, warehouse_url, conn):
@@ -152,8 +160,12 @@ def test_an_empty_file_fails_its_run_naming_it_and_others_still_load(ftp_sandbox
     assert not result.success
     message = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
     assert "CENTRUM/251203.txt has no valid row" in message
-    assert conn.execute("select store_folder, sum(entries) from raw.ftp_counter_visits group by 1").fetchall() == [("YALTA", 10)]
-    assert conn.execute("select status from raw.ftp_counter_files where file_path = 'CENTRUM/251203.txt'").fetchone() == ("no valid row",)
+    assert conn.execute("select store_folder, sum(entries) from raw.ftp_counter_visits group by 1").fetchall() == [
+        ("YALTA", 10)
+    ]
+    assert conn.execute(
+        "select status from raw.ftp_counter_files where file_path = 'CENTRUM/251203.txt'"
+    ).fetchone() == ("no valid row",)
 
 
 def test_an_unknown_folder_is_loaded_and_flagged(ftp_sandbox, warehouse_url, conn):
@@ -194,15 +206,16 @@ def test_reconciliation_flags_store_days_without_a_file(ftp_sandbox, warehouse_u
     assert result.metadata["missing"].value == 3 * 7 - 1
 
 
-
-
 def test_the_coverage_check_runs_on_its_own_daily_job(ftp_sandbox, warehouse_url):
     """The reconciliation must run even on a day when no file arrives at all."""
     from glame_pipelines.defs.ftp_counters.sensors import counter_coverage_job
 
-    defs = dg.Definitions(assets=[visits], asset_checks=[every_store_day_has_a_file], jobs=[counter_coverage_job],
-                          resources={"warehouse": WarehouseResource(url=warehouse_url),
-                                     "ftp_counters": ftp_resource(ftp_sandbox)})
+    defs = dg.Definitions(
+        assets=[visits],
+        asset_checks=[every_store_day_has_a_file],
+        jobs=[counter_coverage_job],
+        resources={"warehouse": WarehouseResource(url=warehouse_url), "ftp_counters": ftp_resource(ftp_sandbox)},
+    )
     result = defs.resolve_job_def("counter_coverage_job").execute_in_process(instance=dg.DagsterInstance.ephemeral())
     evaluation = result.get_asset_check_evaluations()[0]
     assert not evaluation.passed and evaluation.metadata["missing"].value == 21
@@ -216,11 +229,22 @@ def self_signed_cert(path):
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(datetime.now(timezone.utc) - timedelta(days=1))
-            .not_valid_after(datetime.now(timezone.utc) + timedelta(days=1)).sign(key, hashes.SHA256()))
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                       serialization.NoEncryption()) + cert.public_bytes(serialization.Encoding.PEM))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(datetime.now(UTC) - timedelta(days=1))
+        .not_valid_after(datetime.now(UTC) + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+        + cert.public_bytes(serialization.Encoding.PEM)
+    )
     return path
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -18,11 +18,13 @@ def small():
 
 
 def test_old_runs_are_deleted_and_recent_ones_kept(warehouse_url):
-    with dg.instance_for_test(overrides={"storage": {"postgres": {"postgres_url": sqlalchemy_url(warehouse_url)}}}) as inst:
+    with dg.instance_for_test(
+        overrides={"storage": {"postgres": {"postgres_url": sqlalchemy_url(warehouse_url)}}}
+    ) as inst:
         old = dg.materialize([small], instance=inst).run_id
-        assert prune_runs(inst, datetime.now(timezone.utc) - timedelta(days=1)) == 0
+        assert prune_runs(inst, datetime.now(UTC) - timedelta(days=1)) == 0
         assert inst.get_run_by_id(old) is not None
-        assert prune_runs(inst, datetime.now(timezone.utc) + timedelta(seconds=1), batch=1) == 1
+        assert prune_runs(inst, datetime.now(UTC) + timedelta(seconds=1), batch=1) == 1
         assert inst.get_run_by_id(old) is None and inst.all_logs(old) == []
 
 

@@ -18,7 +18,9 @@ def day_window(day: str) -> Window:
 
 
 def snapshot(conn):
-    return conn.execute("select id, day::text, amount, payload, _loaded_at, _run_id from raw.things order by id").fetchall()
+    return conn.execute(
+        "select id, day::text, amount, payload, _loaded_at, _run_id from raw.things order by id"
+    ).fetchall()
 
 
 def test_rerun_gives_an_identical_table(conn):
@@ -32,13 +34,26 @@ def test_rerun_gives_an_identical_table(conn):
 
 
 def test_window_reflects_changes_and_deletions_and_leaves_other_days(conn):
-    load(conn, TABLE, rows(("a", "2025-01-01", "1"), ("b", "2025-01-01", "2"), ("c", "2025-01-02", "3")),
-         run_id="r1", window=Window("true"))
-    result = load(conn, TABLE, rows(("a", "2025-01-01", "5"), ("d", "2025-01-01", "7")), run_id="r2",
-                  window=day_window("2025-01-01"))
+    load(
+        conn,
+        TABLE,
+        rows(("a", "2025-01-01", "1"), ("b", "2025-01-01", "2"), ("c", "2025-01-02", "3")),
+        run_id="r1",
+        window=Window("true"),
+    )
+    result = load(
+        conn,
+        TABLE,
+        rows(("a", "2025-01-01", "5"), ("d", "2025-01-01", "7")),
+        run_id="r2",
+        window=day_window("2025-01-01"),
+    )
     assert (result.inserted, result.updated, result.deleted) == (1, 1, 1)
     assert [(r[0], r[1], str(r[2]), r[5]) for r in snapshot(conn)] == [
-        ("a", "2025-01-01", "5", "r2"), ("c", "2025-01-02", "3", "r1"), ("d", "2025-01-01", "7", "r2")]
+        ("a", "2025-01-01", "5", "r2"),
+        ("c", "2025-01-02", "3", "r1"),
+        ("d", "2025-01-01", "7", "r2"),
+    ]
 
 
 def test_upsert_without_window_deletes_nothing(conn):
@@ -49,7 +64,9 @@ def test_upsert_without_window_deletes_nothing(conn):
 
 def test_a_key_repeated_in_one_load_keeps_the_last_copy(conn):
     """$skip paging over live data can repeat a record; ON CONFLICT would fail on it."""
-    result = load(conn, TABLE, rows(("a", "2025-01-01", "1"), ("a", "2025-01-01", "2")), window=day_window("2025-01-01"))
+    result = load(
+        conn, TABLE, rows(("a", "2025-01-01", "1"), ("a", "2025-01-01", "2")), window=day_window("2025-01-01")
+    )
     assert result.received == 2 and result.inserted == 1
     assert [str(r[2]) for r in snapshot(conn)] == ["2"]
 

@@ -27,9 +27,22 @@ DBT = str(Path(sys.executable).with_name("dbt"))
 
 def dbt(url: str, *args: str, target: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, **dbt_env(url)}
-    return subprocess.run([DBT, *args, "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir",
-                           str(ROOT / "dbt_project"), "--target-path", str(target)],
-                          env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [
+            DBT,
+            *args,
+            "--project-dir",
+            str(ROOT / "dbt_project"),
+            "--profiles-dir",
+            str(ROOT / "dbt_project"),
+            "--target-path",
+            str(target),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,47 +72,135 @@ def test_dbt_build_ran_every_test(marts):
 
 
 def test_sales_daily_revenue_with_returns_and_order_counts(marts):
-    got = rows(marts["conn"], "select sale_date, store_key, channel, revenue, returns_amount, order_count, "
-                              "order_count_source, items_sold, average_order_value, discount_amount, "
-                              "non_merchandise_revenue from marts.sales_daily order by 1, 2")
-    assert got == sorted([
-        (D1, CENTRUM, "offline", Decimal(5050), Decimal(5000), 2, "receipts", Decimal(2), Decimal("2525.00"),
-         Decimal(500), Decimal(50)),
-        (D1, YALTA, "offline", Decimal(7000), Decimal(0), 1, "documents", Decimal(1), Decimal("7000.00"), Decimal(0),
-         Decimal(0)),
-        (D1, ONLINE, "online", Decimal(4000), Decimal(0), 1, "documents", Decimal(1), Decimal("4000.00"), Decimal(0),
-         Decimal(0)),
-        (D2, CENTRUM, "offline", Decimal(3000), Decimal(0), 1, "documents", Decimal(1), Decimal("3000.00"), Decimal(0),
-         Decimal(0)),
-    ], key=lambda row: (row[0], row[1]))
+    got = rows(
+        marts["conn"],
+        "select sale_date, store_key, channel, revenue, returns_amount, order_count, "
+        "order_count_source, items_sold, average_order_value, discount_amount, "
+        "non_merchandise_revenue from marts.sales_daily order by 1, 2",
+    )
+    assert got == sorted(
+        [
+            (
+                D1,
+                CENTRUM,
+                "offline",
+                Decimal(5050),
+                Decimal(5000),
+                2,
+                "receipts",
+                Decimal(2),
+                Decimal("2525.00"),
+                Decimal(500),
+                Decimal(50),
+            ),
+            (
+                D1,
+                YALTA,
+                "offline",
+                Decimal(7000),
+                Decimal(0),
+                1,
+                "documents",
+                Decimal(1),
+                Decimal("7000.00"),
+                Decimal(0),
+                Decimal(0),
+            ),
+            (
+                D1,
+                ONLINE,
+                "online",
+                Decimal(4000),
+                Decimal(0),
+                1,
+                "documents",
+                Decimal(1),
+                Decimal("4000.00"),
+                Decimal(0),
+                Decimal(0),
+            ),
+            (
+                D2,
+                CENTRUM,
+                "offline",
+                Decimal(3000),
+                Decimal(0),
+                1,
+                "documents",
+                Decimal(1),
+                Decimal("3000.00"),
+                Decimal(0),
+                Decimal(0),
+            ),
+        ],
+        key=lambda row: (row[0], row[1]),
+    )
 
 
 def test_store_traffic_day_without_a_counter_file_is_null_not_zero(marts):
-    got = {(r[0], r[1]): r[2:] for r in rows(
-        marts["conn"], "select visit_date, counter_folder, visitors, visitors_out, receipts, revenue, conversion, "
-                       "revenue_per_visitor, has_counter_data from marts.store_traffic_daily")}
+    got = {
+        (r[0], r[1]): r[2:]
+        for r in rows(
+            marts["conn"],
+            "select visit_date, counter_folder, visitors, visitors_out, receipts, revenue, conversion, "
+            "revenue_per_visitor, has_counter_data from marts.store_traffic_daily",
+        )
+    }
     assert got[(D1, "CENTRUM")] == (100, 98, 2, Decimal(5050), Decimal("0.0200"), Decimal("50.50"), True)
     assert got[(D1, "YALTA")] == (None, None, None, Decimal(7000), None, None, False)
     assert got[(D2, "CENTRUM")][0] is None and got[(D2, "CENTRUM")][-1] is False
 
 
 def test_customer_with_migrated_history(marts):
-    got = {r[0]: r[1:] for r in rows(
-        marts["conn"], "select customer_key, phone, card_number, city, orders, items, lifetime_revenue, "
-                       "migrated_revenue, has_migrated_history, average_check, bonus_balance, segment "
-                       "from marts.customer_profile")}
-    assert got[C1] == ("+79781234567", "79781234567", "Ялта", 2, Decimal(7), Decimal(44050), Decimal(30000), True,
-                       Decimal("7025.00"), Decimal(300), got[C1][-1])
-    assert got[C2] == ("+79787654321", None, "Керчь", 0, Decimal(1), Decimal(12000), Decimal(12000), True, None,
-                       Decimal(0), "history_only")
-    first, last = rows(marts["conn"], "select first_purchase_at, last_purchase_at from marts.customer_profile "
-                                      "where customer_key = %s", C1)[0]
+    got = {
+        r[0]: r[1:]
+        for r in rows(
+            marts["conn"],
+            "select customer_key, phone, card_number, city, orders, items, lifetime_revenue, "
+            "migrated_revenue, has_migrated_history, average_check, bonus_balance, segment "
+            "from marts.customer_profile",
+        )
+    }
+    assert got[C1] == (
+        "+79781234567",
+        "79781234567",
+        "Ялта",
+        2,
+        Decimal(7),
+        Decimal(44050),
+        Decimal(30000),
+        True,
+        Decimal("7025.00"),
+        Decimal(300),
+        got[C1][-1],
+    )
+    assert got[C2] == (
+        "+79787654321",
+        None,
+        "Керчь",
+        0,
+        Decimal(1),
+        Decimal(12000),
+        Decimal(12000),
+        True,
+        None,
+        Decimal(0),
+        "history_only",
+    )
+    first, last = rows(
+        marts["conn"],
+        "select first_purchase_at, last_purchase_at from marts.customer_profile where customer_key = %s",
+        C1,
+    )[0]
     assert (first.hour, last.hour) == (12, 14)  # the migration's placeholder date is not a purchase date
 
 
 def test_customer_purchases_count_each_line_once(marts):
-    got = rows(marts["conn"], "select customer_key, document_ref, is_migrated, amount, store_key "
-                              "from marts.customer_purchases order by 1, 2, amount")
+    got = rows(
+        marts["conn"],
+        "select customer_key, document_ref, is_migrated, amount, store_key "
+        "from marts.customer_purchases order by 1, 2, amount",
+    )
     assert got == [
         (C1, "ob1", True, Decimal(30000), CENTRUM),
         (C1, "ord1", False, Decimal(4000), ONLINE),
@@ -110,34 +211,54 @@ def test_customer_purchases_count_each_line_once(marts):
 
 
 def test_unified_daily(marts):
-    got = rows(marts["conn"], "select web_visits, web_users, instagram_reach, instagram_engagement, "
-                              "instagram_followers, vk_reach, vk_engagement, vk_members, telegram_subscribers, "
-                              "store_visitors, revenue, orders, average_order_value, store_conversion "
-                              "from marts.unified_daily where date = %s", D1)
-    assert got == [(50, 40, 500, 70, 1000, 300, 14, 1500, 200, 100, Decimal(16050), 4, Decimal("4012.50"),
-                    Decimal("0.0200"))]
+    got = rows(
+        marts["conn"],
+        "select web_visits, web_users, instagram_reach, instagram_engagement, "
+        "instagram_followers, vk_reach, vk_engagement, vk_members, telegram_subscribers, "
+        "store_visitors, revenue, orders, average_order_value, store_conversion "
+        "from marts.unified_daily where date = %s",
+        D1,
+    )
+    assert got == [
+        (50, 40, 500, 70, 1000, 300, 14, 1500, 200, 100, Decimal(16050), 4, Decimal("4012.50"), Decimal("0.0200"))
+    ]
 
 
 def test_web_traffic_and_social(marts):
-    web = rows(marts["conn"], "select traffic_source, visits, bounce_rate, page_depth, ecommerce_revenue "
-                              "from marts.web_traffic_daily order by 1")
-    assert web == [("Direct traffic", 20, Decimal("50.00"), Decimal("2.00"), None),
-                   ("Search engine traffic", 30, Decimal("20.00"), Decimal("3.00"), Decimal(4000))]
-    social = rows(marts["conn"], "select platform, metric_type, followers, reach, views from marts.social_daily "
-                                 "order by 1, 2")
-    assert social == [("instagram", "account", 1000, 500, 900), ("telegram", "account", 200, None, None),
-                      ("vk", "account", 1500, 300, 100), ("vk", "post", None, None, None)]
+    web = rows(
+        marts["conn"],
+        "select traffic_source, visits, bounce_rate, page_depth, ecommerce_revenue "
+        "from marts.web_traffic_daily order by 1",
+    )
+    assert web == [
+        ("Direct traffic", 20, Decimal("50.00"), Decimal("2.00"), None),
+        ("Search engine traffic", 30, Decimal("20.00"), Decimal("3.00"), Decimal(4000)),
+    ]
+    social = rows(
+        marts["conn"], "select platform, metric_type, followers, reach, views from marts.social_daily order by 1, 2"
+    )
+    assert social == [
+        ("instagram", "account", 1000, 500, 900),
+        ("telegram", "account", 200, None, None),
+        ("vk", "account", 1500, 300, 100),
+        ("vk", "post", None, None, None),
+    ]
 
 
 def test_sales_monthly_takes_files_only_where_the_api_is_silent(marts):
     assert rows(marts["conn"], "select month::text, revenue, source from marts.sales_monthly order by 1") == [
-        ("2025-02-01", Decimal(9000), "file"), ("2025-03-01", Decimal(19050), "api")]
+        ("2025-02-01", Decimal(9000), "file"),
+        ("2025-03-01", Decimal(19050), "api"),
+    ]
 
 
 def test_bi_role_reads_marts_only(marts):
     conn = marts["conn"]
-    assert rows(conn, "select has_table_privilege('glame_bi', 'marts.sales_daily', 'select'), "
-                      "has_table_privilege('glame_bi', 'raw.onec_sales', 'select')") == [(True, False)]
+    assert rows(
+        conn,
+        "select has_table_privilege('glame_bi', 'marts.sales_daily', 'select'), "
+        "has_table_privilege('glame_bi', 'raw.onec_sales', 'select')",
+    ) == [(True, False)]
 
 
 def test_rebuild_is_idempotent_and_reflects_a_deleted_document(marts):
@@ -152,7 +273,8 @@ def test_rebuild_is_idempotent_and_reflects_a_deleted_document(marts):
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
     assert rows(conn, "select count(*) from marts.sales_daily where store_key = %s", YALTA) == [(0,)]
     assert rows(conn, "select revenue from marts.sales_daily where sale_date = %s and store_key = %s", D2, CENTRUM) == [
-        (Decimal(3000),)]
+        (Decimal(3000),)
+    ]
 
 
 @pytest.fixture
@@ -171,9 +293,16 @@ def built(pg_server_url, tmp_path):
         admin.execute(f'drop database if exists "{name}" with (force)')
 
 
-WINDOWED = ("marts.sales_daily", "marts.sales_monthly", "marts.store_traffic_daily", "marts.unified_daily",
-            "marts.customer_purchases", "marts.customer_profile", "intermediate.int_document_stores",
-            "intermediate.int_customer_totals")
+WINDOWED = (
+    "marts.sales_daily",
+    "marts.sales_monthly",
+    "marts.store_traffic_daily",
+    "marts.unified_daily",
+    "marts.customer_purchases",
+    "marts.customer_profile",
+    "intermediate.int_document_stores",
+    "intermediate.int_customer_totals",
+)
 
 
 def snapshot(conn) -> dict[str, list[tuple]]:
@@ -186,17 +315,26 @@ def test_window_builds_give_what_a_full_rebuild_gives(built):
     conn = built["conn"]
     conn.execute("delete from raw.onec_sales where recorder = 'ord1'")  # C1's online order, deleted in 1C
     for table, column in (("onec_receipts", "document_date"), ("onec_card_sales", "period")):
-        conn.execute(f"update raw.{table} set {column} = %s where {'ref' if table == 'onec_receipts' else 'recorder'}"
-                     " = 'r1'", (at(D2, 12),))  # the receipt moved to the next day
-    conn.execute("insert into raw.onec_card_sales (recorder, line_number, recorder_type, period, active, card_key, "
-                 "owner_key, product_key, quantity, amount, discount, payload) values ('r9', 1, "
-                 "'StandardODATA.Document_ЧекККМ', %s, true, 'k2', %s, %s, 1, 2000, 100, '{}')", (at(D2, 15), C2, P1))
-    conn.execute("insert into raw.onec_receipts (ref, document_type, document_date, customer_key, store_key, amount, "
-                 "payload) values ('r9', 'StandardODATA.Document_ЧекККМ', %s, %s, %s, 2000, '{}')",
-                 (at(D2, 15), C2, YALTA))
-    conn.execute("insert into raw.onec_sales (recorder, line_number, recorder_type, period, active, store_key, "
-                 "product_key, quantity, amount, payload) values ('sr4', 1, %s, %s, true, %s, %s, 1, 2000, '{}')",
-                 ("StandardODATA.Document_ОтчетОРозничныхПродажах", at(D2, 22), YALTA, P1))
+        conn.execute(
+            f"update raw.{table} set {column} = %s where {'ref' if table == 'onec_receipts' else 'recorder'} = 'r1'",
+            (at(D2, 12),),
+        )  # the receipt moved to the next day
+    conn.execute(
+        "insert into raw.onec_card_sales (recorder, line_number, recorder_type, period, active, card_key, "
+        "owner_key, product_key, quantity, amount, discount, payload) values ('r9', 1, "
+        "'StandardODATA.Document_ЧекККМ', %s, true, 'k2', %s, %s, 1, 2000, 100, '{}')",
+        (at(D2, 15), C2, P1),
+    )
+    conn.execute(
+        "insert into raw.onec_receipts (ref, document_type, document_date, customer_key, store_key, amount, "
+        "payload) values ('r9', 'StandardODATA.Document_ЧекККМ', %s, %s, %s, 2000, '{}')",
+        (at(D2, 15), C2, YALTA),
+    )
+    conn.execute(
+        "insert into raw.onec_sales (recorder, line_number, recorder_type, period, active, store_key, "
+        "product_key, quantity, amount, payload) values ('sr4', 1, %s, %s, true, %s, %s, 1, 2000, '{}')",
+        ("StandardODATA.Document_ОтчетОРозничныхПродажах", at(D2, 22), YALTA, P1),
+    )
 
     window = json.dumps({"start_date": str(D1), "end_date": str(D2)})
     incremental = dbt(built["url"], "build", "--vars", window, target=built["target"])
@@ -206,11 +344,15 @@ def test_window_builds_give_what_a_full_rebuild_gives(built):
     assert full.returncode == 0, full.stdout[-4000:]
     assert after_window == snapshot(conn)
 
-    purchases = rows(conn, "select customer_key, document_ref, purchase_date, store_key from marts.customer_purchases "
-                           "where not is_migrated order by 1, 2")
+    purchases = rows(
+        conn,
+        "select customer_key, document_ref, purchase_date, store_key from marts.customer_purchases "
+        "where not is_migrated order by 1, 2",
+    )
     assert purchases == [(C1, "r1", D2, CENTRUM), (C1, "r1", D2, CENTRUM), (C2, "r9", D2, YALTA)]
-    assert rows(conn, "select customer_key, orders, segment <> 'history_only' from marts.customer_profile "
-                      "order by 1") == [(C1, 1, True), (C2, 1, True)]
+    assert rows(
+        conn, "select customer_key, orders, segment <> 'history_only' from marts.customer_profile order by 1"
+    ) == [(C1, 1, True), (C2, 1, True)]
 
 
 def test_a_window_build_tests_its_window(built):
@@ -232,16 +374,24 @@ def test_a_window_build_tests_its_window(built):
 def overlapping_exports(folder: Path) -> list[Path]:
     """Three exports of 2024 as the brand keeps them: the history pivot, a corrected re-export of Feb–Mar
     saved as .xls, and a quantity-only .xls of Mar–May (May in the header, nothing sold)."""
-    ring, pearl, geometry = ("Кольцо Iris (роз.), шт, 77017-G/17,5 ",
-                             "Серьги Pearl (культивированный жемчуг, перламутр), шт, GL10020-G", "Кольцо Geometry, , 74063-G")
+    ring, pearl, geometry = (
+        "Кольцо Iris (роз.), шт, 77017-G/17,5 ",
+        "Серьги Pearl (культивированный жемчуг, перламутр), шт, GL10020-G",
+        "Кольцо Geometry, , 74063-G",
+    )
     jan, feb, mar, apr, may = (date(2024, m, 1) for m in range(1, 6))
     return [
-        write_sheet(folder / "history.xlsx", pairs_pivot([jan, feb, mar], [
-            (ring, [1, 1000, 2, 2000, 3, 3000]), (pearl, [1, 500, None, None, 1, 500])])),
-        write_sheet(folder / "history.xls", pairs_pivot([feb, mar], [
-            (ring, [2, 2100, 4, 4200]), (geometry, [1, 700, None, None])])),
-        write_sheet(folder / "units.xls", quantity_pivot([mar, apr, may], [
-            (ring, [5, 6, None]), (pearl, [1, None, None])])),
+        write_sheet(
+            folder / "history.xlsx",
+            pairs_pivot([jan, feb, mar], [(ring, [1, 1000, 2, 2000, 3, 3000]), (pearl, [1, 500, None, None, 1, 500])]),
+        ),
+        write_sheet(
+            folder / "history.xls",
+            pairs_pivot([feb, mar], [(ring, [2, 2100, 4, 4200]), (geometry, [1, 700, None, None])]),
+        ),
+        write_sheet(
+            folder / "units.xls", quantity_pivot([mar, apr, may], [(ring, [5, 6, None]), (pearl, [1, None, None])])
+        ),
     ]
 
 
@@ -251,12 +401,14 @@ def by_the_rule(files: list[Path]) -> dict[date, tuple]:
     parsed = [read(path) for path in files]
     result = {}
     for month in sorted({m for f in parsed for m in f.months}):
+
         def newest(measure: str) -> tuple:
             chosen = next((f for f in reversed(parsed) if measure in f.months.get(month, ())), None)
             if chosen is None:
                 return None, None
             total = sum((getattr(r, measure) or 0) for r in chosen.rows if r.period_start == month)
             return Decimal(total), chosen.name
+
         (revenue, revenue_file), (items, items_file) = newest("amount"), newest("quantity")
         result[month] = (revenue, items, revenue_file, items_file)
     return result
@@ -273,32 +425,54 @@ def test_sales_monthly_takes_the_newest_export_per_month_and_measure(order, ware
         load_fixture(conn)  # API sales in March 2025 and a legacy pivot of Feb–Mar 2025: both rules together
         for path in files:
             assert import_sales_file(conn, path, "test")[1]
-        build = dbt(warehouse_url, "build", "--select", "+sales_monthly", "--indirect-selection", "cautious",
-                    target=tmp_path / "target")
+        build = dbt(
+            warehouse_url,
+            "build",
+            "--select",
+            "+sales_monthly",
+            "--indirect-selection",
+            "cautious",
+            target=tmp_path / "target",
+        )
         assert build.returncode == 0, build.stdout[-4000:]
-        got = {month: tuple(values) for month, *values in rows(
-            conn, "select month, revenue, items_sold, revenue_file, items_sold_file from marts.sales_monthly "
-                  "where month < '2025-01-01' order by 1")}
+        got = {
+            month: tuple(values)
+            for month, *values in rows(
+                conn,
+                "select month, revenue, items_sold, revenue_file, items_sold_file from marts.sales_monthly "
+                "where month < '2025-01-01' order by 1",
+            )
+        }
         expected = {
-            "oldest first": {date(2024, 1, 1): (1500, 2, "history.xlsx", "history.xlsx"),
-                             date(2024, 2, 1): (2800, 3, "history.xls", "history.xls"),
-                             date(2024, 3, 1): (4200, 6, "history.xls", "units.xls"),
-                             date(2024, 4, 1): (None, 6, None, "units.xls"),
-                             date(2024, 5, 1): (None, 0, None, "units.xls")},
-            "newest first": {date(2024, 1, 1): (1500, 2, "history.xlsx", "history.xlsx"),
-                             date(2024, 2, 1): (2000, 2, "history.xlsx", "history.xlsx"),
-                             date(2024, 3, 1): (3500, 4, "history.xlsx", "history.xlsx"),
-                             date(2024, 4, 1): (None, 6, None, "units.xls"),
-                             date(2024, 5, 1): (None, 0, None, "units.xls")},
+            "oldest first": {
+                date(2024, 1, 1): (1500, 2, "history.xlsx", "history.xlsx"),
+                date(2024, 2, 1): (2800, 3, "history.xls", "history.xls"),
+                date(2024, 3, 1): (4200, 6, "history.xls", "units.xls"),
+                date(2024, 4, 1): (None, 6, None, "units.xls"),
+                date(2024, 5, 1): (None, 0, None, "units.xls"),
+            },
+            "newest first": {
+                date(2024, 1, 1): (1500, 2, "history.xlsx", "history.xlsx"),
+                date(2024, 2, 1): (2000, 2, "history.xlsx", "history.xlsx"),
+                date(2024, 3, 1): (3500, 4, "history.xlsx", "history.xlsx"),
+                date(2024, 4, 1): (None, 6, None, "units.xls"),
+                date(2024, 5, 1): (None, 0, None, "units.xls"),
+            },
         }[order]
         assert got == {m: tuple(v) for m, v in by_the_rule(files).items()} == expected
-        assert rows(conn, "select month::text, revenue, source from marts.sales_monthly where month >= '2025-01-01' "
-                          "order by 1") == [("2025-02-01", Decimal(9000), "file"), ("2025-03-01", Decimal(19050), "api")]
+        assert rows(
+            conn, "select month::text, revenue, source from marts.sales_monthly where month >= '2025-01-01' order by 1"
+        ) == [("2025-02-01", Decimal(9000), "file"), ("2025-03-01", Decimal(19050), "api")]
         assert rows(conn, "select count(distinct file_hash) from raw.onec_sales_files") == [(4,)]  # all kept
 
         if order == "newest first":
             return  # the dbt test's teeth are shown once, below
         conn.execute("update marts.sales_monthly set revenue = revenue * 2 where month = '2024-02-01'")
-        check = dbt(warehouse_url, "test", "--select", "assert_sales_monthly_counts_the_newest_file_per_measure",
-                    target=tmp_path / "target")
+        check = dbt(
+            warehouse_url,
+            "test",
+            "--select",
+            "assert_sales_monthly_counts_the_newest_file_per_measure",
+            target=tmp_path / "target",
+        )
         assert check.returncode == 1 and "FAIL 1" in check.stdout, check.stdout[-3000:]

@@ -22,7 +22,8 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 
 def sales_table(conn):
     return conn.execute(
-        "select recorder, line_number, period, amount, payload, _loaded_at from raw.onec_sales order by 1, 2").fetchall()
+        "select recorder, line_number, period, amount, payload, _loaded_at from raw.onec_sales order by 1, 2"
+    ).fetchall()
 
 
 def materialize(assets, resources, **kwargs):
@@ -58,7 +59,9 @@ def test_documents_deleted_or_reposted_in_1c_are_reflected(warehouse_url, onec_e
     onec_api.repost_line(reposted, 1, 1234.56)
     materialize([SALES], resources, partition_key=DAY)
     assert conn.execute("select count(*) from raw.onec_sales where recorder = %s", (deleted,)).fetchone()[0] == 0
-    amount = conn.execute("select amount from raw.onec_sales where recorder = %s and line_number = 1", (reposted,)).fetchone()[0]
+    amount = conn.execute(
+        "select amount from raw.onec_sales where recorder = %s and line_number = 1", (reposted,)
+    ).fetchone()[0]
     assert amount == Decimal("1234.56")
     expected = expected_sales(world, day, day + timedelta(1))  # a fresh simulator: no changes applied
     assert conn.execute("select count(*) from raw.onec_sales").fetchone()[0] < len(expected)
@@ -67,8 +70,11 @@ def test_documents_deleted_or_reposted_in_1c_are_reflected(warehouse_url, onec_e
 def test_a_year_of_history_loads_every_row_in_one_backfill(warehouse_url, onec_env, conn, world):
     """The old integration only ever saw the newest 1,000 register rows; a year is tens of thousands."""
     first, last = SANDBOX_TODAY - timedelta(365), SANDBOX_TODAY - timedelta(1)
-    result = materialize([SALES], onec_resources(warehouse_url, onec_env),
-                         tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()})
+    result = materialize(
+        [SALES],
+        onec_resources(warehouse_url, onec_env),
+        tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
+    )
     assert result.success
     expected = expected_sales(world, first, last + timedelta(1))
     expected = [r for r in expected if OPENING_BALANCES not in r["Recorder_Type"]]
@@ -81,11 +87,15 @@ def test_a_year_of_history_loads_every_row_in_one_backfill(warehouse_url, onec_e
 
 
 def test_other_registers_load_their_day(warehouse_url, onec_env, conn):
-    result = materialize([CARD_SALES, BONUS_POINTS, RECEIPTS], onec_resources(warehouse_url, onec_env), partition_key=DAY)
+    result = materialize(
+        [CARD_SALES, BONUS_POINTS, RECEIPTS], onec_resources(warehouse_url, onec_env), partition_key=DAY
+    )
     assert result.success
     for table in ("onec_card_sales", "onec_bonus_points", "onec_receipts"):
         assert conn.execute(f"select count(*) from raw.{table}").fetchone()[0] > 0
-    receipts_day = conn.execute("select min(document_date)::date, max(document_date)::date from raw.onec_receipts").fetchone()
+    receipts_day = conn.execute(
+        "select min(document_date)::date, max(document_date)::date from raw.onec_receipts"
+    ).fetchone()
     assert receipts_day == (date(2025, 3, 14), date(2025, 3, 14))
 
 
@@ -122,15 +132,18 @@ def test_wrong_password_fails_the_asset_with_the_remedy_and_keeps_rows(warehouse
 
 
 @pytest.mark.parametrize("quirk", ["reject_filter_on", "reject_orderby_on"])
-def test_a_set_refusing_filter_or_order_still_loads_exactly_the_day(warehouse_url, onec_env, onec_api, conn, world, quirk):
+def test_a_set_refusing_filter_or_order_still_loads_exactly_the_day(
+    warehouse_url, onec_env, onec_api, conn, world, quirk
+):
     getattr(onec_api.quirks, quirk).add("AccumulationRegister_Продажи_RecordType")
     assert materialize([SALES], onec_resources(warehouse_url, onec_env), partition_key=DAY).success
     expected = expected_sales(world, date(2025, 3, 14), date(2025, 3, 15))
     assert conn.execute("select count(*) from raw.onec_sales").fetchone()[0] == len(expected)
 
 
-def test_records_of_an_unexpected_type_are_quarantined_and_the_rest_load(warehouse_url, onec_env, onec_api, conn,
-                                                                           world):
+def test_records_of_an_unexpected_type_are_quarantined_and_the_rest_load(
+    warehouse_url, onec_env, onec_api, conn, world
+):
     """A base edited by hand serves a line whose Сумма is text and one whose Количество is null: those two
     go to raw.load_rejects with the reason, every other line of the day loads, the run succeeds."""
     day = date(2025, 3, 14)
@@ -143,10 +156,14 @@ def test_records_of_an_unexpected_type_are_quarantined_and_the_rest_load(warehou
     good = [r for r in expected if not (r["Recorder"] == report and r["LineNumber"] in (1, 2))]
     count, total = conn.execute("select count(*), sum(amount) from raw.onec_sales").fetchone()
     assert (count, total) == (len(good), sum(Decimal(str(r["Сумма"])) for r in good))
-    rejects = conn.execute("select partition, reason, payload -> 'record' ->> 'Recorder' from raw.load_rejects "
-                           "where source = 'onec/sales' order by record_no").fetchall()
+    rejects = conn.execute(
+        "select partition, reason, payload -> 'record' ->> 'Recorder' from raw.load_rejects "
+        "where source = 'onec/sales' order by record_no"
+    ).fetchall()
     assert [(p, r) for p, r, _ in rejects] == [
-        (DAY, "ValueError: not a number: 'двенадцать тысяч'"), (DAY, "ValueError: not a number: None")]
+        (DAY, "ValueError: not a number: 'двенадцать тысяч'"),
+        (DAY, "ValueError: not a number: None"),
+    ]
     assert {recorder for *_, recorder in rejects} == {report}
     assert result.asset_materializations_for_node("onec__sales")[0].metadata["rejected"].value == 2
 
@@ -161,11 +178,16 @@ def test_a_set_no_longer_published_fails_only_its_asset_and_keeps_its_table(ware
     onec_api.quirks.unpublished.add("Catalog_Склады")
     result = materialize(catalog_assets, resources, raise_on_error=False)
     assert not result.success
-    failures = {event.step_key: event.step_failure_data.user_failure_data.description
-                for event in result.get_step_failure_events()}
+    failures = {
+        event.step_key: event.step_failure_data.user_failure_data.description
+        for event in result.get_step_failure_events()
+    }
     assert list(failures) == ["onec__stores"]
     message = failures["onec__stores"]
     assert "Catalog_Склады is not published" in message and "Настройка стандартного интерфейса OData" in message
-    assert {e.step_key for e in result.get_step_success_events()} == {"onec__customers", "onec__discount_cards",
-                                                                       "onec__products"}
+    assert {e.step_key for e in result.get_step_success_events()} == {
+        "onec__customers",
+        "onec__discount_cards",
+        "onec__products",
+    }
     assert conn.execute(stores).fetchall() == before

@@ -34,7 +34,8 @@ def test_literals_are_typed_and_guids_are_validated():
     """1C rejects bare dates (`Period ge 2025-01-01T00:00:00`), the old integration's bug."""
     assert datetime_literal(date(2025, 1, 1)) == "datetime'2025-01-01T00:00:00'"
     assert period_filter("Period", DAY, NEXT) == (
-        "Period ge datetime'2025-03-14T00:00:00' and Period lt datetime'2025-03-15T00:00:00'")
+        "Period ge datetime'2025-03-14T00:00:00' and Period lt datetime'2025-03-15T00:00:00'"
+    )
     assert guid_literal("1FA1A135-D89B-11E6-8343-40167E2531C3") == "guid'1fa1a135-d89b-11e6-8343-40167e2531c3'"
     for bad in ("1' or 1 eq 1 or '", "", "not-a-guid", None):
         with pytest.raises(ValueError):
@@ -131,6 +132,7 @@ def test_rejected_period_filter_falls_back_to_exactly_that_day(onec_client, onec
     assert keys(rows) == keys(expected_sales(world, DAY, NEXT))
     plan = onec_client.query_plan(SALES)
     assert not plan.server_filter
+
 
 def test_the_fallback_is_remembered_for_the_set(onec_client, onec_api, sandbox, world):
     onec_api.quirks.reject_filter_on.add(SALES)

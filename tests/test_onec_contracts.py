@@ -13,7 +13,9 @@ from glame_pipelines.defs.onec.assets import catalog_row
 from glame_pipelines.sandbox.server import SandboxServer
 
 PREFIX = "/post/odata/standard.odata/"
-pytestmark = pytest.mark.skipif(not (CONTRACTS / "onec_odata").exists(), reason="shared/contracts is not beside the repo")
+pytestmark = pytest.mark.skipif(
+    not (CONTRACTS / "onec_odata").exists(), reason="shared/contracts is not beside the repo"
+)
 
 
 def serve(body: bytes, status: int = 200, content_type: str = "application/json; charset=utf-8"):
@@ -59,8 +61,10 @@ def test_internal_error_minus_1_is_transient_and_retried():
 
 
 def test_atom_xml_answer_is_refused_clearly():
-    server, _, client = serve(sample("onec_odata", "catalog_kontragenty_element_atom.xml"),
-                              content_type="application/atom+xml;type=entry;charset=utf-8")
+    server, _, client = serve(
+        sample("onec_odata", "catalog_kontragenty_element_atom.xml"),
+        content_type="application/atom+xml;type=entry;charset=utf-8",
+    )
     with server, pytest.raises(OnecError, match="XML instead of JSON"):
         client.probe("Catalog_Контрагенты")
 

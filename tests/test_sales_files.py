@@ -54,10 +54,15 @@ def test_pivot_layout_becomes_monthly_rows(tmp_path):
 
 def test_row_files_csv_and_json(tmp_path):
     csv_file = tmp_path / "march.csv"
-    csv_file.write_text("Дата;Номенклатура;Артикул;Количество;Сумма;Склад\n01.03.2025;Чокер Crystal;73023;1;2 900,00;Ялта\n"
-                        "нет даты;Кольцо;1;1;1;Ялта\n", encoding="cp1251")
+    csv_file.write_text(
+        "Дата;Номенклатура;Артикул;Количество;Сумма;Склад\n01.03.2025;Чокер Crystal;73023;1;2 900,00;Ялта\n"
+        "нет даты;Кольцо;1;1;1;Ялта\n",
+        encoding="cp1251",
+    )
     parsed = read(csv_file)
-    assert [(r.period_start, r.amount, r.store) for r in parsed.rows] == [(date(2025, 3, 1), Decimal("2900.00"), "Ялта")]
+    assert [(r.period_start, r.amount, r.store) for r in parsed.rows] == [
+        (date(2025, 3, 1), Decimal("2900.00"), "Ялта")
+    ]
     assert len(parsed.rejects) == 1
     json_file = tmp_path / "april.json"
     json_file.write_text('[{"date": "2025-04-02", "product": "Серьги", "article": "1", "quantity": 2, "amount": 5000}]')
@@ -89,18 +94,30 @@ def test_inbox_sensor_waits_for_a_settled_file_and_the_asset_imports_it(tmp_path
     assert not first.run_requests
     second = sales_inbox_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"inbox": resource}))
     assert len(second.run_requests) == 1 and "history.xlsx" in second.run_requests[0].run_key
-    result = dg.materialize([sales], resources={"inbox": resource, "warehouse": WarehouseResource(url=warehouse_url)},
-                            instance=dg.DagsterInstance.ephemeral())
+    result = dg.materialize(
+        [sales],
+        resources={"inbox": resource, "warehouse": WarehouseResource(url=warehouse_url)},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
     assert result.success
     assert conn.execute("select count(*) from raw.onec_sales_files").fetchone()[0] == 4
 
 
 def test_glame_import_sales_command(tmp_path, warehouse_url):
     pivot = make_pivot(tmp_path / "history.xlsx")
-    env = {"GLAME_WAREHOUSE_URL": warehouse_url, "GLAME_DAGSTER_PG_URL": "postgresql+psycopg2://unused/none",
-           "PATH": "/usr/bin:/bin"}
-    run = lambda: subprocess.run([sys.executable, "-m", "glame_pipelines.cli", "import-sales", str(pivot)],  # noqa: E731
-                                 env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    env = {
+        "GLAME_WAREHOUSE_URL": warehouse_url,
+        "GLAME_DAGSTER_PG_URL": "postgresql+psycopg2://unused/none",
+        "PATH": "/usr/bin:/bin",
+    }
+    run = lambda: subprocess.run(
+        [sys.executable, "-m", "glame_pipelines.cli", "import-sales", str(pivot)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     first, second = run(), run()
     assert first.returncode == 0, first.stdout + first.stderr
     assert first.stdout.startswith("OK") and "4 rows (xlsx_pivot), 1 rejected, total 18,700.00" in first.stdout
@@ -124,18 +141,34 @@ JAN, FEB, MAR = datetime(2025, 1, 1), datetime(2025, 2, 1), datetime(2025, 3, 1)
 @pytest.mark.parametrize("suffix", [".xlsx", ".xls"])
 def test_pairs_pivot_in_xlsx_and_xls(tmp_path, suffix):
     """.xls was refused as an unsupported type; both formats read the Количество | Сумма layout alike."""
-    table = pairs_pivot([JAN, FEB], [(RING, [2, 9800, None, None]), (PEARL, [1, 12500, -1, -12500]),
-                                     (GEOMETRY, [None, None, 3, 8700.5])])
+    table = pairs_pivot(
+        [JAN, FEB],
+        [(RING, [2, 9800, None, None]), (PEARL, [1, 12500, -1, -12500]), (GEOMETRY, [None, None, 3, 8700.5])],
+    )
     parsed = read(write_sheet(tmp_path / f"pairs{suffix}", table))
     assert parsed.layout == f"{suffix[1:]}_pivot"
-    assert sorted((r.product, r.unit, r.article, r.period_start, r.quantity, r.amount) for r in parsed.rows) == sorted([
-        ("Кольцо Iris (роз.)", "шт", "77017-G/17,5", date(2025, 1, 1), Decimal(2), Decimal(9800)),
-        ("Серьги Pearl (культивированный жемчуг, перламутр)", "шт", "GL10020-G", date(2025, 1, 1), Decimal(1),
-         Decimal(12500)),
-        ("Серьги Pearl (культивированный жемчуг, перламутр)", "шт", "GL10020-G", date(2025, 2, 1), Decimal(-1),
-         Decimal(-12500)),
-        ("Кольцо Geometry", None, "74063-G", date(2025, 2, 1), Decimal(3), Decimal("8700.5")),
-    ])
+    assert sorted((r.product, r.unit, r.article, r.period_start, r.quantity, r.amount) for r in parsed.rows) == sorted(
+        [
+            ("Кольцо Iris (роз.)", "шт", "77017-G/17,5", date(2025, 1, 1), Decimal(2), Decimal(9800)),
+            (
+                "Серьги Pearl (культивированный жемчуг, перламутр)",
+                "шт",
+                "GL10020-G",
+                date(2025, 1, 1),
+                Decimal(1),
+                Decimal(12500),
+            ),
+            (
+                "Серьги Pearl (культивированный жемчуг, перламутр)",
+                "шт",
+                "GL10020-G",
+                date(2025, 2, 1),
+                Decimal(-1),
+                Decimal(-12500),
+            ),
+            ("Кольцо Geometry", None, "74063-G", date(2025, 2, 1), Decimal(3), Decimal("8700.5")),
+        ]
+    )
     assert parsed.rejects == []
     assert parsed.months == {date(2025, 1, 1): {"quantity", "amount"}, date(2025, 2, 1): {"quantity", "amount"}}
 
@@ -144,16 +177,22 @@ def test_pairs_pivot_in_xlsx_and_xls(tmp_path, suffix):
 def test_quantity_only_pivot_has_null_amounts(tmp_path, suffix):
     """A month in every column and no measure row was read as pairs: every second month's units became
     "amounts" and the rest were rejected as "quantity without an amount"."""
-    table = quantity_pivot([JAN, FEB, MAR], [(RING, [2, 5, 1]), (PEARL, [None, 4, -1]), (GEOMETRY, [7, None, None]),
-                                             ("Итого", [9, 9, 0])])
+    table = quantity_pivot(
+        [JAN, FEB, MAR], [(RING, [2, 5, 1]), (PEARL, [None, 4, -1]), (GEOMETRY, [7, None, None]), ("Итого", [9, 9, 0])]
+    )
     parsed = read(write_sheet(tmp_path / f"units{suffix}", table))
     assert parsed.layout == f"{suffix[1:]}_pivot_quantity"
     assert parsed.rejects == []
     assert all(r.amount is None for r in parsed.rows)  # unknown, never 0, never another month's units
     got = {(r.article, r.period_start): r.quantity for r in parsed.rows}
-    assert got == {("77017-G/17,5", date(2025, 1, 1)): 2, ("77017-G/17,5", date(2025, 2, 1)): 5,
-                   ("77017-G/17,5", date(2025, 3, 1)): 1, ("GL10020-G", date(2025, 2, 1)): 4,
-                   ("GL10020-G", date(2025, 3, 1)): -1, ("74063-G", date(2025, 1, 1)): 7}
+    assert got == {
+        ("77017-G/17,5", date(2025, 1, 1)): 2,
+        ("77017-G/17,5", date(2025, 2, 1)): 5,
+        ("77017-G/17,5", date(2025, 3, 1)): 1,
+        ("GL10020-G", date(2025, 2, 1)): 4,
+        ("GL10020-G", date(2025, 3, 1)): -1,
+        ("74063-G", date(2025, 1, 1)): 7,
+    }
     assert parsed.months == {m.date(): {"quantity"} for m in (JAN, FEB, MAR)}
 
 
@@ -168,15 +207,18 @@ def test_xls_is_a_genuine_excel_97_2003_workbook(tmp_path):
         read(renamed)
 
 
-@pytest.mark.parametrize("label, expected", [
-    (PEARL, ("Серьги Pearl (культивированный жемчуг, перламутр)", "шт", "GL10020-G")),
-    (RING, ("Кольцо Iris (роз.)", "шт", "77017-G/17,5")),
-    (GEOMETRY, ("Кольцо Geometry", None, "74063-G")),
-    ("Кольцо Geometry,, 74063-G", ("Кольцо Geometry", None, "74063-G")),
-    ("Чокер Crystal, шт, 73023", ("Чокер Crystal", "шт", "73023")),
-    ("Пакет подарочный, шт, ", ("Пакет подарочный", "шт", None)),
-    ("Сертификат", ("Сертификат", None, None)),
-])
+@pytest.mark.parametrize(
+    "label, expected",
+    [
+        (PEARL, ("Серьги Pearl (культивированный жемчуг, перламутр)", "шт", "GL10020-G")),
+        (RING, ("Кольцо Iris (роз.)", "шт", "77017-G/17,5")),
+        (GEOMETRY, ("Кольцо Geometry", None, "74063-G")),
+        ("Кольцо Geometry,, 74063-G", ("Кольцо Geometry", None, "74063-G")),
+        ("Чокер Crystal, шт, 73023", ("Чокер Crystal", "шт", "73023")),
+        ("Пакет подарочный, шт, ", ("Пакет подарочный", "шт", None)),
+        ("Сертификат", ("Сертификат", None, None)),
+    ],
+)
 def test_label_splits_on_comma_space_from_the_right(label, expected):
     """The ring used to become name `Кольцо Iris (роз.), шт`, unit `77017-G/17`, article `5`."""
     assert split_label(label) == expected
@@ -189,7 +231,9 @@ def test_month_headers_as_text_and_a_totals_column(tmp_path):
     table[2] += [3, 300]
     parsed = read(write_sheet(tmp_path / "text.xlsx", table))
     assert {(r.period_start, r.quantity, r.amount) for r in parsed.rows} == {
-        (date(2025, 1, 1), 1, 100), (date(2025, 2, 1), 2, 200)}
+        (date(2025, 1, 1), 1, 100),
+        (date(2025, 2, 1), 2, 200),
+    }
 
 
 def test_months_every_second_column_without_a_measure_row_is_refused(tmp_path):
@@ -201,17 +245,29 @@ def test_months_every_second_column_without_a_measure_row_is_refused(tmp_path):
 
 def test_import_sales_reports_a_quantity_only_xls(tmp_path, warehouse_url):
     path = write_sheet(tmp_path / "units.xls", quantity_pivot([JAN, FEB], [(RING, [2, 5]), (GEOMETRY, [1, None])]))
-    env = {"GLAME_WAREHOUSE_URL": warehouse_url, "GLAME_DAGSTER_PG_URL": "postgresql+psycopg2://unused/none",
-           "PATH": "/usr/bin:/bin"}
-    run = subprocess.run([sys.executable, "-m", "glame_pipelines.cli", "import-sales", str(path)], env=env,
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    env = {
+        "GLAME_WAREHOUSE_URL": warehouse_url,
+        "GLAME_DAGSTER_PG_URL": "postgresql+psycopg2://unused/none",
+        "PATH": "/usr/bin:/bin",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "glame_pipelines.cli", "import-sales", str(path)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert ("OK   " + str(path) + ": loaded; 3 rows (xls_pivot_quantity), 0 rejected, no amounts (quantity only), "
-            "8 units, months 2025-01..2025-02") in run.stdout
+    assert (
+        "OK   " + str(path) + ": loaded; 3 rows (xls_pivot_quantity), 0 rejected, no amounts (quantity only), "
+        "8 units, months 2025-01..2025-02"
+    ) in run.stdout
     with psycopg.connect(warehouse_url) as conn:
         assert conn.execute("select count(*), count(amount) from raw.onec_sales_files").fetchone() == (3, 0)
-        assert conn.execute("select month, has_quantity, has_amount from raw.onec_sales_file_months "
-                            "order by 1").fetchall() == [(date(2025, 1, 1), True, False), (date(2025, 2, 1), True, False)]
+        assert conn.execute(
+            "select month, has_quantity, has_amount from raw.onec_sales_file_months order by 1"
+        ).fetchall() == [(date(2025, 1, 1), True, False), (date(2025, 2, 1), True, False)]
 
 
 def test_inbox_loads_files_dropped_together_oldest_first(tmp_path, warehouse_url, conn):
@@ -225,11 +281,16 @@ def test_inbox_loads_files_dropped_together_oldest_first(tmp_path, warehouse_url
     os.utime(newer, (1_700_000_600, 1_700_000_600))
     resource = InboxResource(directory=str(inbox))
     assert [p.name for p in resource.files()] == ["b-history.xlsx", "a-correction.xls"]
-    result = dg.materialize([sales], resources={"inbox": resource, "warehouse": WarehouseResource(url=warehouse_url)},
-                            instance=dg.DagsterInstance.ephemeral())
+    result = dg.materialize(
+        [sales],
+        resources={"inbox": resource, "warehouse": WarehouseResource(url=warehouse_url)},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
     assert result.success
     assert conn.execute("select file_name from raw.onec_sales_file_months order by _loaded_at").fetchall() == [
-        ("b-history.xlsx",), ("a-correction.xls",)]
+        ("b-history.xlsx",),
+        ("a-correction.xls",),
+    ]
 
 
 def test_a_month_without_its_measure_labels_is_refused(tmp_path):
@@ -241,12 +302,15 @@ def test_a_month_without_its_measure_labels_is_refused(tmp_path):
 
 def test_xls_row_file(tmp_path):
     """An .xls without the pivot header is read as rows, like an .xlsx."""
-    table = [["Дата", "Номенклатура", "Артикул", "Количество", "Сумма", "Склад"],
-             [datetime(2025, 3, 1), "Чокер Crystal", "73023", 1, 2900.5, "Ялта"]]
+    table = [
+        ["Дата", "Номенклатура", "Артикул", "Количество", "Сумма", "Склад"],
+        [datetime(2025, 3, 1), "Чокер Crystal", "73023", 1, 2900.5, "Ялта"],
+    ]
     parsed = read(write_sheet(tmp_path / "march.xls", table))
     assert parsed.layout == "xls"
     assert [(r.period_start, r.article, r.quantity, r.amount, r.store) for r in parsed.rows] == [
-        (date(2025, 3, 1), "73023", 1, Decimal("2900.5"), "Ялта")]
+        (date(2025, 3, 1), "73023", 1, Decimal("2900.5"), "Ялта")
+    ]
     assert parsed.months == {date(2025, 3, 1): {"quantity", "amount"}}
 
 
@@ -256,4 +320,6 @@ def test_quantity_only_pivot_with_a_measure_row(tmp_path):
     parsed = read(write_sheet(tmp_path / "units.xls", table))
     assert parsed.layout == "xls_pivot_quantity"
     assert [(r.period_start, r.quantity, r.amount) for r in parsed.rows] == [
-        (date(2025, 1, 1), 2, None), (date(2025, 2, 1), 5, None)]
+        (date(2025, 1, 1), 2, None),
+        (date(2025, 2, 1), 5, None),
+    ]

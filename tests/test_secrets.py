@@ -23,8 +23,12 @@ SECRETS = {
     "telegram": "7700112233:SECRETtelegramTOKENa1b2c3d4e5",
 }
 ONEC_PASSWORD = "SECRET-1c-Пароль-42"
-WRONG = {"metrika": "y0_WRONGmetrika111", "instagram": "EAAWRONGinstagram222", "vk": "vk1.a.WRONGvk333",
-         "telegram": "7700112233:WRONGtelegram444"}
+WRONG = {
+    "metrika": "y0_WRONGmetrika111",
+    "instagram": "EAAWRONGinstagram222",
+    "vk": "vk1.a.WRONGvk333",
+    "telegram": "7700112233:WRONGtelegram444",
+}
 
 
 def forbidden(login: str) -> list[str]:
@@ -34,14 +38,17 @@ def forbidden(login: str) -> list[str]:
     return values
 
 
-def test_no_secret_reaches_logs_stdout_or_dagster_events(warehouse_url, web_sandbox, web_apis, sandbox, onec_api,
-                                                         onec_env, caplog, capfd):
+def test_no_secret_reaches_logs_stdout_or_dagster_events(
+    warehouse_url, web_sandbox, web_apis, sandbox, onec_api, onec_env, caplog, capfd
+):
     caplog.set_level(logging.DEBUG)
     for name, api in web_apis.items():
         api.token = SECRETS[name]
     onec_api.password = ONEC_PASSWORD
-    resources = {**web_resources(warehouse_url, web_sandbox, web_apis),
-                 **onec_resources(warehouse_url, {**onec_env, "ONEC_PASSWORD": ONEC_PASSWORD})}
+    resources = {
+        **web_resources(warehouse_url, web_sandbox, web_apis),
+        **onec_resources(warehouse_url, {**onec_env, "ONEC_PASSWORD": ONEC_PASSWORD}),
+    }
     latest = str(moscow_today() - __import__("datetime").timedelta(1))
     partitioned = [traffic, account_daily, group_stats, group_daily, channel_daily, register_assets[0]]
     unpartitioned = [media, stories, wall_posts, channel_posts]
@@ -50,23 +57,34 @@ def test_no_secret_reaches_logs_stdout_or_dagster_events(warehouse_url, web_sand
     # every source retries: rate limits, 5xx, proxy pages, truncated bodies
     for server in (web_sandbox, sandbox):
         server.faults.queue("rate_limit", "server_error", "html", "truncate", "bad_gateway")
-    runs.append(dg.materialize(partitioned, resources=resources, instance=instance, partition_key=latest,
-                               raise_on_error=False))
+    runs.append(
+        dg.materialize(partitioned, resources=resources, instance=instance, partition_key=latest, raise_on_error=False)
+    )
     runs.append(dg.materialize(unpartitioned, resources=resources, instance=instance, raise_on_error=False))
     # then every source fails on its credentials
     broken = dict(resources)
-    for name, field in (("yandex_metrika", "oauth_token"), ("instagram", "access_token"), ("vk", "access_token"),
-                        ("telegram", "bot_token")):
-        broken[name] = replaced(resources[name], **{field: WRONG[name.split("_")[0] if name != "yandex_metrika" else "metrika"]})
+    for name, field in (
+        ("yandex_metrika", "oauth_token"),
+        ("instagram", "access_token"),
+        ("vk", "access_token"),
+        ("telegram", "bot_token"),
+    ):
+        broken[name] = replaced(
+            resources[name], **{field: WRONG[name.split("_")[0] if name != "yandex_metrika" else "metrika"]}
+        )
     broken["onec"] = replaced(resources["onec"], password="wrong-" + ONEC_PASSWORD)
-    runs.append(dg.materialize(partitioned, resources=broken, instance=instance, partition_key=latest,
-                               raise_on_error=False))
+    runs.append(
+        dg.materialize(partitioned, resources=broken, instance=instance, partition_key=latest, raise_on_error=False)
+    )
     runs.append(dg.materialize(unpartitioned, resources=broken, instance=instance, raise_on_error=False))
 
     assert runs[0].success and runs[1].success
     assert not runs[2].success and not runs[3].success
-    events = "\n".join(str(record.dagster_event or "") + (record.user_message or "")
-                       for run in runs for record in instance.all_logs(run.run_id))
+    events = "\n".join(
+        str(record.dagster_event or "") + (record.user_message or "")
+        for run in runs
+        for record in instance.all_logs(run.run_id)
+    )
     failures = [e for run in runs for e in run.get_step_failure_events()]
     assert len(failures) >= 9
     out, err = capfd.readouterr()

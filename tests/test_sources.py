@@ -72,10 +72,24 @@ def test_a_throwaway_source_is_checked_by_glame_check(tmp_path):
 
 def test_a_throwaway_source_is_loaded_by_glame_run_only(warehouse_url, tmp_path):
     last = date.today() - timedelta(3)
-    env = {"WILDBERRIES_API_TOKEN": "t", "GLAME_WAREHOUSE_URL": warehouse_url,
-           "GLAME_DAGSTER_PG_URL": sqlalchemy_url(warehouse_url)}
-    result = python("", env, tmp_path, "run", "--start", str(last - timedelta(2)), "--end", str(last),
-                    "--only", "wildberries", "--no-dbt")
+    env = {
+        "WILDBERRIES_API_TOKEN": "t",
+        "GLAME_WAREHOUSE_URL": warehouse_url,
+        "GLAME_DAGSTER_PG_URL": sqlalchemy_url(warehouse_url),
+    }
+    result = python(
+        "",
+        env,
+        tmp_path,
+        "run",
+        "--start",
+        str(last - timedelta(2)),
+        "--end",
+        str(last),
+        "--only",
+        "wildberries",
+        "--no-dbt",
+    )
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert "Loading wildberries for" in result.stdout and "ok    wildberries/orders" in result.stdout
     with psycopg.connect(warehouse_url) as conn:
@@ -142,27 +156,40 @@ BI_VENV_MODULES = {"glame_pipelines/bi/render.py", "glame_pipelines/bi/superset_
 
 
 def package_modules() -> list[Path]:
-    return sorted(p for p in (ROOT / "glame_pipelines").rglob("*.py") if str(p.relative_to(ROOT)) not in BI_VENV_MODULES)
+    return sorted(
+        p for p in (ROOT / "glame_pipelines").rglob("*.py") if str(p.relative_to(ROOT)) not in BI_VENV_MODULES
+    )
 
 
 def test_no_module_imports_the_definitions_except_the_entry_points():
-    offenders = [str(p.relative_to(ROOT)) for p in package_modules()
-                 if any(module == "glame_pipelines.definitions" for module, _ in imports_of(p))
-                 and str(p.relative_to(ROOT)) not in ENTRY_POINTS]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in package_modules()
+        if any(module == "glame_pipelines.definitions" for module, _ in imports_of(p))
+        and str(p.relative_to(ROOT)) not in ENTRY_POINTS
+    ]
     assert not offenders
 
 
 def test_the_package_imports_without_cycles():
     """Each module imported first in a fresh interpreter: a cycle between module-level imports fails one."""
     modules = [".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__") for p in package_modules()]
-    code = ("import importlib, sys\nfailed = []\nfor name in sys.argv[1:]:\n"
-            "    for loaded in [m for m in sys.modules if m.startswith('glame_pipelines')]:\n"
-            "        del sys.modules[loaded]\n"
-            "    try:\n        importlib.import_module(name)\n"
-            "    except ImportError as error:\n        failed.append(f'{name}: {error}')\n"
-            "print('\\n'.join(failed))")
-    result = subprocess.run([sys.executable, "-c", code, *modules], cwd=ROOT, capture_output=True, text=True,
-                            timeout=600, env={**os.environ, "GLAME_SOURCE_PACKAGES": ""})
+    code = (
+        "import importlib, sys\nfailed = []\nfor name in sys.argv[1:]:\n"
+        "    for loaded in [m for m in sys.modules if m.startswith('glame_pipelines')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    try:\n        importlib.import_module(name)\n"
+        "    except ImportError as error:\n        failed.append(f'{name}: {error}')\n"
+        "print('\\n'.join(failed))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *modules],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "GLAME_SOURCE_PACKAGES": ""},
+    )
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr[-2000:]
 
 

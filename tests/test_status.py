@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -39,13 +39,16 @@ def broken_load():
 
 @pytest.fixture
 def instance(warehouse_url):
-    with dg.instance_for_test(overrides={"storage": {"postgres": {"postgres_url": sqlalchemy_url(warehouse_url)}}}) as inst:
+    with dg.instance_for_test(
+        overrides={"storage": {"postgres": {"postgres_url": sqlalchemy_url(warehouse_url)}}}
+    ) as inst:
         yield inst
 
 
 def load_a_week(instance) -> None:
-    dg.materialize([onec_sales, sales_daily], instance=instance,
-                   tags={RANGE_START: "2025-05-25", RANGE_END: "2025-05-31"})
+    dg.materialize(
+        [onec_sales, sales_daily], instance=instance, tags={RANGE_START: "2025-05-25", RANGE_END: "2025-05-31"}
+    )
 
 
 def by_group(report) -> dict:
@@ -65,7 +68,7 @@ def test_fresh_after_a_load_and_nothing_else_configured(instance):
 
 def test_stale_after_the_freshness_limit(instance):
     load_a_week(instance)
-    later = datetime.now(timezone.utc) + timedelta(days=3)
+    later = datetime.now(UTC) + timedelta(days=3)
     report = status.collect(instance, now=later, env={**ONEC_ONLY, "GLAME_FRESHNESS_DAYS": "2"})
     onec = by_group(report)["onec"]
     assert onec.state == "stale" and onec.stale_since is not None and not report.healthy
@@ -82,8 +85,9 @@ def test_failed_run_with_its_reason(instance):
     assert [r["run_id"] for r in report.failed_runs] == [result.run_id]
     assert "rejected the credentials" in report.failed_runs[0]["reason"] and not report.healthy
     # a day later the failure has left the 24-hour window
-    report = status.collect(instance, now=datetime.now(timezone.utc) + timedelta(hours=25),
-                            env={**ONEC_ONLY, "GLAME_FRESHNESS_DAYS": "5"})
+    report = status.collect(
+        instance, now=datetime.now(UTC) + timedelta(hours=25), env={**ONEC_ONLY, "GLAME_FRESHNESS_DAYS": "5"}
+    )
     assert report.failed_runs == [] and report.healthy
 
 
@@ -96,7 +100,9 @@ def test_queued_and_running_runs_are_listed_without_failing(instance):
     running = instance.create_run_for_job(resolved, status=dg.DagsterRunStatus.STARTED)
     report = status.collect(instance, env=ONEC_ONLY)
     assert {(r["run_id"], r["status"]) for r in report.active_runs} == {
-        (queued.run_id, "NOT_STARTED"), (running.run_id, "STARTED")}
+        (queued.run_id, "NOT_STARTED"),
+        (running.run_id, "STARTED"),
+    }
     assert report.healthy  # waiting work is not a failure
 
 
@@ -113,12 +119,27 @@ def test_failing_check_is_reported(instance):
 
 
 def glame_status(warehouse_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONEC_", "VK_", "TELEGRAM_", "INSTAGRAM_",
-                                                                    "YANDEX_", "FTP_", "GLAME_INBOX"))}
-    env.update({**ONEC_ONLY, "GLAME_WAREHOUSE_URL": warehouse_url, "GLAME_DAGSTER_PG_URL": sqlalchemy_url(warehouse_url),
-                "DAGSTER_HOME": str(ROOT)})
-    return subprocess.run([sys.executable, "-m", "glame_pipelines.cli", "status", *args], env=env, cwd=ROOT / "tests",
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ONEC_", "VK_", "TELEGRAM_", "INSTAGRAM_", "YANDEX_", "FTP_", "GLAME_INBOX"))
+    }
+    env.update(
+        {
+            **ONEC_ONLY,
+            "GLAME_WAREHOUSE_URL": warehouse_url,
+            "GLAME_DAGSTER_PG_URL": sqlalchemy_url(warehouse_url),
+            "DAGSTER_HOME": str(ROOT),
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "glame_pipelines.cli", "status", *args],
+        env=env,
+        cwd=ROOT / "tests",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_exit_codes_and_json(warehouse_url, instance):

@@ -44,7 +44,9 @@ class Mutating(Api):
         response = self.inner.handle(request)
         if self.mutate is None or response.status != 200 or not response.body.lstrip().startswith((b"{", b"[")):
             return response
-        return Response(response.status, orjson.dumps(self.mutate(request, orjson.loads(response.body))), response.headers)
+        return Response(
+            response.status, orjson.dumps(self.mutate(request, orjson.loads(response.body))), response.headers
+        )
 
     def rate_limit_response(self) -> Response:
         return self.inner.rate_limit_response()
@@ -66,8 +68,9 @@ def resources_for(warehouse_url, apis) -> dict:
 
 
 def materialize(assets, resources, **kwargs):
-    return dg.materialize(assets, resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-                          **kwargs)
+    return dg.materialize(
+        assets, resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, **kwargs
+    )
 
 
 def failure(result) -> str:
@@ -84,7 +87,9 @@ def failure(result) -> str:
 
 
 def rejects(conn, source: str) -> list[tuple]:
-    return conn.execute("select record_no, reason from raw.load_rejects where source = %s order by 1", (source,)).fetchall()
+    return conn.execute(
+        "select record_no, reason from raw.load_rejects where source = %s order by 1", (source,)
+    ).fetchall()
 
 
 def table(conn, name: str) -> list[tuple]:
@@ -92,6 +97,7 @@ def table(conn, name: str) -> list[tuple]:
 
 
 # --- Yandex.Metrika -------------------------------------------------------------------------------------
+
 
 def without_gender(request: Request, body):
     """The issue's answer: a demographics row whose dimensions lack ym:s:gender."""
@@ -108,7 +114,10 @@ def test_a_metrika_row_without_gender_fails_demographics_by_name_and_keeps_the_d
     apis["metrika"].mutate = without_gender
     description = failure(materialize([demographics], resources, partition_key=DAY))
     assert description.startswith("Yandex.Metrika: Yandex.Metrika answered GET stat/v1/data")
-    assert "row 3 of 'data' has 2 'dimensions' where 3 were requested (ym:s:date, ym:s:gender, ym:s:ageInterval)" in description
+    assert (
+        "row 3 of 'data' has 2 'dimensions' where 3 were requested (ym:s:date, ym:s:gender, ym:s:ageInterval)"
+        in description
+    )
     assert apis["metrika"].token not in description
     assert table(conn, "yandex_metrika_demographics") == before
 
@@ -132,6 +141,7 @@ def test_a_metrika_metric_of_another_type_fails_naming_it(warehouse_url, apis):
 
 
 # --- Instagram -----------------------------------------------------------------------------------------
+
 
 def test_instagram_total_value_null_fails_the_day_by_name(warehouse_url, apis):
     def reach_without_total(request, body):
@@ -163,6 +173,7 @@ def test_an_instagram_media_without_timestamp_is_quarantined_and_the_rest_load(w
 
 
 # --- VK ------------------------------------------------------------------------------------------------
+
 
 def test_vk_stats_counter_of_another_type_fails_by_name(warehouse_url, apis, conn):
     resources = resources_for(warehouse_url, apis)
@@ -196,6 +207,7 @@ def test_a_vk_post_without_date_is_quarantined_and_the_rest_load(warehouse_url, 
 
 # --- Telegram ------------------------------------------------------------------------------------------
 
+
 def test_telegram_chat_without_id_fails_by_name(warehouse_url, apis):
     def chat_without_id(request, body):
         if request.path.endswith("/getChat"):
@@ -216,20 +228,25 @@ def test_a_telegram_post_with_text_for_a_date_is_quarantined(warehouse_url, apis
 
     apis["telegram"].mutate = third_dated_in_words
     assert materialize([channel_posts], resources_for(warehouse_url, apis)).success
-    assert rejects(conn, "telegram/channel_posts") == [(3, "MalformedRecord: the post's 'date' is str 'yesterday', not a number")]
+    assert rejects(conn, "telegram/channel_posts") == [
+        (3, "MalformedRecord: the post's 'date' is str 'yesterday', not a number")
+    ]
     assert conn.execute("select count(*) from raw.telegram_channel_posts").fetchone()[0] == 11
 
 
 # --- 1C ------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def onec_mutating(onec_api):
     wrapped = Mutating(onec_api)
     with SandboxServer([wrapped]) as server:
         wrapped.resources = lambda url: {
-            "onec": OnecResource(api_url=server.url(wrapped), username=DEFAULT_LOGIN, password=DEFAULT_PASSWORD,
-                                 page_size=200),
-            "warehouse": WarehouseResource(url=url)}
+            "onec": OnecResource(
+                api_url=server.url(wrapped), username=DEFAULT_LOGIN, password=DEFAULT_PASSWORD, page_size=200
+            ),
+            "warehouse": WarehouseResource(url=url),
+        }
         yield wrapped
 
 
@@ -260,6 +277,7 @@ def test_a_1c_page_without_its_value_list_fails_by_name(warehouse_url, onec_muta
 
 # --- FTP counter files ---------------------------------------------------------------------------------
 
+
 def ftp_materialize(server, warehouse_url, paths):
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(counter_files.name, paths)
@@ -268,11 +286,36 @@ def ftp_materialize(server, warehouse_url, paths):
     return dg.materialize([visits], resources=resources, instance=instance, tags=tags, raise_on_error=False)
 
 
-VIVOTEK = {"Source": {"ModelName": "SC8131"}, "Data": [{"CountingInfo": [
-    {"RuleName": "Entrance", "In": 5, "Out": 4, "StartTime": "2025-12-01T07:00:00Z", "EndTime": "2025-12-01T08:00:00Z"},
-    {"RuleName": "Entrance", "Out": 2, "StartTime": "2025-12-01T08:00:00Z", "EndTime": "2025-12-01T09:00:00Z"},
-    {"RuleName": "Entrance", "In": 7, "Out": 6, "StartTime": "2025-12-01T09:00:00Z", "EndTime": "2025-12-01T10:00:00Z"},
-]}, None]}
+VIVOTEK = {
+    "Source": {"ModelName": "SC8131"},
+    "Data": [
+        {
+            "CountingInfo": [
+                {
+                    "RuleName": "Entrance",
+                    "In": 5,
+                    "Out": 4,
+                    "StartTime": "2025-12-01T07:00:00Z",
+                    "EndTime": "2025-12-01T08:00:00Z",
+                },
+                {
+                    "RuleName": "Entrance",
+                    "Out": 2,
+                    "StartTime": "2025-12-01T08:00:00Z",
+                    "EndTime": "2025-12-01T09:00:00Z",
+                },
+                {
+                    "RuleName": "Entrance",
+                    "In": 7,
+                    "Out": 6,
+                    "StartTime": "2025-12-01T09:00:00Z",
+                    "EndTime": "2025-12-01T10:00:00Z",
+                },
+            ]
+        },
+        None,
+    ],
+}
 
 
 def test_counter_json_with_a_bad_entry_and_a_bad_block_loads_the_rest(ftp_sandbox, warehouse_url, conn):
@@ -282,7 +325,9 @@ def test_counter_json_with_a_bad_entry_and_a_bad_block_loads_the_rest(ftp_sandbo
     assert ftp_materialize(ftp_sandbox, warehouse_url, ["CENTRUM/251201.json"]).success
     assert conn.execute("select sum(entries), count(*) from raw.ftp_counter_visits").fetchone() == (12, 2)
     assert conn.execute("select line_no, reason from raw.ftp_counter_rejects order by 1").fetchall() == [
-        (2, "KeyError: 'In'"), (4, "Data block 2 has no CountingInfo list")]
+        (2, "KeyError: 'In'"),
+        (4, "Data block 2 has no CountingInfo list"),
+    ]
 
 
 def test_a_truncated_counter_file_fails_naming_it(ftp_sandbox, warehouse_url, conn):

@@ -18,9 +18,19 @@ DAY = "2025-03-14"
 LATEST = (moscow_today() - timedelta(1)).isoformat()
 ALL_PARTITIONED = [traffic, demographics, account_daily, media_insights, group_stats, group_daily, channel_daily]
 UNPARTITIONED = [media, stories, wall_posts, channel_posts]
-TABLES = ["yandex_metrika_traffic", "yandex_metrika_demographics", "instagram_account_daily", "instagram_media",
-          "instagram_media_insights", "instagram_stories", "vk_group_stats", "vk_group_daily", "vk_wall_posts",
-          "telegram_channel_daily", "telegram_channel_posts"]
+TABLES = [
+    "yandex_metrika_traffic",
+    "yandex_metrika_demographics",
+    "instagram_account_daily",
+    "instagram_media",
+    "instagram_media_insights",
+    "instagram_stories",
+    "vk_group_stats",
+    "vk_group_daily",
+    "vk_wall_posts",
+    "telegram_channel_daily",
+    "telegram_channel_posts",
+]
 
 
 def materialize(assets, resources, **kwargs):
@@ -55,7 +65,9 @@ def test_snapshots_are_one_row_per_account_per_day(warehouse_url, web_sandbox, w
 def test_old_days_keep_their_snapshot_and_get_their_insights(warehouse_url, web_sandbox, web_apis, conn):
     resources = web_resources(warehouse_url, web_sandbox, web_apis)
     assert materialize([account_daily, group_daily], resources, partition_key=DAY).success
-    row = conn.execute("select followers_count, reach from raw.instagram_account_daily where date = %s", (DAY,)).fetchone()
+    row = conn.execute(
+        "select followers_count, reach from raw.instagram_account_daily where date = %s", (DAY,)
+    ).fetchone()
     assert row[0] is None and row[1] == web_apis["instagram"].account_day(date(2025, 3, 14))["reach"]
     assert conn.execute("select to_regclass('raw.vk_group_daily')").fetchone()[0] is None
 
@@ -85,9 +97,11 @@ def test_metrika_row_with_nulls_loads_as_not_set_with_null_metrics(warehouse_url
     api.rows_with_nulls.add(date(2025, 3, 14))
     resources = web_resources(warehouse_url, web_sandbox, web_apis)
     assert materialize([traffic], resources, partition_key=DAY).success
-    row = conn.execute("select visits, users, pageviews, bounce_rate, page_depth, avg_visit_duration_seconds "
-                       "from raw.yandex_metrika_traffic where date = %s and traffic_source = '(not set)'",
-                       (DAY,)).fetchall()
+    row = conn.execute(
+        "select visits, users, pageviews, bounce_rate, page_depth, avg_visit_duration_seconds "
+        "from raw.yandex_metrika_traffic where date = %s and traffic_source = '(not set)'",
+        (DAY,),
+    ).fetchall()
     assert row == [(3, 3, None, None, None, None)]
     from glame_pipelines.sandbox.web import TRAFFIC_SOURCES
 
@@ -124,15 +138,21 @@ def test_telegram_confirms_updates_only_when_told(warehouse_url, web_sandbox, we
     assert conn.execute("select count(*) from raw.telegram_channel_posts").fetchone()[0] == 12
 
 
-@pytest.mark.parametrize("source, asset", [("instagram", account_daily), ("vk", group_stats),
-                                           ("yandex_metrika", traffic), ("telegram", channel_daily)])
+@pytest.mark.parametrize(
+    "source, asset",
+    [("instagram", account_daily), ("vk", group_stats), ("yandex_metrika", traffic), ("telegram", channel_daily)],
+)
 def test_expired_credentials_fail_clearly_and_keep_the_table(warehouse_url, web_sandbox, web_apis, conn, source, asset):
     resources = web_resources(warehouse_url, web_sandbox, web_apis)
     assert materialize([asset], resources, partition_key=LATEST).success
     table = asset.key.path[0] + "_" + asset.key.path[1]
     before = conn.execute(f"select * from raw.{table}").fetchall()
-    field = {"instagram": "access_token", "vk": "access_token", "yandex_metrika": "oauth_token",
-             "telegram": "bot_token"}[source]
+    field = {
+        "instagram": "access_token",
+        "vk": "access_token",
+        "yandex_metrika": "oauth_token",
+        "telegram": "bot_token",
+    }[source]
     resources[source] = replaced(resources[source], **{field: "123:revoked-token-value"})
     result = materialize([asset], resources, partition_key=LATEST, raise_on_error=False)
     assert not result.success

@@ -38,26 +38,39 @@ def instagram(web_sandbox, web_apis):
 
 @pytest.fixture
 def vk(web_sandbox, web_apis):
-    return VkClient(web_apis["vk"].token, web_sandbox.url(web_apis["vk"]), requests_per_second=0,
-                    retry=fast_retry(), timeout=5)
+    return VkClient(
+        web_apis["vk"].token, web_sandbox.url(web_apis["vk"]), requests_per_second=0, retry=fast_retry(), timeout=5
+    )
 
 
 @pytest.fixture
 def telegram(web_sandbox, web_apis):
-    return TelegramClient(web_apis["telegram"].token, web_sandbox.url(web_apis["telegram"]), retry=fast_retry(), timeout=5)
+    return TelegramClient(
+        web_apis["telegram"].token, web_sandbox.url(web_apis["telegram"]), retry=fast_retry(), timeout=5
+    )
 
 
 # --- Yandex.Metrika --------------------------------------------------------------------------------
 
+
 def test_metrika_pages_with_offset_from_1_to_total_rows(metrika, web_sandbox, web_apis):
-    rows = metrika.report(web_apis["metrika"].counter_id, DAY, DAY + timedelta(2), DEMOGRAPHIC_METRICS,
-                          DEMOGRAPHIC_DIMENSIONS, page_limit=5)
+    rows = metrika.report(
+        web_apis["metrika"].counter_id,
+        DAY,
+        DAY + timedelta(2),
+        DEMOGRAPHIC_METRICS,
+        DEMOGRAPHIC_DIMENSIONS,
+        page_limit=5,
+    )
     assert len(rows) == 36 and len({tuple(r.dimensions.values()) for r in rows}) == 36
     offsets = [p.split("offset=")[1].split("&")[0] for _, p in web_sandbox.requests if "stat/v1/data" in p]
     assert offsets == ["1", "6", "11", "16", "21", "26", "31", "36"]
     expected = web_apis["metrika"].demographics(DAY, "female", "25-34")
-    row = next(r for r in rows if r.dimensions == {"ym:s:date": "2025-03-14", "ym:s:gender": "female",
-                                                   "ym:s:ageInterval": "25-34"})
+    row = next(
+        r
+        for r in rows
+        if r.dimensions == {"ym:s:date": "2025-03-14", "ym:s:gender": "female", "ym:s:ageInterval": "25-34"}
+    )
     assert row.metrics == expected
 
 
@@ -101,6 +114,7 @@ def test_metrika_transient_failures_are_retried(metrika, web_sandbox, web_apis, 
 
 
 # --- Instagram ---------------------------------------------------------------------------------------
+
 
 def test_instagram_media_follows_paging_next_to_the_end(instagram, web_apis):
     items = list(instagram.media(page_size=50))
@@ -147,6 +161,7 @@ def test_instagram_token_in_next_urls_never_reaches_an_error(instagram, web_sand
 
 # --- VK ------------------------------------------------------------------------------------------------
 
+
 def test_vk_wall_pages_by_offset_to_the_end(vk, web_apis, web_sandbox):
     posts = list(vk.wall(web_apis["vk"].group_id))
     assert len(posts) == web_apis["vk"].posts == len({p["id"] for p in posts})
@@ -190,6 +205,7 @@ def test_vk_stats_cover_each_moscow_day(vk, web_apis):
 
 # --- Telegram ------------------------------------------------------------------------------------------
 
+
 def test_telegram_snapshot_calls(telegram, web_apis):
     assert telegram.me()["is_bot"]
     assert telegram.chat(web_apis["telegram"].channel)["type"] == "channel"
@@ -210,8 +226,6 @@ def test_telegram_429_honours_retry_after_and_502_page_is_transient(telegram, we
     assert telegram.retry.slept[0] == 2.0 and len(telegram.retry.slept) == 2
 
 
-
-
 def test_telegram_updates_are_read_without_stealing_them(telegram, web_apis):
     api = web_apis["telegram"]
     first = telegram.updates()
@@ -225,4 +239,3 @@ def test_telegram_conflict_is_updates_unavailable(telegram, web_apis):
     web_apis["telegram"].webhook_set = True
     with pytest.raises(UpdatesUnavailable, match="webhook"):
         telegram.updates()
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import orjson
 import pytest
@@ -30,6 +30,7 @@ def replay(source: str, name: str, status: int = 200, prefix: str = "/replay/", 
 
 # --- Yandex.Metrika --------------------------------------------------------------------------------
 
+
 def metrika_client(server, api) -> MetrikaClient:
     return MetrikaClient(TOKEN, server.url(api), retry=fast_retry(max_attempts=2), timeout=5)
 
@@ -37,10 +38,13 @@ def metrika_client(server, api) -> MetrikaClient:
 def test_metrika_daily_visits_sample():
     server, api = replay("yandex_metrika", "stat_v1_data_aiotapioca_daily_visits.json")
     with server:
-        rows = metrika_client(server, api).report("100500", date(2020, 10, 1), date(2020, 10, 5), ["ym:s:visits"],
-                                                  ["ym:s:date"])
+        rows = metrika_client(server, api).report(
+            "100500", date(2020, 10, 1), date(2020, 10, 5), ["ym:s:visits"], ["ym:s:date"]
+        )
     assert [(r.dimensions["ym:s:date"], r.metrics["ym:s:visits"]) for r in rows][:2] == [
-        ("2020-10-01", 14234.0), ("2020-10-02", 12508.0)]
+        ("2020-10-01", 14234.0),
+        ("2020-10-02", 12508.0),
+    ]
     assert len(rows) == 5 and not rows[0].sampled
     query = api.seen[0].query
     assert query["accuracy"] == "full" and query["offset"] == "1"
@@ -50,8 +54,9 @@ def test_metrika_daily_visits_sample():
 def test_metrika_sampled_real_example_keeps_the_share():
     server, api = replay("yandex_metrika", "stat_v1_data_redash_real_example.json")
     with server:
-        rows = metrika_client(server, api).report("1234567", date(2018, 7, 1), date(2018, 7, 1), ["ym:pv:pageviews"],
-                                                  ["ym:pv:month"])
+        rows = metrika_client(server, api).report(
+            "1234567", date(2018, 7, 1), date(2018, 7, 1), ["ym:pv:pageviews"], ["ym:pv:month"]
+        )
     assert rows[0].sampled and rows[0].sample_share == 0.1 and rows[0].metrics["ym:pv:pageviews"] == 1000.0
 
 
@@ -71,11 +76,14 @@ def test_metrika_single_counter_envelope():
         assert metrika_client(server, api).counter("880000")["id"] == 880000
 
 
-@pytest.mark.parametrize("name, status, error, text", [
-    ("error_403_invalid_token.json", 403, MetrikaAuthError, "metrika:read"),
-    ("error_403_access_denied.json", 403, MetrikaAuthError, "YANDEX_METRIKA_COUNTER_ID"),
-    ("error_400_invalid_parameter_no_object.json", 400, MetrikaBadRequest, "No object with specified ID"),
-])
+@pytest.mark.parametrize(
+    "name, status, error, text",
+    [
+        ("error_403_invalid_token.json", 403, MetrikaAuthError, "metrika:read"),
+        ("error_403_access_denied.json", 403, MetrikaAuthError, "YANDEX_METRIKA_COUNTER_ID"),
+        ("error_400_invalid_parameter_no_object.json", 400, MetrikaBadRequest, "No object with specified ID"),
+    ],
+)
 def test_metrika_error_samples(name, status, error, text):
     server, api = replay("yandex_metrika", name, status)
     with server, pytest.raises(error, match=text):
@@ -85,9 +93,11 @@ def test_metrika_error_samples(name, status, error, text):
 
 # --- Instagram ---------------------------------------------------------------------------------------
 
+
 def ig_client(server, api) -> InstagramClient:
-    return InstagramClient(TOKEN, "17841405822304914", server.url(api), "v23.0",
-                           retry=fast_retry(max_attempts=2), timeout=5)
+    return InstagramClient(
+        TOKEN, "17841405822304914", server.url(api), "v23.0", retry=fast_retry(max_attempts=2), timeout=5
+    )
 
 
 def test_instagram_account_fields_sample():
@@ -99,7 +109,7 @@ def test_instagram_account_fields_sample():
 
 
 def test_instagram_total_value_and_time_series_samples():
-    since, until = datetime(2024, 1, 14, tzinfo=timezone.utc), datetime(2024, 1, 15, tzinfo=timezone.utc)
+    since, until = datetime(2024, 1, 14, tzinfo=UTC), datetime(2024, 1, 15, tzinfo=UTC)
     server, api = replay("instagram", "ig_user_insights_reach_total_value_breakdown_metadocs.json")
     with server:
         assert ig_client(server, api).account_totals(since, until)["reach"] == 224
@@ -118,8 +128,13 @@ def test_instagram_media_pages_follow_next_with_the_token():
         def handle(self, request):
             self.seen.append(request)
             if len(self.seen) == 1:
-                body = {**first, "paging": {**first["paging"],
-                                            "next": f"http://{request.headers['host']}/replay/v23.0/x/media?after=2&access_token={TOKEN}"}}
+                body = {
+                    **first,
+                    "paging": {
+                        **first["paging"],
+                        "next": f"http://{request.headers['host']}/replay/v23.0/x/media?after=2&access_token={TOKEN}",
+                    },
+                }
                 return Response.json(body)
             return Response.json(last)
 
@@ -133,7 +148,9 @@ def test_instagram_media_pages_follow_next_with_the_token():
 def test_instagram_reel_insights_and_stories_samples():
     server, api = replay("instagram", "ig_media_insights_reel_recorded_2026.json")
     with server:
-        values, reason = ig_client(server, api).media_insights({"id": "17897668449516451", "media_product_type": "REELS"})
+        values, reason = ig_client(server, api).media_insights(
+            {"id": "17897668449516451", "media_product_type": "REELS"}
+        )
     assert reason is None and values["shares"] == 202 and "views" in values
     server, api = replay("instagram", "ig_stories_airbyte.json")
     with server:
@@ -141,12 +158,15 @@ def test_instagram_reel_insights_and_stories_samples():
     assert stories[0]["media_product_type"] == "STORY"
 
 
-@pytest.mark.parametrize("name, error, text", [
-    ("error_190_463_token_expired.json", InstagramAuthError, "expired"),
-    ("error_envelope_metadocs.json", InstagramAuthError, "password was changed"),
-    ("error_10_permission_airbyte.json", InstagramAuthError, "permission"),
-    ("error_100_subcode_33_unsupported_get_airbyte.json", InstagramError, "INSTAGRAM_BUSINESS_ACCOUNT_ID"),
-])
+@pytest.mark.parametrize(
+    "name, error, text",
+    [
+        ("error_190_463_token_expired.json", InstagramAuthError, "expired"),
+        ("error_envelope_metadocs.json", InstagramAuthError, "password was changed"),
+        ("error_10_permission_airbyte.json", InstagramAuthError, "permission"),
+        ("error_100_subcode_33_unsupported_get_airbyte.json", InstagramError, "INSTAGRAM_BUSINESS_ACCOUNT_ID"),
+    ],
+)
 def test_instagram_error_samples_say_what_to_do(name, error, text):
     server, api = replay("instagram", name, 400)
     with server, pytest.raises(error, match=text) as caught:
@@ -164,7 +184,11 @@ def test_instagram_rate_limit_sample_is_retried():
 def test_instagram_pre_business_media_and_refused_metric_samples():
     server, api = replay("instagram", "error_100_2108006_posted_before_business_airbyte.json", 400)
     with server:
-        assert ig_client(server, api).media_insights({"id": "1", "media_product_type": "FEED"})[1].startswith("posted before")
+        assert (
+            ig_client(server, api)
+            .media_insights({"id": "1", "media_product_type": "FEED"})[1]
+            .startswith("posted before")
+        )
     server, api = replay("instagram", "error_100_media_insights_metric_unsupported.json", 400)
     with server, pytest.raises(InstagramError, match="views metric"):
         ig_client(server, api).media_insights({"id": "1", "media_product_type": "FEED"})
@@ -173,6 +197,7 @@ def test_instagram_pre_business_media_and_refused_metric_samples():
 
 # --- VK --------------------------------------------------------------------------------------------------
 
+
 def vk_client(server, api) -> VkClient:
     return VkClient(TOKEN, server.url(api), requests_per_second=0, retry=fast_retry(max_attempts=2), timeout=5)
 
@@ -180,8 +205,9 @@ def vk_client(server, api) -> VkClient:
 def test_vk_stats_sample_becomes_a_day_row():
     server, api = replay("vk", "stats.get_interval_day_openintegrations.json")
     with server:
-        periods = vk_client(server, api).stats("1", datetime(2024, 1, 7, tzinfo=timezone.utc),
-                                               datetime(2024, 1, 8, tzinfo=timezone.utc))
+        periods = vk_client(server, api).stats(
+            "1", datetime(2024, 1, 7, tzinfo=UTC), datetime(2024, 1, 8, tzinfo=UTC)
+        )
     row = stats_row("1", periods[0])
     assert row[1] == date(2024, 1, 7) and row[2:8] == (8, 1, 0, 1, 1, 0)
     assert api.seen[0].method == "POST" and api.seen[0].query["access_token"] == TOKEN
@@ -199,13 +225,16 @@ def test_vk_wall_samples_become_post_rows(name):
         assert views == (post.get("views") or {}).get("count")
 
 
-@pytest.mark.parametrize("name, error, text", [
-    ("error_5_invalid_access_token.json", VkAuthError, "VK_ACCESS_TOKEN"),
-    ("error_15_token_required.json", VkAuthError, "admin"),
-    ("error_15_access_denied_wall.get.json", VkAuthError, "admin"),
-    ("error_30_private_profile.json", VkAuthError, "private"),
-    ("error_18_user_deleted.json", VkError, "deleted"),
-])
+@pytest.mark.parametrize(
+    "name, error, text",
+    [
+        ("error_5_invalid_access_token.json", VkAuthError, "VK_ACCESS_TOKEN"),
+        ("error_15_token_required.json", VkAuthError, "admin"),
+        ("error_15_access_denied_wall.get.json", VkAuthError, "admin"),
+        ("error_30_private_profile.json", VkAuthError, "private"),
+        ("error_18_user_deleted.json", VkError, "deleted"),
+    ],
+)
 def test_vk_error_samples(name, error, text):
     server, api = replay("vk", name)
     with server, pytest.raises(error, match=text):
@@ -229,9 +258,11 @@ def tg_client(server, api) -> TelegramClient:
 
 
 def test_telegram_ok_samples():
-    for name, call, expected in [("getMe_ok.json", lambda c: c.me()["username"], "sicheebot"),
-                                 ("getChatMemberCount_ok.json", lambda c: c.member_count("@x"), 3),
-                                 ("getChat_private_chatfullinfo_real.json", lambda c: c.chat("@x")["type"], "private")]:
+    for name, call, expected in [
+        ("getMe_ok.json", lambda c: c.me()["username"], "sicheebot"),
+        ("getChatMemberCount_ok.json", lambda c: c.member_count("@x"), 3),
+        ("getChat_private_chatfullinfo_real.json", lambda c: c.chat("@x")["type"], "private"),
+    ]:
         server, api = replay("telegram", name)
         with server:
             assert call(tg_client(server, api)) == expected
@@ -247,10 +278,13 @@ def test_telegram_update_sample_yields_channel_posts_only():
     assert len(rows) < len(updates)  # private messages are not channel posts
 
 
-@pytest.mark.parametrize("name, status, error, text", [
-    ("error_401_unauthorized.json", 401, TelegramAuthError, "BotFather"),
-    ("error_400_chat_not_found.json", 400, TelegramError, "TELEGRAM_CHANNEL_USERNAME"),
-])
+@pytest.mark.parametrize(
+    "name, status, error, text",
+    [
+        ("error_401_unauthorized.json", 401, TelegramAuthError, "BotFather"),
+        ("error_400_chat_not_found.json", 400, TelegramError, "TELEGRAM_CHANNEL_USERNAME"),
+    ],
+)
 def test_telegram_error_samples(name, status, error, text):
     server, api = replay("telegram", name, status)
     with server, pytest.raises(error, match=text) as caught:

@@ -44,9 +44,17 @@ def dashboards(assets: Path = ASSETS_DIR) -> tuple[Dashboard, ...]:
     charts = {c["uuid"]: c for c in _load(assets / "charts")}
     found = []
     for config in _load(assets / "dashboards"):
-        chart_uuids = [n["meta"]["uuid"] for n in config["position"].values()
-                       if isinstance(n, dict) and n.get("type") == "CHART"]
+        chart_uuids = [
+            n["meta"]["uuid"] for n in config["position"].values() if isinstance(n, dict) and n.get("type") == "CHART"
+        ]
         marts = set().union(*(dataset_marts(datasets[charts[u]["dataset_uuid"]]) for u in chart_uuids))
-        found.append(Dashboard(config["dashboard_title"], config["slug"], config["uuid"],
-                               tuple(charts[u]["slice_name"] for u in chart_uuids), tuple(sorted(marts))))
+        found.append(
+            Dashboard(
+                config["dashboard_title"],
+                config["slug"],
+                config["uuid"],
+                tuple(charts[u]["slice_name"] for u in chart_uuids),
+                tuple(sorted(marts)),
+            )
+        )
     return tuple(sorted(found, key=lambda d: d.slug))

@@ -99,20 +99,24 @@ def ensure_reader_role(warehouse_url: str, password: str) -> None:
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         for role, login in ((BI_ROLE, False), (READER_ROLE, True)):
             if not conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone():
-                conn.execute(sql.SQL("create role {} {}").format(sql.Identifier(role),
-                                                                 sql.SQL("login" if login else "nologin")))
-        conn.execute(sql.SQL("alter role {} with login password {}").format(
-            sql.Identifier(READER_ROLE), sql.Literal(password)))
+                conn.execute(
+                    sql.SQL("create role {} {}").format(sql.Identifier(role), sql.SQL("login" if login else "nologin"))
+                )
+        conn.execute(
+            sql.SQL("alter role {} with login password {}").format(sql.Identifier(READER_ROLE), sql.Literal(password))
+        )
         conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(BI_ROLE), sql.Identifier(READER_ROLE)))
-        conn.execute(sql.SQL("alter role {} set default_transaction_read_only = on").format(
-            sql.Identifier(READER_ROLE)))
+        conn.execute(
+            sql.SQL("alter role {} set default_transaction_read_only = on").format(sql.Identifier(READER_ROLE))
+        )
         conn.execute("create schema if not exists marts")
         conn.execute(sql.SQL("grant usage on schema marts to {}").format(sql.Identifier(BI_ROLE)))
         conn.execute(sql.SQL("grant select on all tables in schema marts to {}").format(sql.Identifier(BI_ROLE)))
 
 
-def settings(warehouse_url: str, port: int | None = None, home: Path | None = None,
-             metadata_db: str | None = None) -> BiSettings:
+def settings(
+    warehouse_url: str, port: int | None = None, home: Path | None = None, metadata_db: str | None = None
+) -> BiSettings:
     """Metadata database, role and secrets for the warehouse at `warehouse_url` (created when missing).
     The metadata database is `superset` on the same server (GLAME_BI_METADATA_DB to name another)."""
     home = Path(home or EMBEDDED_DIR / "bi")
@@ -123,17 +127,25 @@ def settings(warehouse_url: str, port: int | None = None, home: Path | None = No
     admin_password, admin_file = kept_secret(home / "admin_password", "GLAME_BI_ADMIN_PASSWORD")
     secret_key, _ = kept_secret(home / "secret_key", "GLAME_BI_SECRET_KEY")
     ensure_reader_role(warehouse_url, reader_password)
-    return BiSettings(home=home, port=port or int(os.environ.get("GLAME_BI_PORT", DEFAULT_PORT)),
-                      metadata_url=metadata_url, warehouse_url=warehouse_url,
-                      reader_url=reader_url(warehouse_url, reader_password), reader_password=reader_password,
-                      admin_password=admin_password, admin_password_file=admin_file, secret_key=secret_key)
+    return BiSettings(
+        home=home,
+        port=port or int(os.environ.get("GLAME_BI_PORT", DEFAULT_PORT)),
+        metadata_url=metadata_url,
+        warehouse_url=warehouse_url,
+        reader_url=reader_url(warehouse_url, reader_password),
+        reader_password=reader_password,
+        admin_password=admin_password,
+        admin_password_file=admin_file,
+        secret_key=secret_key,
+    )
 
 
 def superset_bin() -> Path:
     path = VENV_BI / "bin" / "superset"
     if not path.exists():
-        raise BiError(f"Superset is not installed in {VENV_BI}: run `make bi` (it creates .venv-bi from "
-                      "bi/requirements.txt)")
+        raise BiError(
+            f"Superset is not installed in {VENV_BI}: run `make bi` (it creates .venv-bi from bi/requirements.txt)"
+        )
     return path
 
 
@@ -156,8 +168,14 @@ def set_up(bi: BiSettings, assets: Path = ASSETS_DIR) -> None:
 
 def export(bi: BiSettings, assets: Path = ASSETS_DIR) -> str:
     """Write the dashboards as they stand in Superset to `assets` (YAML, database without password)."""
-    result = subprocess.run([str(VENV_BI / "bin" / "python"), str(TASKS), "export", str(Path(assets).resolve())], env=bi.env(),
-                            cwd=bi.home, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(VENV_BI / "bin" / "python"), str(TASKS), "export", str(Path(assets).resolve())],
+        env=bi.env(),
+        cwd=bi.home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if result.returncode != 0:
         raise BiError(f"export failed:\n{(result.stdout + result.stderr)[-3000:]}")
     return result.stdout.strip()
@@ -181,12 +199,28 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120) -> N
 def start_server(bi: BiSettings, log_file: Path | None = None) -> subprocess.Popen:
     """Superset's web server (gunicorn, threads) on 127.0.0.1, in its own process group."""
     gunicorn = VENV_BI / "bin" / "gunicorn"
-    command = [str(gunicorn), "-b", f"127.0.0.1:{bi.port}", "-w", "1", "--threads", "8", "-k", "gthread",
-               "--timeout", "120", "--limit-request-line", "0", "--limit-request-field_size", "0",
-               "superset.app:create_app()"]
+    command = [
+        str(gunicorn),
+        "-b",
+        f"127.0.0.1:{bi.port}",
+        "-w",
+        "1",
+        "--threads",
+        "8",
+        "-k",
+        "gthread",
+        "--timeout",
+        "120",
+        "--limit-request-line",
+        "0",
+        "--limit-request-field_size",
+        "0",
+        "superset.app:create_app()",
+    ]
     output = open(log_file or bi.home / "superset.log", "ab")  # noqa: SIM115 - owned by the process
-    process = subprocess.Popen(command, env=bi.env(), cwd=bi.home, stdout=output, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, env=bi.env(), cwd=bi.home, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         wait_healthy(f"http://127.0.0.1:{bi.port}", process)
     except BiError:
@@ -232,7 +266,9 @@ def serve(bi: BiSettings, on_ready=None) -> int:
 
 
 def print_login(bi: BiSettings) -> None:
-    print(f"Superset: http://127.0.0.1:{bi.port}  user {ADMIN_USER}, password "
-          + (f"in {bi.admin_password_file} (mode 0600)" if bi.admin_password_file else "from GLAME_BI_ADMIN_PASSWORD"))
+    print(
+        f"Superset: http://127.0.0.1:{bi.port}  user {ADMIN_USER}, password "
+        + (f"in {bi.admin_password_file} (mode 0600)" if bi.admin_password_file else "from GLAME_BI_ADMIN_PASSWORD")
+    )
     print("Ctrl-C stops it.")
     sys.stdout.flush()

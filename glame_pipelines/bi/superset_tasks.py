@@ -82,10 +82,12 @@ def import_assets(assets: Path) -> None:
     g.user = security_manager.find_user(username=ADMIN)
     contents = read_assets(assets)
     passwords = {DATABASE_FILE: os.environ["GLAME_BI_READER_PASSWORD"]}
-    steps = ((ImportDatabasesCommand, "Database", ("databases/",)),
-             (ImportDatasetsCommand, "SqlaTable", ("databases/", "datasets/")),
-             (ImportChartsCommand, "Slice", ("databases/", "datasets/", "charts/")),
-             (ImportDashboardsCommand, "Dashboard", ("databases/", "datasets/", "charts/", "dashboards/")))
+    steps = (
+        (ImportDatabasesCommand, "Database", ("databases/",)),
+        (ImportDatasetsCommand, "SqlaTable", ("databases/", "datasets/")),
+        (ImportChartsCommand, "Slice", ("databases/", "datasets/", "charts/")),
+        (ImportDashboardsCommand, "Dashboard", ("databases/", "datasets/", "charts/", "dashboards/")),
+    )
     for command, kind, folders in steps:
         part = {name: text for name, text in contents.items() if name.startswith(folders)}
         part["metadata.yaml"] = yaml.safe_dump({"version": "1.0.0", "type": kind, "timestamp": FIXED_TIMESTAMP})
@@ -150,13 +152,18 @@ def normalise(name: str, config: dict, chart_ids: dict[int, int]) -> dict:
     return config
 
 
-CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-                    "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch - y - e iu ia".split()))
+CYRILLIC = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "-", "y", "-", "e", "iu", "ia"],
+    )
+)
 
 
 def slugify(title: str) -> str:
-    latin = "".join(CYRILLIC.get(ch, ch) if ch.lower() == ch else CYRILLIC.get(ch.lower(), ch).capitalize()
-                    for ch in title).replace("-", "")
+    latin = "".join(
+        CYRILLIC.get(ch, ch) if ch.lower() == ch else CYRILLIC.get(ch.lower(), ch).capitalize() for ch in title
+    ).replace("-", "")
     return re.sub(r"[^A-Za-z0-9]+", "_", latin).strip("_")
 
 

@@ -13,7 +13,7 @@ import io
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -23,7 +23,9 @@ _FILE_DAY_RE = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{2})(?!\d)")
 _KEY_VALUE_RE = re.compile(r"^\s*([A-Za-zА-Яа-я_][\w\s.-]*?)\s*[:=]\s*(.*?)\s*$")
 _INTERVAL_RE = re.compile(
     r"^\s*(\d{1,2}:\d{2})(?::\d{2})?\s*(?:-\s*(\d{1,2}:\d{2})(?::\d{2})?)?\s*[:;,]?\s*"
-    r"(?:in\s*[:=]?\s*)?(\d+)\s*[;,/\s]\s*(?:out\s*[:=]?\s*)?(\d+)\s*$", re.IGNORECASE)
+    r"(?:in\s*[:=]?\s*)?(\d+)\s*[;,/\s]\s*(?:out\s*[:=]?\s*)?(\d+)\s*$",
+    re.IGNORECASE,
+)
 _DATE_HEADERS = {"date", "дата", "day", "день"}
 _VISITOR_HEADERS = {"visitors", "посетители", "visits", "посещения", "in", "вход", "входы"}
 _EXIT_HEADERS = {"out", "exits", "выход", "выходы"}
@@ -134,11 +136,23 @@ def _parse_key_value(text: str, day: date) -> ParsedFile:
             exits = int(values["total_out"]) if values.get("total_out", "").strip() else None
             rows = [CounterRow(day, None, None, entries, exits, _line_of(text, "total_in"), {"totals": True})]
         except ValueError:
-            rejects.append(Reject(_line_of(text, "total_in"), f"total_in: {values.get('total_in')}",
-                                  "total_in is not a whole number"))
-    elif rows and values.get("total_in", "").strip().isdigit() and int(values["total_in"]) != sum(r.entries for r in rows):
-        rejects.append(Reject(_line_of(text, "total_in"), f"total_in: {values['total_in']}",
-                              f"total_in differs from the intervals' sum ({sum(r.entries for r in rows)}); intervals kept"))
+            rejects.append(
+                Reject(
+                    _line_of(text, "total_in"), f"total_in: {values.get('total_in')}", "total_in is not a whole number"
+                )
+            )
+    elif (
+        rows
+        and values.get("total_in", "").strip().isdigit()
+        and int(values["total_in"]) != sum(r.entries for r in rows)
+    ):
+        rejects.append(
+            Reject(
+                _line_of(text, "total_in"),
+                f"total_in: {values['total_in']}",
+                f"total_in differs from the intervals' sum ({sum(r.entries for r in rows)}); intervals kept",
+            )
+        )
     return ParsedFile("megacount_text", values.get("device_name"), rows, rejects)
 
 
@@ -165,12 +179,18 @@ def _parse_csv(text: str, day: date) -> ParsedFile:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = [h.strip().lower() for h in next(reader)]
     if {"start", "in"} <= set(header):
-        return _rows_from_dicts("axis_csv", None, ((n, dict(zip(header, cells)), delimiter.join(cells))
-                                                   for n, cells in enumerate(reader, 2)), _axis_row)
+        return _rows_from_dicts(
+            "axis_csv",
+            None,
+            ((n, dict(zip(header, cells)), delimiter.join(cells)) for n, cells in enumerate(reader, 2)),
+            _axis_row,
+        )
     date_col = next((i for i, h in enumerate(header) if h in _DATE_HEADERS), None)
     visitors_col = next((i for i, h in enumerate(header) if h in _VISITOR_HEADERS), None)
     if date_col is None or visitors_col is None:
-        raise CounterFileError(f"CSV header {header} has no date and visitors columns (date,visitors or дата,посетители)")
+        raise CounterFileError(
+            f"CSV header {header} has no date and visitors columns (date,visitors or дата,посетители)"
+        )
     exits_col = next((i for i, h in enumerate(header) if h in _EXIT_HEADERS), None)
     rows, rejects = [], []
     for number, cells in enumerate(reader, 2):
@@ -181,7 +201,11 @@ def _parse_csv(text: str, day: date) -> ParsedFile:
             visit_date = _parse_date(cells[date_col])
             entries = _whole(cells[visitors_col])
             exits = _whole(cells[exits_col]) if exits_col is not None and cells[exits_col].strip() else None
-            extra = {h: cells[i] for i, h in enumerate(header) if i not in (date_col, visitors_col, exits_col) and i < len(cells)}
+            extra = {
+                h: cells[i]
+                for i, h in enumerate(header)
+                if i not in (date_col, visitors_col, exits_col) and i < len(cells)
+            }
         except (ValueError, IndexError) as error:
             rejects.append(Reject(number, raw, str(error) or type(error).__name__))
             continue
@@ -223,14 +247,21 @@ def _rows_from_dicts(fmt: str, device: str | None, items, to_row) -> ParsedFile:
 
 
 def _utc_to_moscow(value: str) -> datetime:
-    moment = datetime.strptime(value.strip(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    moment = datetime.strptime(value.strip(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     return moment.astimezone(MOSCOW).replace(tzinfo=None)
 
 
 def _vivotek_row(number: int, item: dict) -> CounterRow:
     start, end = _utc_to_moscow(item["StartTime"]), _utc_to_moscow(item["EndTime"])
-    return CounterRow(start.date(), start, end, _whole(str(item["In"])), _whole(str(item["Out"])), number,
-                      {"rule": (item.get("RuleName") or "").strip()})
+    return CounterRow(
+        start.date(),
+        start,
+        end,
+        _whole(str(item["In"])),
+        _whole(str(item["Out"])),
+        number,
+        {"rule": (item.get("RuleName") or "").strip()},
+    )
 
 
 def _parse_vivotek_csv(text: str) -> ParsedFile:
@@ -241,8 +272,11 @@ def _parse_vivotek_csv(text: str) -> ParsedFile:
     if header_at is None:
         raise CounterFileError("VIVOTEK report without its RuleType,RuleName,In,Out,StartTime,EndTime section")
     header = next(csv.reader([lines[header_at]]))
-    items = ((n + 1, dict(zip(header, next(csv.reader([line])))), line)
-             for n, line in enumerate(lines[header_at + 1:], header_at + 1) if line.strip())
+    items = (
+        (n + 1, dict(zip(header, next(csv.reader([line])))), line)
+        for n, line in enumerate(lines[header_at + 1 :], header_at + 1)
+        if line.strip()
+    )
     return _rows_from_dicts("vivotek_csv", device, items, _vivotek_row)
 
 
@@ -261,19 +295,30 @@ def _parse_json(text: str, day: date) -> ParsedFile:
         source = body.get("Source")
         model = source.get("ModelName") if isinstance(source, dict) else None
         device = model.strip() or None if isinstance(model, str) else None
-        blocks = [(n, block.get("CountingInfo") if isinstance(block, dict) else None, block)
-                  for n, block in enumerate(body["Data"], 1)]
+        blocks = [
+            (n, block.get("CountingInfo") if isinstance(block, dict) else None, block)
+            for n, block in enumerate(body["Data"], 1)
+        ]
         counts = [c for _, block_counts, _ in blocks if isinstance(block_counts, list) for c in block_counts]
-        bad = [Reject(len(counts) + k, orjson.dumps(block).decode(), f"Data block {n} has no CountingInfo list")
-               for k, (n, _, block) in enumerate((b for b in blocks if not isinstance(b[1], list)), 1)]
+        bad = [
+            Reject(len(counts) + k, orjson.dumps(block).decode(), f"Data block {n} has no CountingInfo list")
+            for k, (n, _, block) in enumerate((b for b in blocks if not isinstance(b[1], list)), 1)
+        ]
         items = ((n, item, orjson.dumps(item).decode()) for n, item in enumerate(counts, 1))
         parsed = _rows_from_dicts("vivotek_json", device, items, _vivotek_row)
         return ParsedFile(parsed.format, device, parsed.rows, bad + parsed.rejects)
     if isinstance(body, dict) and {"in", "out", "timestamp"} <= set(body):
         try:
             moment = datetime.strptime(str(body["timestamp"]), "%Y%m%d%H%M%S")
-            row = CounterRow(moment.date(), datetime.combine(moment.date(), time(0)), moment, _whole(str(body["in"])),
-                             _whole(str(body["out"])), 1, {"cumulative": True, "serial": body.get("serial")})
+            row = CounterRow(
+                moment.date(),
+                datetime.combine(moment.date(), time(0)),
+                moment,
+                _whole(str(body["in"])),
+                _whole(str(body["out"])),
+                1,
+                {"cumulative": True, "serial": body.get("serial")},
+            )
         except ValueError as error:
             return ParsedFile("axis_live_sum", None, [], [Reject(1, text.strip()[:500], str(error))])
         name = body.get("name")
@@ -299,8 +344,11 @@ def _parse_brickstream(text: str) -> ParsedFile:
                     raise ValueError(undated)
                 start = datetime.combine(report_day, time.fromisoformat(count.get("StartTime", "").strip()))
                 end = datetime.combine(report_day, time.fromisoformat(count.get("EndTime", "").strip()))
-                rows.append(CounterRow(report_day, start, end, _whole(count.get("Enters", "")),
-                                       _whole(count.get("Exits", "")), number))
+                rows.append(
+                    CounterRow(
+                        report_day, start, end, _whole(count.get("Enters", "")), _whole(count.get("Exits", "")), number
+                    )
+                )
             except ValueError as error:
                 rejects.append(Reject(number, ET.tostring(count, encoding="unicode").strip(), str(error)))
     return ParsedFile("brickstream_xml", root.get("Devicename"), rows, rejects)
@@ -308,4 +356,3 @@ def _parse_brickstream(text: str) -> ParsedFile:
 
 def days_of(parsed: ParsedFile, fallback: date) -> list[date]:
     return sorted({row.visit_date for row in parsed.rows}) or [fallback]
-

@@ -10,9 +10,8 @@ import ftplib
 import io
 import logging
 import posixpath
-import socket
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from glame_pipelines.clients.http import ApiError, AuthError, Redactor, RetryPolicy, TransientError
 
@@ -62,8 +61,11 @@ class FtpClient:
     # -- connection --
 
     def _connect(self) -> ftplib.FTP:
-        ftp = ftplib.FTP_TLS(timeout=self.timeout, encoding=self.encoding) if self.tls else \
-            ftplib.FTP(timeout=self.timeout, encoding=self.encoding)
+        ftp = (
+            ftplib.FTP_TLS(timeout=self.timeout, encoding=self.encoding)
+            if self.tls
+            else ftplib.FTP(timeout=self.timeout, encoding=self.encoding)
+        )
         try:
             ftp.connect(self.host, self.port)
             ftp.login(self.user, self.password)
@@ -74,11 +76,15 @@ class FtpClient:
         except ftplib.error_perm as error:
             ftp.close()
             if str(error).startswith("530"):
-                raise FtpAuthError(f"FTP login to {self.host} failed ({error}): check FTP_USER and FTP_PASSWORD") from None
+                raise FtpAuthError(
+                    f"FTP login to {self.host} failed ({error}): check FTP_USER and FTP_PASSWORD"
+                ) from None
             raise FtpError(f"FTP {self.host}: {self.redact(error)}") from None
         except (OSError, EOFError, ftplib.error_temp) as error:
             ftp.close()
-            raise TransientError(f"FTP {self.host}:{self.port} unreachable ({type(error).__name__}: {self.redact(error)})") from None
+            raise TransientError(
+                f"FTP {self.host}:{self.port} unreachable ({type(error).__name__}: {self.redact(error)})"
+            ) from None
 
     def _session(self, work):
         def attempt():
@@ -87,12 +93,12 @@ class FtpClient:
                 return work(ftp)
             except ftplib.error_temp as error:
                 raise TransientError(f"FTP {self.host}: {self.redact(error)}") from None
-            except (socket.timeout, ConnectionError, EOFError) as error:
+            except (TimeoutError, ConnectionError, EOFError) as error:
                 raise TransientError(f"FTP {self.host}: connection lost ({type(error).__name__})") from None
             finally:
                 try:
                     ftp.quit()
-                except Exception:  # noqa: BLE001 - closing a broken session must not mask its error
+                except Exception:
                     ftp.close()
 
         return self.retry.run(attempt, on_retry=lambda n, e, w: log.warning("%s; retry %d in %.1fs", e, n, w))
@@ -152,8 +158,10 @@ class FtpClient:
         if modified is None:
             modified = ftp.voidcmd(f"MDTM {full}").split()[-1]
         if not str(size).strip().isdigit():  # the sensor compares sizes to see an upload finish
-            raise FtpError(f"FTP {self.host}: the listing gives {relative} the size {size!r}, not a number of bytes; "
-                           "a server that answers MLSD/SIZE so cannot be watched for finished uploads")
+            raise FtpError(
+                f"FTP {self.host}: the listing gives {relative} the size {size!r}, not a number of bytes; "
+                "a server that answers MLSD/SIZE so cannot be watched for finished uploads"
+            )
         return RemoteFile(relative, int(size), str(modified)[:14])
 
     def read(self, relative: str) -> bytes:
@@ -185,4 +193,4 @@ class FtpClient:
 
 
 def modified_at(signature: str) -> datetime:
-    return datetime.strptime(signature[:14], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+    return datetime.strptime(signature[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)

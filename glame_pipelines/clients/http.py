@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import NoReturn, TypeVar
 
@@ -26,9 +26,7 @@ import requests
 T = TypeVar("T")
 
 SECRET_QUERY_PARAMS = ("access_token", "oauth_token", "token", "password", "client_secret")
-_QUERY_SECRET_RE = re.compile(
-    r"(?P<key>(?:%s)=)[^&\s\"'#]+" % "|".join(SECRET_QUERY_PARAMS), re.IGNORECASE
-)
+_QUERY_SECRET_RE = re.compile(r"(?P<key>(?:%s)=)[^&\s\"'#]+" % "|".join(SECRET_QUERY_PARAMS), re.IGNORECASE)
 _TELEGRAM_PATH_RE = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
 _URL_USERINFO_RE = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s:]+(?::[^/@\s]*)?@", re.IGNORECASE)
 _AUTH_HEADER_RE = re.compile(r"(?P<scheme>\b(?:Basic|Bearer|OAuth)\s+)[A-Za-z0-9+/=._-]{8,}")
@@ -74,10 +72,13 @@ class Shape:
     redact: Callable[[object], str] = str  # the client's Redactor: a value quoted from the answer may hold a token
 
     def fail(self, problem: str, remedy: str | None = None) -> NoReturn:
-        remedy = remedy or ("Nothing of this answer was loaded; the previous rows stay. Re-run it; if the answer "
-                            f"stays so, {self.source} has changed its API.")
-        raise self.error(self.redact(f"{self.source} answered {self.request} with an unexpected shape: {problem}. "
-                                     f"{remedy}"))
+        remedy = remedy or (
+            "Nothing of this answer was loaded; the previous rows stay. Re-run it; if the answer "
+            f"stays so, {self.source} has changed its API."
+        )
+        raise self.error(
+            self.redact(f"{self.source} answered {self.request} with an unexpected shape: {problem}. {remedy}")
+        )
 
     def obj(self, value, name: str) -> dict:
         if not isinstance(value, dict):
@@ -141,7 +142,7 @@ def unix_time(value, name: str) -> datetime:
     """A record's unix time as an aware UTC moment; MalformedRecord when it is not one."""
     seconds = whole_number(value, name)
     try:
-        return datetime.fromtimestamp(seconds, timezone.utc)
+        return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError) as error:
         raise MalformedRecord(f"{name} is {described(value)}, not a unix time") from error
 
@@ -238,9 +239,11 @@ class RetryPolicy:
                 return call()
             except TransientError as error:
                 if error.retry_after is not None and error.retry_after > self.max_delay:
-                    raise TransientError(f"{error} (the server asks to wait {error.retry_after:.0f}s, longer than "
-                                         f"this run waits; the next run will pick it up)",
-                                         retry_after=error.retry_after) from None
+                    raise TransientError(
+                        f"{error} (the server asks to wait {error.retry_after:.0f}s, longer than "
+                        f"this run waits; the next run will pick it up)",
+                        retry_after=error.retry_after,
+                    ) from None
                 wait = self.delay(attempt, error.retry_after)
                 if attempt == self.max_attempts or slept + wait > self.max_total_sleep:
                     raise
@@ -284,10 +287,13 @@ def send(
     try:
         return session.request(method, url, timeout=timeout, **kwargs)
     except requests.Timeout:
-        raise TransientError(f"timed out after {timeout:g}s: {redact(url)}") from None  # requests' own text carries the full URL
+        raise TransientError(
+            f"timed out after {timeout:g}s: {redact(url)}"
+        ) from None  # requests' own text carries the full URL
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
-        raise TransientError(f"connection failed: {redact(url)} ({type(error).__name__})") from None  # requests' own text carries the full URL
-
+        raise TransientError(
+            f"connection failed: {redact(url)} ({type(error).__name__})"
+        ) from None  # requests' own text carries the full URL
 
 
 class JsonApiClient:
@@ -296,8 +302,15 @@ class JsonApiClient:
     source = "api"
     unexpected: type[UnexpectedResponse] = UnexpectedResponse  # each client names its own
 
-    def __init__(self, base_url: str, *, secrets: Iterable[str | None] = (), timeout: float = 30.0,
-                 retry: RetryPolicy | None = None, session: requests.Session | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        secrets: Iterable[str | None] = (),
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+    ):
         self.base_url = base_url.rstrip("/")
         self.redact = Redactor(secrets)
         self.timeout = timeout
@@ -334,13 +347,16 @@ class JsonApiClient:
     def json_body(self, response: requests.Response, url: str):
         """The body as JSON; an HTML page (a proxy's error) or a truncated body is transient."""
         if looks_like_html(response):
-            raise TransientError(f"{self.source} answered an HTML page (HTTP {response.status_code}) for {self.redact(url)}")
+            raise TransientError(
+                f"{self.source} answered an HTML page (HTTP {response.status_code}) for {self.redact(url)}"
+            )
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise TransientError(
                 f"{self.source} sent a malformed JSON body (HTTP {response.status_code}, {len(response.content)} bytes) "
-                f"for {self.redact(url)}") from None
+                f"for {self.redact(url)}"
+            ) from None
 
 
 def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:

@@ -29,10 +29,27 @@ DEFAULT_VERSION = "v23.0"
 RATE_LIMIT_CODES = {4, 17, 32, 613}
 PERMISSION_CODES = {10, *range(200, 300)}
 ACCOUNT_FIELDS = ("username", "followers_count", "follows_count", "media_count")
-ACCOUNT_TOTAL_METRICS = ("reach", "views", "accounts_engaged", "total_interactions", "likes", "comments", "shares",
-                         "saves", "profile_views")
-MEDIA_FIELDS = ("id", "caption", "media_type", "media_product_type", "permalink", "timestamp", "like_count",
-                "comments_count")
+ACCOUNT_TOTAL_METRICS = (
+    "reach",
+    "views",
+    "accounts_engaged",
+    "total_interactions",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "profile_views",
+)
+MEDIA_FIELDS = (
+    "id",
+    "caption",
+    "media_type",
+    "media_product_type",
+    "permalink",
+    "timestamp",
+    "like_count",
+    "comments_count",
+)
 STORY_FIELDS = ("id", "media_type", "media_product_type", "permalink", "timestamp", "caption")
 # What each media product type accepts (impressions, plays and video_views are gone since 2025: views).
 MEDIA_METRICS = {
@@ -64,19 +81,24 @@ def _auth_remedy(code: int, subcode: int | None) -> str:
     if code == 190 and subcode == 463:
         return "the access token has expired: generate a new long-lived token and set INSTAGRAM_ACCESS_TOKEN."
     if code == 190 and subcode == 460:
-        return "the password was changed, which invalidated the token: log in again and set a new INSTAGRAM_ACCESS_TOKEN."
+        return (
+            "the password was changed, which invalidated the token: log in again and set a new INSTAGRAM_ACCESS_TOKEN."
+        )
     if code == 190:
         return "the access token is invalid: set a valid INSTAGRAM_ACCESS_TOKEN."
-    return ("the token lacks a permission (instagram_basic, instagram_manage_insights, pages_read_engagement) or the "
-            "account is not a business/creator account connected to a Facebook page.")
+    return (
+        "the token lacks a permission (instagram_basic, instagram_manage_insights, pages_read_engagement) or the "
+        "account is not a business/creator account connected to a Facebook page."
+    )
 
 
 class InstagramClient(JsonApiClient):
     source = "Instagram"
     unexpected = InstagramUnexpectedResponse
 
-    def __init__(self, token: str, account_id: str, base_url: str = DEFAULT_BASE_URL,
-                 version: str = DEFAULT_VERSION, **kwargs):
+    def __init__(
+        self, token: str, account_id: str, base_url: str = DEFAULT_BASE_URL, version: str = DEFAULT_VERSION, **kwargs
+    ):
         super().__init__(f"{base_url.rstrip('/')}/{version}", secrets=[token], **kwargs)
         self.token, self.account_id = token, account_id
 
@@ -91,22 +113,33 @@ class InstagramClient(JsonApiClient):
                 raise InstagramError(f"Instagram answered HTTP {status} for {self.redact(url)}")
             return body
         if not isinstance(error, dict):
-            raise InstagramError(f"Instagram answered HTTP {status} with an unreadable error ({self.redact(error)!r:.200}) "
-                                 f"for {self.redact(url)}")
+            raise InstagramError(
+                f"Instagram answered HTTP {status} with an unreadable error ({self.redact(error)!r:.200}) "
+                f"for {self.redact(url)}"
+            )
         code, subcode = _code(error.get("code")), _code(error.get("error_subcode"))
         message = self.redact(error.get("message") or "")
         if code in RATE_LIMIT_CODES or error.get("is_transient") or status >= 500:
-            raise TransientError(f"Instagram rate limit or transient error (code {code}): {message}",
-                                 retry_after=self._regain_seconds(response))
+            raise TransientError(
+                f"Instagram rate limit or transient error (code {code}): {message}",
+                retry_after=self._regain_seconds(response),
+            )
         if code == 190 or code in PERMISSION_CODES or status in (401, 403):
             raise InstagramAuthError(f"Instagram: {_auth_remedy(code, subcode)} ({message})", code, subcode)
         if code == 100 and subcode == 33:
             raise InstagramError(
                 f"Instagram: object not found or not visible to this token ({message}). INSTAGRAM_BUSINESS_ACCOUNT_ID "
-                "must be the Instagram business account id (17841…), not the Facebook page id.", code, subcode)
+                "must be the Instagram business account id (17841…), not the Facebook page id.",
+                code,
+                subcode,
+            )
         title = error.get("error_user_title")
-        raise InstagramError(f"Instagram error (code {code}{f'/{subcode}' if subcode else ''}): "
-                             f"{message}{f' — {title}' if title else ''}", code, subcode)
+        raise InstagramError(
+            f"Instagram error (code {code}{f'/{subcode}' if subcode else ''}): "
+            f"{message}{f' — {title}' if title else ''}",
+            code,
+            subcode,
+        )
 
     @staticmethod
     def _regain_seconds(response: requests.Response) -> float | None:
@@ -119,10 +152,14 @@ class InstagramClient(JsonApiClient):
                 usage = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 continue
-            entries = [e for values in usage.values() for e in values] if isinstance(usage, dict) and all(
-                isinstance(v, list) for v in usage.values()) else [usage]
-            minutes = max((_minutes(e.get("estimated_time_to_regain_access")) for e in entries if isinstance(e, dict)),
-                          default=0)
+            entries = (
+                [e for values in usage.values() for e in values]
+                if isinstance(usage, dict) and all(isinstance(v, list) for v in usage.values())
+                else [usage]
+            )
+            minutes = max(
+                (_minutes(e.get("estimated_time_to_regain_access")) for e in entries if isinstance(e, dict)), default=0
+            )
             if minutes:
                 return minutes * 60.0
         return None
@@ -155,25 +192,35 @@ class InstagramClient(JsonApiClient):
 
     def account_totals(self, since: datetime, until: datetime) -> dict[str, int | None]:
         """Day totals (metric_type=total_value) over [since, until); a metric the API leaves out is null."""
-        params = {"metric": ",".join(ACCOUNT_TOTAL_METRICS), "period": "day", "metric_type": "total_value",
-                  "since": int(since.timestamp()), "until": int(until.timestamp())}
+        params = {
+            "metric": ",".join(ACCOUNT_TOTAL_METRICS),
+            "period": "day",
+            "metric_type": "total_value",
+            "since": int(since.timestamp()),
+            "until": int(until.timestamp()),
+        }
         shape = self.shape("GET", f"{self.account_id}/insights", params)
         body = shape.obj(self.get(f"{self.account_id}/insights", **params), "the body")
-        values = {m: None for m in ACCOUNT_TOTAL_METRICS}
+        values = dict.fromkeys(ACCOUNT_TOTAL_METRICS)
         for n, item in enumerate(shape.items(shape.field(body, "data"), "'data'"), 1):
             where = f"metric {n} of 'data'"
             name = _name(shape, shape.obj(item, where), where)
             if name not in values:
                 continue  # not asked for (breakdown-only metrics carry no total value)
             total = shape.obj(shape.field(item, "total_value", f"metric {name}"), f"{name}'s 'total_value'")
-            values[name] = shape.number(shape.field(total, "value", f"{name}'s 'total_value'"),
-                                        f"{name}'s 'total_value.value'", optional=True)
+            values[name] = shape.number(
+                shape.field(total, "value", f"{name}'s 'total_value'"), f"{name}'s 'total_value.value'", optional=True
+            )
         return values
 
     def follower_count(self, since: datetime, until: datetime) -> dict[str, int]:
         """New followers per day (a time series; at most 30 days a request): end_time -> value."""
-        params = {"metric": "follower_count", "period": "day", "since": int(since.timestamp()),
-                  "until": int(until.timestamp())}
+        params = {
+            "metric": "follower_count",
+            "period": "day",
+            "since": int(since.timestamp()),
+            "until": int(until.timestamp()),
+        }
         shape = self.shape("GET", f"{self.account_id}/insights", params)
         body = shape.obj(self.get(f"{self.account_id}/insights", **params), "the body")
         series = {}
@@ -258,4 +305,3 @@ def parse_timestamp(value: str) -> datetime:
     if not isinstance(value, str):
         raise ValueError(f"'timestamp' is {described(value)}, not a time")
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-

@@ -29,7 +29,12 @@ MAX_METRICS = 20
 PAGE_LIMIT = 10_000
 
 TRAFFIC_METRICS = (
-    "ym:s:visits", "ym:s:users", "ym:s:newUsers", "ym:s:pageviews", "ym:s:bounceRate", "ym:s:pageDepth",
+    "ym:s:visits",
+    "ym:s:users",
+    "ym:s:newUsers",
+    "ym:s:pageviews",
+    "ym:s:bounceRate",
+    "ym:s:pageDepth",
     "ym:s:avgVisitDurationSeconds",
 )
 ECOMMERCE_METRICS = ("ym:s:ecommercePurchases", "ym:s:ecommerceRevenue")
@@ -78,22 +83,28 @@ class MetrikaClient(JsonApiClient):
             body = self._errors(response)
             raise TransientError(
                 f"Yandex.Metrika answered HTTP {status} ({body[0] or 'no error type'}: {body[1]})",
-                retry_after=parse_retry_after(response.headers.get("Retry-After")))
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
         if status >= 400:
             error_type, message = self._errors(response)
             if error_type and error_type.startswith("quota"):
-                raise TransientError(f"Yandex.Metrika quota exceeded ({error_type}: {message})",
-                                     retry_after=parse_retry_after(response.headers.get("Retry-After")))
+                raise TransientError(
+                    f"Yandex.Metrika quota exceeded ({error_type}: {message})",
+                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                )
             if error_type == "invalid_token" or status == 401:
                 raise MetrikaAuthError(
                     f"Yandex.Metrika rejected the OAuth token ({message}): issue a new token with the "
-                    "metrika:read scope at oauth.yandex.ru and set YANDEX_METRIKA_OAUTH_TOKEN.")
+                    "metrika:read scope at oauth.yandex.ru and set YANDEX_METRIKA_OAUTH_TOKEN."
+                )
             if error_type == "access_denied" or status == 403:
                 raise MetrikaAuthError(
                     f"Yandex.Metrika denied access ({message}): the token's account needs at least view "
-                    "access to counter YANDEX_METRIKA_COUNTER_ID, and the token the metrika:read scope.")
-            raise MetrikaBadRequest(f"Yandex.Metrika refused the request (HTTP {status}, {error_type}): {message}",
-                                    error_type)
+                    "access to counter YANDEX_METRIKA_COUNTER_ID, and the token the metrika:read scope."
+                )
+            raise MetrikaBadRequest(
+                f"Yandex.Metrika refused the request (HTTP {status}, {error_type}): {message}", error_type
+            )
         return self.json_body(response, url)
 
     def _errors(self, response: requests.Response) -> tuple[str | None, str]:
@@ -111,12 +122,19 @@ class MetrikaClient(JsonApiClient):
         counter = shape.obj(shape.field(shape.obj(self.request("GET", path), "the body"), "counter"), "'counter'")
         return {**counter, "id": shape.whole(counter.get("id"), "the counter's 'id'", optional=True)}
 
-    def report(self, counter_id: str, date1: date, date2: date, metrics: Sequence[str],
-               dimensions: Sequence[str], page_limit: int = PAGE_LIMIT) -> list[ReportRow]:
+    def report(
+        self,
+        counter_id: str,
+        date1: date,
+        date2: date,
+        metrics: Sequence[str],
+        dimensions: Sequence[str],
+        page_limit: int = PAGE_LIMIT,
+    ) -> list[ReportRow]:
         """A report over [date1, date2] (inclusive), metrics split by 20 and joined on the dimensions."""
         merged: dict[tuple, ReportRow] = {}
         for start in range(0, len(metrics), MAX_METRICS):
-            chunk = list(metrics[start:start + MAX_METRICS])
+            chunk = list(metrics[start : start + MAX_METRICS])
             for row in self._report_pages(counter_id, date1, date2, chunk, dimensions, page_limit):
                 key = tuple(row.dimensions.values())
                 if key in merged:
@@ -133,9 +151,17 @@ class MetrikaClient(JsonApiClient):
     def _report_pages(self, counter_id, date1, date2, metrics, dimensions, page_limit) -> Iterator[ReportRow]:
         offset = 1
         while True:
-            params = {"ids": counter_id, "metrics": ",".join(metrics), "dimensions": ",".join(dimensions),
-                      "date1": date1.isoformat(), "date2": date2.isoformat(), "accuracy": "full",
-                      "limit": page_limit, "offset": offset, "lang": "en"}
+            params = {
+                "ids": counter_id,
+                "metrics": ",".join(metrics),
+                "dimensions": ",".join(dimensions),
+                "date1": date1.isoformat(),
+                "date2": date2.isoformat(),
+                "accuracy": "full",
+                "limit": page_limit,
+                "offset": offset,
+                "lang": "en",
+            }
             shape = self.shape("GET", "stat/v1/data", params)
             body = shape.obj(self.request("GET", "stat/v1/data", params=params), "the body")
             rows = shape.items(shape.field(body, "data"), "'data'")
@@ -162,24 +188,31 @@ def _sampling(shape: Shape, body: dict) -> tuple[bool, float]:
     return sampled, float(share or 1.0)
 
 
-def _report_row(shape: Shape, number: int, item, dimensions: Sequence[str], metrics: Sequence[str],
-                sampled: bool, share: float) -> ReportRow:
+def _report_row(
+    shape: Shape, number: int, item, dimensions: Sequence[str], metrics: Sequence[str], sampled: bool, share: float
+) -> ReportRow:
     """One row, checked against what was asked: dimensions and metrics are positional, so a short list
     would shift or drop values (a missing ym:s:gender once crashed demographics with a bare KeyError)."""
     row = f"row {number} of 'data'"
     item = shape.obj(item, row)
     values = shape.items(shape.field(item, "dimensions", row), f"{row}'s 'dimensions'")
     if len(values) != len(dimensions):  # positional: which one is missing cannot be told, so none is guessed
-        shape.fail(f"{row} has {len(values)} 'dimensions' where {len(dimensions)} were requested "
-                   f"({', '.join(dimensions)}), so its values cannot be matched to them")
+        shape.fail(
+            f"{row} has {len(values)} 'dimensions' where {len(dimensions)} were requested "
+            f"({', '.join(dimensions)}), so its values cannot be matched to them"
+        )
     found = shape.items(shape.field(item, "metrics", row), f"{row}'s 'metrics'")
     if len(found) != len(metrics):
-        shape.fail(f"{row} has {len(found)} 'metrics' where {len(metrics)} were requested ({', '.join(metrics)}), "
-                   "so its values cannot be matched to them")
+        shape.fail(
+            f"{row} has {len(found)} 'metrics' where {len(metrics)} were requested ({', '.join(metrics)}), "
+            "so its values cannot be matched to them"
+        )
     return ReportRow(
         {d: _dimension_value(shape, row, d, v) for d, v in zip(dimensions, values)},
         {m: shape.number(v, f"{row}'s metric {m}", optional=True) for m, v in zip(metrics, found)},
-        sampled, share)
+        sampled,
+        share,
+    )
 
 
 def _dimension_value(shape: Shape, row: str, dimension: str, value) -> str | None:

@@ -26,8 +26,8 @@ from glame_pipelines.clients.http import (
     TransientError,
     UnexpectedResponse,
     looks_like_html,
-    read_ahead,
     parse_retry_after,
+    read_ahead,
     send,
 )
 
@@ -130,7 +130,7 @@ def requested_location(url: str) -> str:
 
 def basic_token(username: str, password: str) -> str:
     """The ONEC_API_TOKEN form of a login: base64 of UTF-8 `login:password` (Cyrillic logins included)."""
-    return base64.b64encode(f"{username}:{password}".encode("utf-8")).decode("ascii")
+    return base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
 
 
 # --- the client -----------------------------------------------------------------------------------
@@ -246,8 +246,12 @@ class OnecClient:
         if looks_like_html(response):
             return "an HTML error page"
         try:
-            return self._odata_error(response)[1] if b"odata.error" in response.content else self.redact(response.text[:200])
-        except Exception:  # noqa: BLE001 - describing an error must never raise another
+            return (
+                self._odata_error(response)[1]
+                if b"odata.error" in response.content
+                else self.redact(response.text[:200])
+            )
+        except Exception:
             return "unreadable body"
 
     # -- paging --
@@ -381,7 +385,9 @@ class OnecClient:
         started = False
         while True:
             try:
-                for record in self.iter_records(entity_set, orderby=list(orderby) if plan.server_order and orderby else None):
+                for record in self.iter_records(
+                    entity_set, orderby=list(orderby) if plan.server_order and orderby else None
+                ):
                     started = True
                     yield record
                 return
@@ -406,4 +412,3 @@ class OnecClient:
 def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
     yield first
     yield from rest
-

@@ -123,8 +123,14 @@ def _month(value) -> date:
         return date(int(match[1]), int(match[2]), 1)
     if match := re.fullmatch(r"([а-яё]+)\s+(\d{4})(\s*г\.?)?", text):
         word = match[1]
-        number = next((n for n, stem in enumerate(_MONTHS_RU, 1)
-                       if word.startswith(stem) and (stem != "ма" or word in ("май", "мая"))), None)
+        number = next(
+            (
+                n
+                for n, stem in enumerate(_MONTHS_RU, 1)
+                if word.startswith(stem) and (stem != "ма" or word in ("май", "мая"))
+            ),
+            None,
+        )
         if number:
             return date(int(match[2]), number, 1)
     return _date(value).replace(day=1)
@@ -146,15 +152,27 @@ def _records(layout: str, records) -> tuple[str, list[SalesRow], list, dict]:
             amount = _number(fields.get("amount"))
             if amount is None:
                 raise ValueError("no amount")
-            rows.append(SalesRow(number, day, day + timedelta(1), _text(fields.get("product")), _text(fields.get("unit")),
-                                 _text(fields.get("article")), _text(fields.get("store")),
-                                 _number(fields.get("quantity")), amount, _jsonable(record)))
+            rows.append(
+                SalesRow(
+                    number,
+                    day,
+                    day + timedelta(1),
+                    _text(fields.get("product")),
+                    _text(fields.get("unit")),
+                    _text(fields.get("article")),
+                    _text(fields.get("store")),
+                    _number(fields.get("quantity")),
+                    amount,
+                    _jsonable(record),
+                )
+            )
         except (KeyError, ValueError) as error:
             rejects.append((number, f"{type(error).__name__}: {error}", _jsonable(record)))
     months: dict[date, set[str]] = {}
     for row in rows:
         months.setdefault(row.period_start.replace(day=1), {"amount"}).update(
-            {"quantity"} if row.quantity is not None else set())
+            {"quantity"} if row.quantity is not None else set()
+        )
     return layout, rows, rejects, {month: frozenset(measures) for month, measures in months.items()}
 
 
@@ -262,9 +280,11 @@ def _pivot_columns(table: list[list]) -> tuple[dict[int, tuple[date, str]], int]
         last = max(months)
         gaps = [column + 1 for column in range(1, last) if column not in months and column not in totals]
         if gaps:
-            raise SalesFileError("pivot header: months are not in every column (none in column(s) "
-                                 f"{', '.join(map(str, gaps[:5]))}) and row 2 does not label the measures "
-                                 "(Количество | Сумма): the layout cannot be told, save the report with its measure row")
+            raise SalesFileError(
+                "pivot header: months are not in every column (none in column(s) "
+                f"{', '.join(map(str, gaps[:5]))}) and row 2 does not label the measures "
+                "(Количество | Сумма): the layout cannot be told, save the report with its measure row"
+            )
         return {column: (month, "quantity") for column, month in months.items()}, 1
     columns: dict[int, tuple[date, str]] = {}
     for column, measure in sorted(labelled.items()):
@@ -301,8 +321,20 @@ def _pivot(kind: str, table: list[list]) -> tuple[str, list[SalesRow], list, dic
                 quantity, amount = _number(cells.get("quantity")), _number(cells.get("amount"))
                 if "amount" in measures and amount is None:
                     raise ValueError("quantity without an amount")
-                rows.append(SalesRow(row_no, month, (month + timedelta(32)).replace(day=1), name, unit, article,
-                                     None, quantity, amount, raw))
+                rows.append(
+                    SalesRow(
+                        row_no,
+                        month,
+                        (month + timedelta(32)).replace(day=1),
+                        name,
+                        unit,
+                        article,
+                        None,
+                        quantity,
+                        amount,
+                        raw,
+                    )
+                )
             except ValueError as error:
                 rejects.append((row_no, str(error), raw))
     carried = {month: frozenset(measures) for month, measures in by_month.items()}

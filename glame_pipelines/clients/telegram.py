@@ -62,17 +62,22 @@ class TelegramClient(JsonApiClient):
         if code == 429 or status >= 500:
             raise TransientError(f"Telegram answered {code}: {description}", retry_after=retry_after)
         if code == 401 or (code == 404 and "chat" not in description.lower()):
-            raise TelegramAuthError(f"Telegram rejected the bot token ({code} {description}): get the token from "
-                                    "@BotFather and set TELEGRAM_BOT_TOKEN.")
+            raise TelegramAuthError(
+                f"Telegram rejected the bot token ({code} {description}): get the token from "
+                "@BotFather and set TELEGRAM_BOT_TOKEN."
+            )
         if code == 409:
-            raise UpdatesUnavailable(f"Telegram: updates unavailable ({description}); a webhook is set or another "
-                                     "consumer polls this bot.")
+            raise UpdatesUnavailable(
+                f"Telegram: updates unavailable ({description}); a webhook is set or another consumer polls this bot."
+            )
         if code == 403:
             raise TelegramAuthError(f"Telegram denied access ({description}): add the bot to the channel as an admin.")
         if code == 400 and "chat not found" in description.lower():
-            raise TelegramError(f"Telegram: chat not found: TELEGRAM_CHANNEL_USERNAME must be @name of a channel the "
-                                f"bot is a member of, and TELEGRAM_DIGEST_CHAT_ID / TELEGRAM_ALERT_CHAT_ID a chat it "
-                                f"was added to ({description})")
+            raise TelegramError(
+                f"Telegram: chat not found: TELEGRAM_CHANNEL_USERNAME must be @name of a channel the "
+                f"bot is a member of, and TELEGRAM_DIGEST_CHAT_ID / TELEGRAM_ALERT_CHAT_ID a chat it "
+                f"was added to ({description})"
+            )
         raise TelegramError(f"Telegram error {code}: {description}")
 
     def call(self, method: str, **params):
@@ -95,8 +100,16 @@ class TelegramClient(JsonApiClient):
         """Pending channel posts. Passing `offset` confirms every earlier update, for every consumer. Each
         update must carry its update_id (the offset is computed from it); its content is read by the asset."""
         shape = self.shape("POST", "getUpdates", {"offset": offset, "limit": limit})
-        updates = shape.items(self.call("getUpdates", offset=offset, limit=limit, timeout=0,
-                                        allowed_updates=["channel_post", "edited_channel_post"]), "the result")
+        updates = shape.items(
+            self.call(
+                "getUpdates",
+                offset=offset,
+                limit=limit,
+                timeout=0,
+                allowed_updates=["channel_post", "edited_channel_post"],
+            ),
+            "the result",
+        )
         for n, update in enumerate(updates, 1):
             where = f"update {n} of 'result'"
             update = shape.obj(update, where)
@@ -105,8 +118,7 @@ class TelegramClient(JsonApiClient):
 
     def send_message(self, chat_id: str, html: str) -> dict:
         """One message in HTML parse mode; the caller keeps it within MESSAGE_LIMIT and escapes it."""
-        return self.call("sendMessage", chat_id=chat_id, text=html, parse_mode="HTML",
-                         disable_web_page_preview=True)
+        return self.call("sendMessage", chat_id=chat_id, text=html, parse_mode="HTML", disable_web_page_preview=True)
 
 
 def _code(value) -> int | None:

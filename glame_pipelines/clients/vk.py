@@ -48,8 +48,14 @@ class VkClient(JsonApiClient):
     source = "VK"
     unexpected = VkUnexpectedResponse
 
-    def __init__(self, token: str, base_url: str = DEFAULT_BASE_URL, version: str = DEFAULT_VERSION,
-                 requests_per_second: float = 3.0, **kwargs):
+    def __init__(
+        self,
+        token: str,
+        base_url: str = DEFAULT_BASE_URL,
+        version: str = DEFAULT_VERSION,
+        requests_per_second: float = 3.0,
+        **kwargs,
+    ):
         super().__init__(base_url, secrets=[token], **kwargs)
         self.token, self.version = token, version
         self._interval = 1.0 / requests_per_second if requests_per_second > 0 else 0.0
@@ -79,11 +85,17 @@ class VkClient(JsonApiClient):
         if code in RATE_LIMIT_CODES:
             raise TransientError(f"VK rate limit (code {code}): {message}", retry_after=RATE_LIMIT_CODES[code])
         if code in AUTH_CODES:
-            raise VkAuthError(f"VK rejected the access token (code {code}: {message}): create a new token with "
-                              "the stats, wall and groups rights and set VK_ACCESS_TOKEN.", code)
+            raise VkAuthError(
+                f"VK rejected the access token (code {code}: {message}): create a new token with "
+                "the stats, wall and groups rights and set VK_ACCESS_TOKEN.",
+                code,
+            )
         if code in PERMISSION_CODES:
-            raise VkAuthError(f"VK denied access (code {code}: {message}): the token's user must be an admin of "
-                              "group VK_GROUP_ID for stats.get, and the token needs the stats right.", code)
+            raise VkAuthError(
+                f"VK denied access (code {code}: {message}): the token's user must be an admin of "
+                "group VK_GROUP_ID for stats.get, and the token needs the stats right.",
+                code,
+            )
         if code == 10:
             raise TransientError(f"VK internal server error (code 10): {message}")
         raise VkError(f"VK error (code {code}): {message}", code)
@@ -106,8 +118,13 @@ class VkClient(JsonApiClient):
     def stats(self, group_id: str, since: datetime, until: datetime) -> list[dict]:
         """stats.get by day over [since, until) (Moscow midnights as unix time); each period checked, so a
         counter sent as text is read as its number and one of another type fails naming it."""
-        params = {"group_id": group_id, "timestamp_from": int(since.timestamp()),
-                  "timestamp_to": int(until.timestamp()) - 1, "interval": "day", "extended": 1}
+        params = {
+            "group_id": group_id,
+            "timestamp_from": int(since.timestamp()),
+            "timestamp_to": int(until.timestamp()) - 1,
+            "interval": "day",
+            "extended": 1,
+        }
         shape = self.shape("POST", "stats.get", params)
         periods = shape.items(self.call("stats.get", **params), "the response")
         for n, period in enumerate(periods, 1):

@@ -25,9 +25,11 @@ CELERY_SETTINGS = {"task_acks_late": True, "task_reject_on_worker_lost": True, "
 def celery_config(env=None) -> dict:
     """The executor's config; the workers must be started with the same (see `worker_config_yaml`)."""
     env = os.environ if env is None else env
-    return {"broker": env.get("GLAME_CELERY_BROKER") or DEFAULT_BROKER,
-            "backend": env.get("GLAME_CELERY_BACKEND") or "rpc://",
-            "config_source": {**CELERY_SETTINGS, "task_default_queue": env.get("GLAME_CELERY_QUEUE") or "dagster"}}
+    return {
+        "broker": env.get("GLAME_CELERY_BROKER") or DEFAULT_BROKER,
+        "backend": env.get("GLAME_CELERY_BACKEND") or "rpc://",
+        "config_source": {**CELERY_SETTINGS, "task_default_queue": env.get("GLAME_CELERY_QUEUE") or "dagster"},
+    }
 
 
 def worker_config_yaml(env=None) -> str:

@@ -20,7 +20,9 @@ def freshness_days(env=None) -> int:
 
 def freshness_policy() -> dg.FreshnessPolicy:
     days = freshness_days()
-    return dg.FreshnessPolicy.time_window(fail_window=timedelta(days=days), warn_window=timedelta(days=max(days - 1, 1)))
+    return dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(days=days), warn_window=timedelta(days=max(days - 1, 1))
+    )
 
 
 def with_freshness(defs: dg.Definitions) -> dg.Definitions:
@@ -30,5 +32,6 @@ def with_freshness(defs: dg.Definitions) -> dg.Definitions:
     selection = dg.AssetSelection.groups(*groups) - dg.AssetSelection.assets(*turned_off_assets())
     with warnings.catch_warnings():  # map_resolved_asset_specs is "preview" in this version; it is what we need
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        return defs.map_resolved_asset_specs(func=lambda spec: spec.replace_attributes(freshness_policy=policy),
-                                             selection=selection)
+        return defs.map_resolved_asset_specs(
+            func=lambda spec: spec.replace_attributes(freshness_policy=policy), selection=selection
+        )

@@ -3,7 +3,7 @@ Tick retention is in dagster.yaml; runs and compute-log files are pruned here, d
 
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -22,7 +22,8 @@ def prune_runs(instance: dg.DagsterInstance, older_than: datetime, batch: int = 
     deleted = 0
     while True:
         records = instance.get_run_records(
-            filters=dg.RunsFilter(statuses=FINISHED, updated_before=older_than), limit=batch)
+            filters=dg.RunsFilter(statuses=FINISHED, updated_before=older_than), limit=batch
+        )
         for record in records:
             instance.delete_run(record.dagster_run.run_id)
         deleted += len(records)
@@ -51,21 +52,29 @@ def prune_instance(context: dg.OpExecutionContext) -> dg.Output:
     GLAME_COMPUTE_LOG_RETENTION_DAYS (default 14)."""
     run_days = retention_days("GLAME_RUN_RETENTION_DAYS", 90)
     log_days = retention_days("GLAME_COMPUTE_LOG_RETENTION_DAYS", 14)
-    runs = prune_runs(context.instance, datetime.now(timezone.utc) - timedelta(days=run_days))
+    runs = prune_runs(context.instance, datetime.now(UTC) - timedelta(days=run_days))
     logs_dir = os.environ.get("GLAME_DAGSTER_COMPUTE_LOGS")
     files = prune_files(Path(logs_dir), log_days * 86400) if logs_dir else 0
-    context.log.info(f"pruned {runs} runs older than {run_days} days, {files} compute-log files older than {log_days} days")
+    context.log.info(
+        f"pruned {runs} runs older than {run_days} days, {files} compute-log files older than {log_days} days"
+    )
     return dg.Output(None, metadata={"runs_deleted": runs, "log_files_deleted": files})
 
 
-@dg.job(description="Delete old runs and compute logs (retention in GLAME_RUN_RETENTION_DAYS, "
-                    "GLAME_COMPUTE_LOG_RETENTION_DAYS).", executor_def=dg.in_process_executor)
+@dg.job(
+    description="Delete old runs and compute logs (retention in GLAME_RUN_RETENTION_DAYS, "
+    "GLAME_COMPUTE_LOG_RETENTION_DAYS).",
+    executor_def=dg.in_process_executor,
+)
 def instance_housekeeping_job():
     prune_instance()
 
 
 instance_housekeeping_schedule = dg.ScheduleDefinition(
-    name="instance_housekeeping_schedule", job=instance_housekeeping_job, cron_schedule="30 3 * * *",
-    execution_timezone=TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING,
+    name="instance_housekeeping_schedule",
+    job=instance_housekeeping_job,
+    cron_schedule="30 3 * * *",
+    execution_timezone=TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Nightly: prune old runs and compute logs so the instance does not grow without bound.",
 )

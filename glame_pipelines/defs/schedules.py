@@ -39,13 +39,22 @@ def daily_run_request(today: date, graph, env: Mapping[str, str] | None = None) 
     return dg.RunRequest(
         run_key=f"daily-{last.isoformat()}",
         asset_selection=sorted(selection.resolve(graph)),
-        tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat(), WINDOW_START: first.isoformat(),
-              WINDOW_END: last.isoformat(), "glame/skipped_sources": "; ".join(skipped) or "none"},
+        tags={
+            RANGE_START: first.isoformat(),
+            RANGE_END: last.isoformat(),
+            WINDOW_START: first.isoformat(),
+            WINDOW_END: last.isoformat(),
+            "glame/skipped_sources": "; ".join(skipped) or "none",
+        },
     )
 
 
-@dg.schedule(job=jobs.daily_analytics_job, cron_schedule="0 6 * * *", execution_timezone=TIMEZONE,
-             default_status=dg.DefaultScheduleStatus.RUNNING)
+@dg.schedule(
+    job=jobs.daily_analytics_job,
+    cron_schedule="0 6 * * *",
+    execution_timezone=TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
 def daily_analytics_schedule(context: dg.ScheduleEvaluationContext):
     """06:00 Moscow: every configured source for yesterday plus a trailing week (late data), then the models."""
     today = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()

@@ -45,8 +45,9 @@ def step_retry_policy() -> dg.RetryPolicy | None:
     retries = int(os.environ.get("GLAME_STEP_RETRIES", "2"))
     if retries <= 0:
         return None
-    return dg.RetryPolicy(max_retries=retries, delay=float(os.environ.get("GLAME_STEP_RETRY_DELAY", "60")),
-                          backoff=dg.Backoff.EXPONENTIAL)
+    return dg.RetryPolicy(
+        max_retries=retries, delay=float(os.environ.get("GLAME_STEP_RETRY_DELAY", "60")), backoff=dg.Backoff.EXPONENTIAL
+    )
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[date]:
@@ -87,8 +88,13 @@ def readable(records: Iterable, to_row: Callable, rejects) -> Iterator:
 
 def replace_rejects(conn: psycopg.Connection, source: str, partition: str, rejects, run_id: str | None) -> int:
     """Keep this load's rejected records (and only them) for its source and partition."""
-    load(conn, LOAD_REJECTS, rejects.rows(source, partition), run_id=run_id,
-         window=Window("source = %s and partition = %s", (source, partition), f"{source}:{partition}"))
+    load(
+        conn,
+        LOAD_REJECTS,
+        rejects.rows(source, partition),
+        run_id=run_id,
+        window=Window("source = %s and partition = %s", (source, partition), f"{source}:{partition}"),
+    )
     return len(rejects.items)
 
 

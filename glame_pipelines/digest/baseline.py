@@ -19,8 +19,12 @@ WEEKS = 8
 MAD_TO_SIGMA = 1.4826
 MIN_SPREAD = 0.05  # of the median: eight almost equal weeks must not make every wobble an anomaly
 
-ENV = {"z": "GLAME_ANOMALY_Z", "min_change": "GLAME_ANOMALY_MIN_CHANGE", "min_weeks": "GLAME_ANOMALY_MIN_WEEKS",
-       "severe_revenue_ratio": "GLAME_ANOMALY_SEVERE_REVENUE_RATIO"}
+ENV = {
+    "z": "GLAME_ANOMALY_Z",
+    "min_change": "GLAME_ANOMALY_MIN_CHANGE",
+    "min_weeks": "GLAME_ANOMALY_MIN_WEEKS",
+    "severe_revenue_ratio": "GLAME_ANOMALY_SEVERE_REVENUE_RATIO",
+}
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class Thresholds:
     severe_revenue_ratio: float = 0.5  # revenue under this share of expected is sent at once
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Thresholds":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Thresholds:
         env = os.environ if env is None else env
         types = {f.name: f.type for f in fields(cls)}
         values = {}

@@ -52,23 +52,37 @@ def ensure_log(conn: psycopg.Connection) -> None:
 
 
 def _claim(conn: psycopg.Connection, day: date, kind: str, key: str, chat_id: str, text: str) -> bool:
-    return conn.execute(
-        "insert into ops.telegram_messages (day, kind, key, chat_id, message_ids, text) "
-        "values (%s, %s, %s, %s, '[]', %s) on conflict do nothing returning 1",
-        (day, kind, key, chat_id, text)).fetchone() is not None
+    return (
+        conn.execute(
+            "insert into ops.telegram_messages (day, kind, key, chat_id, message_ids, text) "
+            "values (%s, %s, %s, %s, '[]', %s) on conflict do nothing returning 1",
+            (day, kind, key, chat_id, text),
+        ).fetchone()
+        is not None
+    )
 
 
-def _send(conn: psycopg.Connection, client: TelegramClient, chat_id: str, day: date, kind: str, keys: list[str],
-          parts: list[str]) -> Sent:
+def _send(
+    conn: psycopg.Connection,
+    client: TelegramClient,
+    chat_id: str,
+    day: date,
+    kind: str,
+    keys: list[str],
+    parts: list[str],
+) -> Sent:
     ids = [int(client.send_message(chat_id, part)["message_id"]) for part in parts]
-    conn.execute("update ops.telegram_messages set message_ids = %s, text = %s, chat_id = %s, sent_at = now() "
-                 "where day = %s and kind = %s and key = any(%s)",
-                 (Jsonb(ids), "\n\n".join(parts), chat_id, day, kind, keys))
+    conn.execute(
+        "update ops.telegram_messages set message_ids = %s, text = %s, chat_id = %s, sent_at = now() "
+        "where day = %s and kind = %s and key = any(%s)",
+        (Jsonb(ids), "\n\n".join(parts), chat_id, day, kind, keys),
+    )
     return Sent(kind, keys, ids)
 
 
-def send_digest(conn: psycopg.Connection, client: TelegramClient, chat_id: str, digest: Digest,
-                force: bool = False) -> Sent | None:
+def send_digest(
+    conn: psycopg.Connection, client: TelegramClient, chat_id: str, digest: Digest, force: bool = False
+) -> Sent | None:
     """The day's digest unless it was sent already (or `force`); None when nothing was sent."""
     parts = digest.parts()
     with conn.transaction():
@@ -83,12 +97,20 @@ def send_alerts(conn: psycopg.Connection, client: TelegramClient, chat_id: str, 
         new = [alert for alert in digest.alerts if _claim(conn, digest.day, "alert", alert.key, chat_id, alert.html)]
         if not new:
             return None
-        return _send(conn, client, chat_id, digest.day, "alert", [alert.key for alert in new],
-                     split_message(alert_message(digest.day, new)))
+        return _send(
+            conn,
+            client,
+            chat_id,
+            digest.day,
+            "alert",
+            [alert.key for alert in new],
+            split_message(alert_message(digest.day, new)),
+        )
 
 
-def deliver(conn: psycopg.Connection, client: TelegramClient, chat_id: str, digest: Digest,
-            force: bool = False) -> list[Sent]:
+def deliver(
+    conn: psycopg.Connection, client: TelegramClient, chat_id: str, digest: Digest, force: bool = False
+) -> list[Sent]:
     """The new severe alerts first (each metric once per day, whatever `force` says), then the digest
     (once per day unless forced). Returns what was actually sent."""
     ensure_log(conn)
@@ -98,5 +120,6 @@ def deliver(conn: psycopg.Connection, client: TelegramClient, chat_id: str, dige
 
 def sent_log(conn: psycopg.Connection, day: date) -> list[tuple[str, str, list[int]]]:
     ensure_log(conn)
-    return conn.execute("select kind, key, message_ids from ops.telegram_messages where day = %s order by kind, key",
-                        (day,)).fetchall()
+    return conn.execute(
+        "select kind, key, message_ids from ops.telegram_messages where day = %s order by kind, key", (day,)
+    ).fetchall()

@@ -16,16 +16,26 @@ from glame_pipelines.digest.baseline import WEEKS
 
 # Each source the digest reports, with the Russian name people know it by, and the mart query giving the
 # latest day (up to the digest's day, within the baseline's reach) that has its data.
-SOURCE_LABELS = {"onec": "1С (продажи)", "ftp_counters": "Счётчики посетителей", "yandex_metrika": "Яндекс Метрика",
-                 "instagram": "Instagram", "vk": "ВКонтакте", "telegram": "Telegram"}
+SOURCE_LABELS = {
+    "onec": "1С (продажи)",
+    "ftp_counters": "Счётчики посетителей",
+    "yandex_metrika": "Яндекс Метрика",
+    "instagram": "Instagram",
+    "vk": "ВКонтакте",
+    "telegram": "Telegram",
+}
 _LAST_DAY = {
     "onec": "select max(sale_date) from marts.sales_daily where sale_date between %(since)s and %(day)s",
     "ftp_counters": "select max(visit_date) from marts.store_traffic_daily where has_counter_data and is_mapped "
-                    "and visit_date between %(since)s and %(day)s",
+    "and visit_date between %(since)s and %(day)s",
     "yandex_metrika": "select max(visit_date) from marts.web_traffic_daily "
-                      "where visit_date between %(since)s and %(day)s",
-    **{platform: "select max(date) from marts.social_daily where metric_type = 'account' and platform = '" + platform
-       + "' and date between %(since)s and %(day)s" for platform in ("instagram", "vk", "telegram")},
+    "where visit_date between %(since)s and %(day)s",
+    **{
+        platform: "select max(date) from marts.social_daily where metric_type = 'account' and platform = '"
+        + platform
+        + "' and date between %(since)s and %(day)s"
+        for platform in ("instagram", "vk", "telegram")
+    },
 }
 
 
@@ -92,15 +102,18 @@ def read_figures(conn: psycopg.Connection, day: date) -> Figures:
     _read_web(conn, days)
     _read_social(conn, days)
     since = day - timedelta(weeks=WEEKS)
-    last = {source: conn.execute(query, {"since": since, "day": day}).fetchone()[0]
-            for source, query in _LAST_DAY.items()}
+    last = {
+        source: conn.execute(query, {"since": since, "day": day}).fetchone()[0] for source, query in _LAST_DAY.items()
+    }
     return Figures(days[day], [days[d] for d in weeks], days[day - timedelta(1)], _read_posts(conn, day), last)
 
 
 def _read_sales(conn, days: dict[date, Day]) -> None:
     rows = conn.execute(
         "select sale_date, store_key, coalesce(store_name, store_key), channel, revenue::float8, "
-        "returns_amount::float8, order_count from marts.sales_daily where sale_date = any(%s)", (list(days),))
+        "returns_amount::float8, order_count from marts.sales_daily where sale_date = any(%s)",
+        (list(days),),
+    )
     for sale_date, store_key, name, channel, revenue, returns, orders in rows:
         day = days[sale_date]
         day.has_sales = True
@@ -111,14 +124,18 @@ def _read_stores(conn, days: dict[date, Day]) -> None:
     rows = conn.execute(
         "select visit_date, counter_folder, coalesce(store_name, counter_folder), visitors::bigint, receipts::bigint, "
         "revenue::float8, "
-        "has_counter_data from marts.store_traffic_daily where is_mapped and visit_date = any(%s)", (list(days),))
+        "has_counter_data from marts.store_traffic_daily where is_mapped and visit_date = any(%s)",
+        (list(days),),
+    )
     for visit_date, folder, name, visitors, receipts, revenue, has_data in rows:
         days[visit_date].stores[folder] = StoreDay(folder, name, visitors, receipts, revenue, has_data)
 
 
 def _read_web(conn, days: dict[date, Day]) -> None:
-    rows = conn.execute("select visit_date, traffic_source, visits from marts.web_traffic_daily "
-                        "where visit_date = any(%s)", (list(days),))
+    rows = conn.execute(
+        "select visit_date, traffic_source, visits from marts.web_traffic_daily where visit_date = any(%s)",
+        (list(days),),
+    )
     for visit_date, source, visits in rows:
         days[visit_date].web[source or "—"] = int(visits or 0)
 
@@ -126,7 +143,9 @@ def _read_web(conn, days: dict[date, Day]) -> None:
 def _read_social(conn, days: dict[date, Day]) -> None:
     rows = conn.execute(
         "select date, platform, max(followers), sum(reach)::bigint, jsonb_agg(metadata) from marts.social_daily "
-        "where metric_type = 'account' and date = any(%s) group by 1, 2", (list(days),))
+        "where metric_type = 'account' and date = any(%s) group by 1, 2",
+        (list(days),),
+    )
     grouped: dict = defaultdict(dict)
     for social_date, platform, followers, reach, metadata in rows:
         grouped[social_date][platform] = {"followers": followers, "reach": reach, "metadata": metadata[0] or {}}
@@ -139,5 +158,6 @@ def _read_posts(conn, day: date) -> list[Post]:
     rows = conn.execute(
         "select platform, coalesce(likes, 0) + coalesce(comments, 0) + coalesce(shares, 0) + coalesce(saves, 0), url "
         "from marts.social_daily where metric_type = 'post' and date = %s order by 2 desc, platform, object_id",
-        (day,))
+        (day,),
+    )
     return [Post(platform, int(engagement), url) for platform, engagement, url in rows]

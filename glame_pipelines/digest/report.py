@@ -32,10 +32,16 @@ AVERAGE_WEEKS = 4
 CHANNELS = {"offline": "магазин", "online": "интернет-магазин", "instagram": "Instagram", "vk": "ВКонтакте"}
 PLATFORMS = {"instagram": "Instagram", "vk": "ВКонтакте", "telegram": "Telegram"}
 TRAFFIC_SOURCES = {  # Yandex.Metrika's lastTrafficSource names (lang=en), as the brand's people say them
-    "Search engine traffic": "поисковые системы", "Direct traffic": "прямые заходы", "Link traffic": "ссылки на сайтах",
-    "Social network traffic": "социальные сети", "Ad traffic": "реклама", "Internal traffic": "внутренние переходы",
-    "Messenger traffic": "мессенджеры", "Recommendation system traffic": "рекомендательные системы",
-    "Mailing traffic": "рассылки", "Cached page traffic": "сохранённые страницы",
+    "Search engine traffic": "поисковые системы",
+    "Direct traffic": "прямые заходы",
+    "Link traffic": "ссылки на сайтах",
+    "Social network traffic": "социальные сети",
+    "Ad traffic": "реклама",
+    "Internal traffic": "внутренние переходы",
+    "Messenger traffic": "мессенджеры",
+    "Recommendation system traffic": "рекомендательные системы",
+    "Mailing traffic": "рассылки",
+    "Cached page traffic": "сохранённые страницы",
 }
 OK, FAILED, STALE = "ok", "failed", "stale"
 
@@ -78,19 +84,27 @@ def source_states(figures: Figures, failed: Iterable[str] = (), loaded: Iterable
     return states
 
 
-def build_digest(figures: Figures, failed: Iterable[str] = (), loaded: Iterable[str] = (),
-                 thresholds: Thresholds | None = None) -> Digest:
+def build_digest(
+    figures: Figures, failed: Iterable[str] = (), loaded: Iterable[str] = (), thresholds: Thresholds | None = None
+) -> Digest:
     thresholds = thresholds or Thresholds()
     states = source_states(figures, failed, loaded)
     gaps = _gaps(figures, states)
     anomalies = _anomalies(figures, states, thresholds)
     day = figures.day.day
-    lines = [f"<b>GLAME · {day_title(day)}</b>",
-             "<i>В скобках: к тому же дню неделю назад / к среднему за 4 таких дня</i>"]
+    lines = [
+        f"<b>GLAME · {day_title(day)}</b>",
+        "<i>В скобках: к тому же дню неделю назад / к среднему за 4 таких дня</i>",
+    ]
     if gaps:
         lines += ["", "⚠️ <b>Данные за день неполные</b>", *(f"• {escape(gap)}" for gap in gaps)]
-    for section in (_sales(figures, states), _stores(figures, states), _web(figures, states),
-                    _social(figures, states), _anomaly_lines(anomalies, states)):
+    for section in (
+        _sales(figures, states),
+        _stores(figures, states),
+        _web(figures, states),
+        _social(figures, states),
+        _anomaly_lines(anomalies, states),
+    ):
         lines += ["", *section] if section else []
     alerts = [_alert(day, anomaly) for anomaly in anomalies if anomaly.severe]
     return Digest(day, "\n".join(lines).strip(), gaps, anomalies, alerts)
@@ -162,9 +176,13 @@ def _sales(figures: Figures, states: dict[str, str]) -> list[str]:
     for (_, channel), row in day.sales.items():
         by_channel[channel] = by_channel.get(channel, 0) + row["revenue"]
     if len(by_channel) > 1:
-        lines.append("По каналам: " + " · ".join(
-            f"{escape(CHANNELS.get(channel, channel))} {rub(revenue)}"
-            for channel, revenue in sorted(by_channel.items(), key=lambda item: -item[1])))
+        lines.append(
+            "По каналам: "
+            + " · ".join(
+                f"{escape(CHANNELS.get(channel, channel))} {rub(revenue)}"
+                for channel, revenue in sorted(by_channel.items(), key=lambda item: -item[1])
+            )
+        )
     return lines
 
 
@@ -201,8 +219,10 @@ def _web(figures: Figures, states: dict[str, str]) -> list[str]:
     lines.append(f"Визиты: {number(visits)} {_compare(visits, [w.web_visits for w in figures.weeks])}")
     if figures.day.web and visits:
         source, top = max(figures.day.web.items(), key=lambda item: (item[1], item[0]))
-        lines.append(f"Главный источник: {escape(TRAFFIC_SOURCES.get(source, source))} — {number(top)} "
-                     f"({percent(top / visits, 0)})")
+        lines.append(
+            f"Главный источник: {escape(TRAFFIC_SOURCES.get(source, source))} — {number(top)} "
+            f"({percent(top / visits, 0)})"
+        )
     return lines
 
 
@@ -233,15 +253,18 @@ def _social(figures: Figures, states: dict[str, str]) -> list[str]:
         if figures_of.get("followers") is not None:
             noun = {"vk": "участники", "telegram": "подписчики"}.get(platform, "подписчики")
             gained = _follower_change(figures, platform)
-            parts.append(f"{noun} {number(figures_of['followers'])}"
-                         + (f" ({signed(gained)} за день)" if gained is not None else ""))
+            parts.append(
+                f"{noun} {number(figures_of['followers'])}"
+                + (f" ({signed(gained)} за день)" if gained is not None else "")
+            )
         lines.append(f"{PLATFORMS[platform]}: {', '.join(parts) or 'нет цифр за день'}")
     shown = [post for post in figures.posts if states.get(post.platform) == OK and post.engagement > 0]
     if shown:
         post = shown[0]
         link = f' — <a href="{escape(post.url)}">открыть</a>' if post.url else ""
-        lines.append(f"Пост дня: {PLATFORMS.get(post.platform, escape(post.platform))}, "
-                     f"реакций {number(post.engagement)}{link}")
+        lines.append(
+            f"Пост дня: {PLATFORMS.get(post.platform, escape(post.platform))}, реакций {number(post.engagement)}{link}"
+        )
     return lines
 
 
@@ -254,35 +277,74 @@ def _metrics(figures: Figures, states: dict[str, str]) -> list[Metric]:
     metrics: list[Metric] = []
     if states.get("onec") == OK:
         sales_weeks = [w for w in weeks if w.has_sales]
-        metrics.append(Metric("revenue:total", "Выручка, всего", "onec", day.revenue,
-                              tuple(w.revenue for w in sales_weeks), money=True, kind="revenue"))
+        metrics.append(
+            Metric(
+                "revenue:total",
+                "Выручка, всего",
+                "onec",
+                day.revenue,
+                tuple(w.revenue for w in sales_weeks),
+                money=True,
+                kind="revenue",
+            )
+        )
         keys = sorted({key for d in (day, *sales_weeks) for key in d.sales})
         for key in keys:
             name = next(d.sales[key]["name"] for d in (day, *sales_weeks) if key in d.sales)
             label = f"{name} ({CHANNELS.get(key[1], key[1])})"
-            for figure, kind, title, money in (("revenue", "revenue", "Выручка", True),
-                                               ("orders", "orders", "Заказы", False)):
-                metrics.append(Metric(
-                    f"{figure}:{key[0]}:{key[1]}", f"{title}: {label}", "onec",
-                    (day.sales.get(key) or {}).get(figure, 0),
-                    tuple((w.sales.get(key) or {}).get(figure, 0) for w in sales_weeks), money=money, kind=kind))
+            for figure, kind, title, money in (
+                ("revenue", "revenue", "Выручка", True),
+                ("orders", "orders", "Заказы", False),
+            ):
+                metrics.append(
+                    Metric(
+                        f"{figure}:{key[0]}:{key[1]}",
+                        f"{title}: {label}",
+                        "onec",
+                        (day.sales.get(key) or {}).get(figure, 0),
+                        tuple((w.sales.get(key) or {}).get(figure, 0) for w in sales_weeks),
+                        money=money,
+                        kind=kind,
+                    )
+                )
     if states.get("ftp_counters") == OK:
         for folder, store in sorted(day.stores.items()):
             if store.has_counter_data:
-                history = tuple(w.stores[folder].visitors for w in weeks
-                                if w.stores.get(folder) and w.stores[folder].has_counter_data)
-                metrics.append(Metric(f"visitors:{folder}", f"Посетители: {store.name}", "ftp_counters",
-                                      store.visitors or 0, history, kind="visitors"))
+                history = tuple(
+                    w.stores[folder].visitors
+                    for w in weeks
+                    if w.stores.get(folder) and w.stores[folder].has_counter_data
+                )
+                metrics.append(
+                    Metric(
+                        f"visitors:{folder}",
+                        f"Посетители: {store.name}",
+                        "ftp_counters",
+                        store.visitors or 0,
+                        history,
+                        kind="visitors",
+                    )
+                )
     if states.get("yandex_metrika") == OK:
-        metrics.append(Metric("web_visits", "Визиты на сайт", "yandex_metrika", day.web_visits or 0,
-                              tuple(w.web_visits for w in weeks if w.web_visits is not None), kind="web_visits"))
+        metrics.append(
+            Metric(
+                "web_visits",
+                "Визиты на сайт",
+                "yandex_metrika",
+                day.web_visits or 0,
+                tuple(w.web_visits for w in weeks if w.web_visits is not None),
+                kind="web_visits",
+            )
+        )
     for platform in ("instagram", "vk"):
         reach = (day.social.get(platform) or {}).get("reach")
         if states.get(platform) == OK and reach is not None:
-            history = tuple(w.social[platform]["reach"] for w in weeks
-                            if (w.social.get(platform) or {}).get("reach") is not None)
-            metrics.append(Metric(f"reach:{platform}", f"Охват {PLATFORMS[platform]}", platform, reach, history,
-                                  kind="reach"))
+            history = tuple(
+                w.social[platform]["reach"] for w in weeks if (w.social.get(platform) or {}).get("reach") is not None
+            )
+            metrics.append(
+                Metric(f"reach:{platform}", f"Охват {PLATFORMS[platform]}", platform, reach, history, kind="reach")
+            )
     return metrics
 
 
@@ -295,8 +357,9 @@ def _anomalies(figures: Figures, states: dict[str, str], thresholds: Thresholds)
         if metric.kind == "visitors" and metric.value == 0:
             store = figures.day.stores[metric.key.split(":", 1)[1]]
             if store.revenue > 0:
-                by_key[metric.key] = Anomaly(metric, None, True,
-                                             f"продажи на {rub(store.revenue)}, а счётчик насчитал 0 посетителей")
+                by_key[metric.key] = Anomaly(
+                    metric, None, True, f"продажи на {rub(store.revenue)}, а счётчик насчитал 0 посетителей"
+                )
     return sorted(by_key.values(), key=lambda a: (not a.severe, a.metric.key))
 
 
@@ -306,8 +369,10 @@ def _anomaly_text(anomaly: Anomaly) -> str:
     if anomaly.expected is None:
         return f"{escape(metric.label)}: {value} — {escape(anomaly.reason)}"
     expected = rub(anomaly.expected) if metric.money else number(anomaly.expected)
-    return (f"{escape(metric.label)}: {value} при обычных ~{expected} ({change(metric.value, anomaly.expected)}), "
-            f"{anomaly.reason}")
+    return (
+        f"{escape(metric.label)}: {value} при обычных ~{expected} ({change(metric.value, anomaly.expected)}), "
+        f"{anomaly.reason}"
+    )
 
 
 def _anomaly_lines(anomalies: list[Anomaly], states: dict[str, str]) -> list[str]:
@@ -328,7 +393,8 @@ def alert_message(day: date, alerts: list[Alert]) -> str:
     return "\n".join([f"🚨 <b>GLAME · {short_day(day)}</b>", *(alert.html for alert in alerts)])
 
 
-def make_digest(conn, day: date, failed: Iterable[str] = (), loaded: Iterable[str] = (),
-                thresholds: Thresholds | None = None) -> Digest:
+def make_digest(
+    conn, day: date, failed: Iterable[str] = (), loaded: Iterable[str] = (), thresholds: Thresholds | None = None
+) -> Digest:
     """The digest of `day` as the marts have it now."""
     return build_digest(read_figures(conn, day), failed, loaded, thresholds or Thresholds.from_env())

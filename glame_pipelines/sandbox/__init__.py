@@ -25,7 +25,7 @@ class Sandbox:
     def api(self, name: str):
         return self.http.api(name)
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         self.http.start()
         self.ftp.start()
         return self
@@ -34,15 +34,20 @@ class Sandbox:
         self.http.stop()
         self.ftp.stop()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
 
-def build_sandbox(port: int = 0, world: RetailWorld | None = None, faults: FaultPlan | None = None,
-                  ftp_root: Path | None = None, counter_days: int = 45) -> tuple[Sandbox, dict[str, str]]:
+def build_sandbox(
+    port: int = 0,
+    world: RetailWorld | None = None,
+    faults: FaultPlan | None = None,
+    ftp_root: Path | None = None,
+    counter_days: int = 45,
+) -> tuple[Sandbox, dict[str, str]]:
     """Every source's simulator (its folder's sandbox hook), and the variables that point the sources at them."""
     world = world or RetailWorld()
     hooks = [source.sandbox for source in all_sources().values() if source.sandbox]

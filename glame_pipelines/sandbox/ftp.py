@@ -55,8 +55,14 @@ def write_counter_files(world: RetailWorld, root: Path, start: date, end: date) 
 class FtpSandbox:
     """pyftpdlib serving `root` to one user, in a background thread."""
 
-    def __init__(self, root: Path, user: str = DEFAULT_USER, password: str = DEFAULT_PASSWORD, port: int = 0,
-                 certfile: Path | None = None):
+    def __init__(
+        self,
+        root: Path,
+        user: str = DEFAULT_USER,
+        password: str = DEFAULT_PASSWORD,
+        port: int = 0,
+        certfile: Path | None = None,
+    ):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         authorizer = DummyAuthorizer()
@@ -87,19 +93,28 @@ class FtpSandbox:
         return self.server.address[1]
 
     def env(self) -> dict[str, str]:
-        return {"FTP_HOST": "127.0.0.1", "FTP_PORT": str(self.port), "FTP_USER": self.user,
-                "FTP_PASSWORD": self.password, "FTP_DIRECTORY": "/"}
+        return {
+            "FTP_HOST": "127.0.0.1",
+            "FTP_PORT": str(self.port),
+            "FTP_USER": self.user,
+            "FTP_PASSWORD": self.password,
+            "FTP_DIRECTORY": "/",
+        }
 
-    def start(self) -> "FtpSandbox":
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"timeout": 0.2, "blocking": True},
-                                        name="glame-ftp-sandbox", daemon=True)
+    def start(self) -> FtpSandbox:
+        self._thread = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"timeout": 0.2, "blocking": True},
+            name="glame-ftp-sandbox",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self.server.close_all()
 
-    def __enter__(self) -> "FtpSandbox":
+    def __enter__(self) -> FtpSandbox:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -52,9 +52,12 @@ _TOKEN_RE = re.compile(
     re.UNICODE,
 )
 _COMPARISONS = {
-    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b,
-    "gt": lambda a, b: a is not None and a > b, "ge": lambda a, b: a is not None and a >= b,
-    "lt": lambda a, b: a is not None and a < b, "le": lambda a, b: a is not None and a <= b,
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a is not None and a > b,
+    "ge": lambda a, b: a is not None and a >= b,
+    "lt": lambda a, b: a is not None and a < b,
+    "le": lambda a, b: a is not None and a <= b,
 }
 
 
@@ -226,14 +229,21 @@ class OnecApi(Api):
 
     def handle(self, request: Request) -> Response:
         if not self._authorised(request.headers.get("authorization", "")):
-            return Response(401, "Unauthorized".encode(), {"WWW-Authenticate": 'Basic realm="1C:Enterprise"'})
+            return Response(401, b"Unauthorized", {"WWW-Authenticate": 'Basic realm="1C:Enterprise"'})
         name = request.path.strip("/")
         if name == "":
-            return Response.json({"odata.metadata": self._metadata_url(""),
-                                  "value": [{"name": n, "url": n} for n in self.sets if n not in self.quirks.unpublished]})
+            return Response.json(
+                {
+                    "odata.metadata": self._metadata_url(""),
+                    "value": [{"name": n, "url": n} for n in self.sets if n not in self.quirks.unpublished],
+                }
+            )
         if request.query.get("$format") != "json":
-            return Response(200, b'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"/>',
-                            {"Content-Type": "application/atom+xml;type=feed;charset=utf-8"})
+            return Response(
+                200,
+                b'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"/>',
+                {"Content-Type": "application/atom+xml;type=feed;charset=utf-8"},
+            )
         entity = self.sets.get(name)
         if entity is None or name in self.quirks.unpublished:
             return self.error(404, "9", f"Не найден ресурс '{name}'")
@@ -261,7 +271,11 @@ class OnecApi(Api):
         return self.error(503, "-1", "Сервис временно недоступен: превышено число одновременных сеансов")
 
     def server_error_response(self, status: int) -> Response:
-        return self.error(status, "-1", "Произошла внутренняя ошибка OData сервиса. Дополнительные сведения можно найти в технологическом журнале.")
+        return self.error(
+            status,
+            "-1",
+            "Произошла внутренняя ошибка OData сервиса. Дополнительные сведения можно найти в технологическом журнале.",
+        )
 
     def _query(self, entity: EntitySet, query: dict[str, str]) -> Response:
         tree = parse_filter(query["$filter"]) if query.get("$filter") else None
@@ -270,7 +284,9 @@ class OnecApi(Api):
             if unknown:
                 return self.error(400, "6", f"Ошибка разбора $filter: не найден сегмент пути '{unknown[0]}'")
             if entity.name in self.quirks.reject_filter_on and entity.date_field in fields_of(tree):
-                return self.error(400, "6", f"Неправильный сегмент пути '{entity.date_field}' для отбора в {entity.name}")
+                return self.error(
+                    400, "6", f"Неправильный сегмент пути '{entity.date_field}' для отбора в {entity.name}"
+                )
         orderby = [f.strip().split(" ")[0] for f in query.get("$orderby", "").split(",") if f.strip()]
         if orderby and entity.name in self.quirks.reject_orderby_on:
             return self.error(400, "14", f"Упорядочивание не поддерживается для {entity.name}")
@@ -282,7 +298,7 @@ class OnecApi(Api):
         if top > self.quirks.max_top:
             return self.server_error_response(500)
         cache_key = (entity.name, query.get("$filter"), query.get("$orderby"))
-        page = self._result(entity, tree, orderby, cache_key)[skip:skip + top]
+        page = self._result(entity, tree, orderby, cache_key)[skip : skip + top]
         if skip in self.quirks.repeat_page_at_skip and cache_key in self._last_page:
             self.quirks.repeat_page_at_skip.discard(skip)
             page = self._last_page[cache_key]
@@ -334,31 +350,108 @@ class OnecApi(Api):
     def _entity_sets(self) -> list[EntitySet]:
         register_head = ("Period", "Recorder", "Recorder_Type", "LineNumber", "Active")
         return [
-            EntitySet("AccumulationRegister_Продажи_RecordType",
-                      (*register_head, "Номенклатура_Key", "Характеристика_Key", "Склад_Key", "Контрагент_Key",
-                       "Организация_Key", "Количество", "Сумма"), self._sales, "Period"),
-            EntitySet("AccumulationRegister_ПродажиПоДисконтнымКартам_RecordType",
-                      (*register_head, "ДисконтнаяКарта_Key", "ВладелецКарты_Key", "Номенклатура_Key",
-                       "Характеристика_Key", "Количество", "Сумма", "Скидка"), self._card_sales, "Period"),
-            EntitySet("AccumulationRegister_БонусныеБаллы_RecordType",
-                      (*register_head, "RecordType", "БонуснаяКарта_Key", "Начислено", "КСписанию"),
-                      self._bonus_points, "Period"),
-            EntitySet("AccumulationRegister_БонусныеБаллы/Balance",
-                      ("БонуснаяКарта_Key", "НачисленоBalance", "КСписаниюBalance"), self._bonus_balance),
-            EntitySet("DocumentJournal_РозничныеПродажи",
-                      ("Ref", "Type", "Date", "Number", "Posted", "DeletionMark", "Покупатель_Key", "Склад_Key",
-                       "СуммаДокумента"), self._receipts, "Date"),
-            EntitySet("Catalog_ДисконтныеКарты",
-                      ("Ref_Key", "DataVersion", "DeletionMark", "Code", "Description", "КодКартыШтрихкод",
-                       "ВладелецКарты_Key"), self._cards),
-            EntitySet("Catalog_Контрагенты",
-                      ("Ref_Key", "DataVersion", "DeletionMark", "Code", "Description", "ОсновныеСведения",
-                       "Parent_Key", "IsFolder"), self._customers),
-            EntitySet("Catalog_Номенклатура",
-                      ("Ref_Key", "DataVersion", "DeletionMark", "Code", "Description", "Артикул", "Parent_Key",
-                       "IsFolder", "КатегорияНоменклатуры_Key"), self._products),
-            EntitySet("Catalog_Склады",
-                      ("Ref_Key", "DataVersion", "DeletionMark", "Code", "Description"), self._stores),
+            EntitySet(
+                "AccumulationRegister_Продажи_RecordType",
+                (
+                    *register_head,
+                    "Номенклатура_Key",
+                    "Характеристика_Key",
+                    "Склад_Key",
+                    "Контрагент_Key",
+                    "Организация_Key",
+                    "Количество",
+                    "Сумма",
+                ),
+                self._sales,
+                "Period",
+            ),
+            EntitySet(
+                "AccumulationRegister_ПродажиПоДисконтнымКартам_RecordType",
+                (
+                    *register_head,
+                    "ДисконтнаяКарта_Key",
+                    "ВладелецКарты_Key",
+                    "Номенклатура_Key",
+                    "Характеристика_Key",
+                    "Количество",
+                    "Сумма",
+                    "Скидка",
+                ),
+                self._card_sales,
+                "Period",
+            ),
+            EntitySet(
+                "AccumulationRegister_БонусныеБаллы_RecordType",
+                (*register_head, "RecordType", "БонуснаяКарта_Key", "Начислено", "КСписанию"),
+                self._bonus_points,
+                "Period",
+            ),
+            EntitySet(
+                "AccumulationRegister_БонусныеБаллы/Balance",
+                ("БонуснаяКарта_Key", "НачисленоBalance", "КСписаниюBalance"),
+                self._bonus_balance,
+            ),
+            EntitySet(
+                "DocumentJournal_РозничныеПродажи",
+                (
+                    "Ref",
+                    "Type",
+                    "Date",
+                    "Number",
+                    "Posted",
+                    "DeletionMark",
+                    "Покупатель_Key",
+                    "Склад_Key",
+                    "СуммаДокумента",
+                ),
+                self._receipts,
+                "Date",
+            ),
+            EntitySet(
+                "Catalog_ДисконтныеКарты",
+                (
+                    "Ref_Key",
+                    "DataVersion",
+                    "DeletionMark",
+                    "Code",
+                    "Description",
+                    "КодКартыШтрихкод",
+                    "ВладелецКарты_Key",
+                ),
+                self._cards,
+            ),
+            EntitySet(
+                "Catalog_Контрагенты",
+                (
+                    "Ref_Key",
+                    "DataVersion",
+                    "DeletionMark",
+                    "Code",
+                    "Description",
+                    "ОсновныеСведения",
+                    "Parent_Key",
+                    "IsFolder",
+                ),
+                self._customers,
+            ),
+            EntitySet(
+                "Catalog_Номенклатура",
+                (
+                    "Ref_Key",
+                    "DataVersion",
+                    "DeletionMark",
+                    "Code",
+                    "Description",
+                    "Артикул",
+                    "Parent_Key",
+                    "IsFolder",
+                    "КатегорияНоменклатуры_Key",
+                ),
+                self._products,
+            ),
+            EntitySet(
+                "Catalog_Склады", ("Ref_Key", "DataVersion", "DeletionMark", "Code", "Description"), self._stores
+            ),
         ]
 
     def _line_amount(self, recorder: str, line_number: int, kopecks: int) -> float:
@@ -381,17 +474,29 @@ class OnecApi(Api):
             for order in day.orders:
                 if order.ref in self.deleted_documents:
                     continue
-                yield from self._register_rows(order.ref, ONLINE_ORDER, order.moment, order.store.ref,
-                                               [(line, order.customer) for line in order.lines])
+                yield from self._register_rows(
+                    order.ref,
+                    ONLINE_ORDER,
+                    order.moment,
+                    order.store.ref,
+                    [(line, order.customer) for line in order.lines],
+                )
 
     def _register_rows(self, recorder, recorder_type, moment, store_ref, lines) -> Iterator[dict]:
         for number, (line, customer) in enumerate(lines, 1):
             yield {
-                "Period": _odata_date(moment), "Recorder": recorder, "Recorder_Type": recorder_type,
-                "LineNumber": number, "Active": True,
-                "Номенклатура_Key": line.product.ref, "Характеристика_Key": EMPTY_REF, "Склад_Key": store_ref,
-                "Контрагент_Key": customer.ref if customer else EMPTY_REF, "Организация_Key": ref("organization"),
-                "Количество": line.quantity, "Сумма": self._line_amount(recorder, number, line.amount_kopecks),
+                "Period": _odata_date(moment),
+                "Recorder": recorder,
+                "Recorder_Type": recorder_type,
+                "LineNumber": number,
+                "Active": True,
+                "Номенклатура_Key": line.product.ref,
+                "Характеристика_Key": EMPTY_REF,
+                "Склад_Key": store_ref,
+                "Контрагент_Key": customer.ref if customer else EMPTY_REF,
+                "Организация_Key": ref("organization"),
+                "Количество": line.quantity,
+                "Сумма": self._line_amount(recorder, number, line.amount_kopecks),
                 **self.field_overrides.get((recorder, number), {}),
             }
 
@@ -414,11 +519,17 @@ class OnecApi(Api):
             recorder_type = RETURN_RECEIPT if receipt.is_return else (ONLINE_ORDER if receipt.store.online else RECEIPT)
             for number, line in enumerate(receipt.lines, 1):
                 yield {
-                    "Period": _odata_date(receipt.moment), "Recorder": receipt.ref, "Recorder_Type": recorder_type,
-                    "LineNumber": number, "Active": True,
-                    "ДисконтнаяКарта_Key": receipt.customer.card_ref, "ВладелецКарты_Key": receipt.customer.ref,
-                    "Номенклатура_Key": line.product.ref, "Характеристика_Key": EMPTY_REF,
-                    "Количество": line.quantity, "Сумма": _money(line.amount_kopecks),
+                    "Period": _odata_date(receipt.moment),
+                    "Recorder": receipt.ref,
+                    "Recorder_Type": recorder_type,
+                    "LineNumber": number,
+                    "Active": True,
+                    "ДисконтнаяКарта_Key": receipt.customer.card_ref,
+                    "ВладелецКарты_Key": receipt.customer.ref,
+                    "Номенклатура_Key": line.product.ref,
+                    "Характеристика_Key": EMPTY_REF,
+                    "Количество": line.quantity,
+                    "Сумма": _money(line.amount_kopecks),
                     "Скидка": _money(line.discount_kopecks),
                 }
 
@@ -429,10 +540,15 @@ class OnecApi(Api):
                 continue
             record_type, points = ("Receipt", total * 3 // 10000) if total > 0 else ("Expense", -total * 3 // 10000)
             yield {
-                "Period": _odata_date(receipt.moment), "Recorder": receipt.ref,
-                "Recorder_Type": RETURN_RECEIPT if receipt.is_return else RECEIPT, "LineNumber": 1, "Active": True,
-                "RecordType": record_type, "БонуснаяКарта_Key": receipt.customer.card_ref,
-                "Начислено": points, "КСписанию": 0,
+                "Period": _odata_date(receipt.moment),
+                "Recorder": receipt.ref,
+                "Recorder_Type": RETURN_RECEIPT if receipt.is_return else RECEIPT,
+                "LineNumber": 1,
+                "Active": True,
+                "RecordType": record_type,
+                "БонуснаяКарта_Key": receipt.customer.card_ref,
+                "Начислено": points,
+                "КСписанию": 0,
             }
 
     def _bonus_points(self, low, high) -> Iterator[dict]:
@@ -452,18 +568,28 @@ class OnecApi(Api):
                 if receipt.ref in self.deleted_documents:
                     continue
                 yield {
-                    "Ref": receipt.ref, "Type": RETURN_RECEIPT if receipt.is_return else RECEIPT,
-                    "Date": _odata_date(receipt.moment), "Number": receipt.number, "Posted": True,
+                    "Ref": receipt.ref,
+                    "Type": RETURN_RECEIPT if receipt.is_return else RECEIPT,
+                    "Date": _odata_date(receipt.moment),
+                    "Number": receipt.number,
+                    "Posted": True,
                     "DeletionMark": False,
                     "Покупатель_Key": receipt.customer.ref if receipt.customer else EMPTY_REF,
-                    "Склад_Key": receipt.store.ref, "СуммаДокумента": _money(receipt.total_kopecks),
+                    "Склад_Key": receipt.store.ref,
+                    "СуммаДокумента": _money(receipt.total_kopecks),
                 }
 
     def _cards(self, low, high) -> Iterator[dict]:
         for n, customer in enumerate(self.world.customers, 1):
-            yield {"Ref_Key": customer.card_ref, "DataVersion": "AAAAAQAAAAA=", "DeletionMark": False,
-                   "Code": f"{n:06d}", "Description": f"Дисконтная карта {customer.card_code}",
-                   "КодКартыШтрихкод": customer.card_code, "ВладелецКарты_Key": customer.ref}
+            yield {
+                "Ref_Key": customer.card_ref,
+                "DataVersion": "AAAAAQAAAAA=",
+                "DeletionMark": False,
+                "Code": f"{n:06d}",
+                "Description": f"Дисконтная карта {customer.card_code}",
+                "КодКартыШтрихкод": customer.card_code,
+                "ВладелецКарты_Key": customer.ref,
+            }
 
     def _customers(self, low, high) -> Iterator[dict]:
         formats = ("+7 {a} {b}-{c}-{d}", "8 ({a}) {b}-{c}-{d}", "7{a}{b}{c}{d}", "+7{a}{b}{c}{d}")
@@ -471,25 +597,52 @@ class OnecApi(Api):
             digits = customer.phone[1:]
             phone = formats[n % len(formats)].format(a=digits[:3], b=digits[3:6], c=digits[6:8], d=digits[8:])
             info = f"ФИО: {customer.name}\nТелефон: {phone}\nГород: {customer.city}"
-            yield {"Ref_Key": customer.ref, "DataVersion": "AAAAAQAAAAA=", "DeletionMark": False,
-                   "Code": customer.code, "Description": customer.name, "ОсновныеСведения": info,
-                   "Parent_Key": EMPTY_REF, "IsFolder": False}
+            yield {
+                "Ref_Key": customer.ref,
+                "DataVersion": "AAAAAQAAAAA=",
+                "DeletionMark": False,
+                "Code": customer.code,
+                "Description": customer.name,
+                "ОсновныеСведения": info,
+                "Parent_Key": EMPTY_REF,
+                "IsFolder": False,
+            }
 
     def _products(self, low, high) -> Iterator[dict]:
         for folder in self.world.folders():
-            yield {"Ref_Key": ref("folder", folder), "DataVersion": "AAAAAQAAAAA=", "DeletionMark": False,
-                   "Code": "", "Description": folder, "Артикул": "", "Parent_Key": EMPTY_REF, "IsFolder": True,
-                   "КатегорияНоменклатуры_Key": EMPTY_REF}
+            yield {
+                "Ref_Key": ref("folder", folder),
+                "DataVersion": "AAAAAQAAAAA=",
+                "DeletionMark": False,
+                "Code": "",
+                "Description": folder,
+                "Артикул": "",
+                "Parent_Key": EMPTY_REF,
+                "IsFolder": True,
+                "КатегорияНоменклатуры_Key": EMPTY_REF,
+            }
         for product in self.world.products:
-            yield {"Ref_Key": product.ref, "DataVersion": "AAAAAQAAAAA=", "DeletionMark": False,
-                   "Code": product.code, "Description": product.name, "Артикул": product.article,
-                   "Parent_Key": ref("folder", product.folder), "IsFolder": False,
-                   "КатегорияНоменклатуры_Key": ref("category", product.folder)}
+            yield {
+                "Ref_Key": product.ref,
+                "DataVersion": "AAAAAQAAAAA=",
+                "DeletionMark": False,
+                "Code": product.code,
+                "Description": product.name,
+                "Артикул": product.article,
+                "Parent_Key": ref("folder", product.folder),
+                "IsFolder": False,
+                "КатегорияНоменклатуры_Key": ref("category", product.folder),
+            }
 
     def _stores(self, low, high) -> Iterator[dict]:
         for n, store in enumerate(STORES, 1):
-            yield {"Ref_Key": store.ref, "DataVersion": "AAAAAQAAAAA=", "DeletionMark": False,
-                   "Code": f"{n:09d}", "Description": store.name}
+            yield {
+                "Ref_Key": store.ref,
+                "DataVersion": "AAAAAQAAAAA=",
+                "DeletionMark": False,
+                "Code": f"{n:09d}",
+                "Description": store.name,
+            }
 
 
 def _sort_key(value):

@@ -64,10 +64,40 @@ _SERVICE_ITEMS = (
     ("Сертификаты", "Подарочный сертификат 3000", 3000),
     ("Сертификаты", "Подарочный сертификат 5000", 5000),
 )
-_FIRST = ("Анна", "Мария", "Елена", "Ольга", "Наталья", "Ирина", "Екатерина", "Светлана", "Юлия", "Дарья",
-          "Алина", "Виктория", "Ксения", "Полина", "Татьяна")
-_LAST = ("Иванова", "Смирнова", "Кузнецова", "Попова", "Васильева", "Петрова", "Соколова", "Михайлова",
-         "Новикова", "Федорова", "Морозова", "Волкова", "Алексеева", "Лебедева", "Семенова")
+_FIRST = (
+    "Анна",
+    "Мария",
+    "Елена",
+    "Ольга",
+    "Наталья",
+    "Ирина",
+    "Екатерина",
+    "Светлана",
+    "Юлия",
+    "Дарья",
+    "Алина",
+    "Виктория",
+    "Ксения",
+    "Полина",
+    "Татьяна",
+)
+_LAST = (
+    "Иванова",
+    "Смирнова",
+    "Кузнецова",
+    "Попова",
+    "Васильева",
+    "Петрова",
+    "Соколова",
+    "Михайлова",
+    "Новикова",
+    "Федорова",
+    "Морозова",
+    "Волкова",
+    "Алексеева",
+    "Лебедева",
+    "Семенова",
+)
 _MIDDLE = ("Александровна", "Сергеевна", "Андреевна", "Игоревна", "Викторовна", "Олеговна", "Петровна")
 _CITIES = ("Симферополь", "Ялта", "Севастополь", "Евпатория", "Феодосия", "Керчь")
 
@@ -127,8 +157,14 @@ class Day:
 class RetailWorld:
     """The whole simulated business; generated lazily and cached per day."""
 
-    def __init__(self, seed: int = 7, customers: int = 3000, history_start: date = date(2024, 1, 1),
-                 today: date | None = None, receipts_per_store_day: tuple[int, int] = (8, 22)):
+    def __init__(
+        self,
+        seed: int = 7,
+        customers: int = 3000,
+        history_start: date = date(2024, 1, 1),
+        today: date | None = None,
+        receipts_per_store_day: tuple[int, int] = (8, 22),
+    ):
         self.seed = seed
         self.history_start = history_start
         self.today = today or datetime.now(MOSCOW).date()
@@ -147,12 +183,21 @@ class RetailWorld:
                 for variant in ("серебро", "позолота"):
                     article = str(rng.randint(10000, 99999))
                     price = rng.randrange(low, high, 100) * 100
-                    products.append(Product(ref("product", article, folder, collection, variant),
-                                            f"00-{len(products) + 1:08d}", article,
-                                            f"{noun} {collection} {variant}", folder, price, False))
+                    products.append(
+                        Product(
+                            ref("product", article, folder, collection, variant),
+                            f"00-{len(products) + 1:08d}",
+                            article,
+                            f"{noun} {collection} {variant}",
+                            folder,
+                            price,
+                            False,
+                        )
+                    )
         for folder, name, rubles in _SERVICE_ITEMS:
-            products.append(Product(ref("product", name), f"00-{len(products) + 1:08d}", "",
-                                    name, folder, rubles * 100, True))
+            products.append(
+                Product(ref("product", name), f"00-{len(products) + 1:08d}", "", name, folder, rubles * 100, True)
+            )
         return products
 
     def _make_customers(self, count: int) -> list[Customer]:
@@ -166,8 +211,9 @@ class RetailWorld:
             phones.add(phone)
             n = len(customers) + 1
             name = f"{rng.choice(_LAST)} {rng.choice(_FIRST)} {rng.choice(_MIDDLE)}"
-            customers.append(Customer(ref("customer", n), f"{n:09d}", name, phone, rng.choice(_CITIES),
-                                      ref("card", n), phone))
+            customers.append(
+                Customer(ref("customer", n), f"{n:09d}", name, phone, rng.choice(_CITIES), ref("card", n), phone)
+            )
         return customers
 
     def folders(self) -> list[str]:
@@ -187,8 +233,9 @@ class RetailWorld:
         for store in PHYSICAL_STORES:
             rng = random.Random(f"{self.seed}:{day.isoformat()}:{store.code}")
             count = rng.randint(low, high) + (4 if weekend else 0)
-            moments = sorted(datetime.combine(day, time(10)) + timedelta(minutes=rng.randint(0, 11 * 60 + 50))
-                             for _ in range(count))
+            moments = sorted(
+                datetime.combine(day, time(10)) + timedelta(minutes=rng.randint(0, 11 * 60 + 50)) for _ in range(count)
+            )
             for n, moment in enumerate(moments, 1):
                 result.receipts.append(self._receipt(rng, store, day, n, moment))
         online = STORES[-1]
@@ -199,8 +246,9 @@ class RetailWorld:
             result.orders.append(order)
         return result
 
-    def _receipt(self, rng: random.Random, store: Store, day: date, n: int, moment: datetime,
-                 require_customer: bool = False) -> Receipt:
+    def _receipt(
+        self, rng: random.Random, store: Store, day: date, n: int, moment: datetime, require_customer: bool = False
+    ) -> Receipt:
         customer = rng.choice(self.customers) if require_customer or rng.random() < 0.55 else None
         is_return = not store.online and rng.random() < 0.04
         sign = -1 if is_return else 1

@@ -11,8 +11,8 @@ import random
 import socket
 import threading
 import time
-from collections import deque
 from abc import ABC, abstractmethod
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -40,10 +40,12 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, payload, status: int = 200, headers: dict[str, str] | None = None) -> "Response":
+    def json(cls, payload, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         import orjson
 
-        return cls(status, orjson.dumps(payload), {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+        return cls(
+            status, orjson.dumps(payload), {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        )
 
 
 class Api(ABC):
@@ -117,8 +119,10 @@ class SandboxServer:
     def url(self, api: Api) -> str:
         return self.base_url + api.prefix.rstrip("/")
 
-    def start(self) -> "SandboxServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="glame-sandbox", daemon=True)
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, args=(0.05,), name="glame-sandbox", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -126,7 +130,7 @@ class SandboxServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -136,7 +140,7 @@ class SandboxServer:
         path = unquote(urlsplit(raw_path).path)
         for api in self.apis:
             if path.startswith(api.prefix):
-                return api, path[len(api.prefix):]
+                return api, path[len(api.prefix) :]
         return None
 
 
@@ -149,7 +153,7 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             # Headers and body go out in two writes: without this, delayed ACKs add 40 ms a request.
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-        def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's signature
+        def log_message(self, format: str, *args) -> None:
             log.debug("sandbox: %s", redact_url(format % args))
 
         def do_GET(self) -> None:
@@ -175,7 +179,7 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 return self._fault(api, fault, request)
             try:
                 response = api.handle(request)
-            except Exception as error:  # noqa: BLE001 - a simulator bug must answer 500, not hang
+            except Exception as error:
                 log.exception("sandbox %s failed", api.prefix)
                 response = Response.json({"error": str(error)}, 500)
             self._send(response)
@@ -194,7 +198,9 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 return self._send(api.server_error_response(504))
             response = api.handle(request)
             if fault == "truncate":
-                return self._send(Response(response.status, response.body[: max(1, len(response.body) // 2)], response.headers))
+                return self._send(
+                    Response(response.status, response.body[: max(1, len(response.body) // 2)], response.headers)
+                )
             # drop: promise the whole body, send half, close the connection
             self.send_response(response.status)
             self.send_header("Content-Length", str(len(response.body)))
@@ -212,4 +218,3 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(response.body)
 
     return Handler
-

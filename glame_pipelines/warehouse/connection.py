@@ -37,7 +37,7 @@ class PgSettings:
     dbname: str
 
     @classmethod
-    def from_url(cls, url: str) -> "PgSettings":
+    def from_url(cls, url: str) -> PgSettings:
         parts = urlsplit(url)
         query = parse_qs(parts.query)
         host = query.get("host", [parts.hostname or "localhost"])[0]

@@ -46,25 +46,33 @@ class RawTable:
 
     def create_statements(self) -> list[sql.Composable]:
         typed = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in self.columns]
-        key_not_null = [sql.SQL("{} {} not null").format(sql.Identifier(c.name), sql.SQL(c.type))
-                        for c in self.columns if c.name in self.key]
-        body = [*key_not_null, *(t for c, t in zip(self.columns, typed) if c.name not in self.key),
-                sql.SQL("payload jsonb not null"),
-                sql.SQL("_loaded_at timestamptz not null default now()"),
-                sql.SQL("_run_id text"),
-                sql.SQL("primary key ({})").format(sql.SQL(", ").join(map(sql.Identifier, self.key)))]
+        key_not_null = [
+            sql.SQL("{} {} not null").format(sql.Identifier(c.name), sql.SQL(c.type))
+            for c in self.columns
+            if c.name in self.key
+        ]
+        body = [
+            *key_not_null,
+            *(t for c, t in zip(self.columns, typed) if c.name not in self.key),
+            sql.SQL("payload jsonb not null"),
+            sql.SQL("_loaded_at timestamptz not null default now()"),
+            sql.SQL("_run_id text"),
+            sql.SQL("primary key ({})").format(sql.SQL(", ").join(map(sql.Identifier, self.key))),
+        ]
         statements: list[sql.Composable] = [
             sql.SQL("create schema if not exists {}").format(sql.Identifier(self.schema)),
             sql.SQL("create table if not exists {} ({})").format(self.ident, sql.SQL(", ").join(body)),
         ]
         statements += [
             sql.SQL("alter table {} add column if not exists {} {}").format(
-                self.ident, sql.Identifier(c.name), sql.SQL(c.type))
+                self.ident, sql.Identifier(c.name), sql.SQL(c.type)
+            )
             for c in self.columns
         ]
         statements += [
             sql.SQL("create index if not exists {} on {} ({})").format(
-                sql.Identifier(self.index_name(column)), self.ident, sql.Identifier(column))
+                sql.Identifier(self.index_name(column)), self.ident, sql.Identifier(column)
+            )
             for column in self.indexes
         ]
         return statements
@@ -90,7 +98,7 @@ class LoadResult:
     deleted: int = 0
     unchanged: int = field(init=False, default=0)
 
-    def finish(self, distinct: int) -> "LoadResult":
+    def finish(self, distinct: int) -> LoadResult:
         self.unchanged = distinct - self.inserted - self.updated
         return self
 
@@ -114,15 +122,23 @@ def ensure_table(conn: psycopg.Connection, table: RawTable) -> None:
 
 
 def _missing_columns(conn: psycopg.Connection, table: RawTable) -> set[str]:
-    present = {row[0] for row in conn.execute(
-        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-        (table.schema, table.name))}
+    present = {
+        row[0]
+        for row in conn.execute(
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+            (table.schema, table.name),
+        )
+    }
     return {*table.column_names, "payload", "_loaded_at", "_run_id"} - present
 
 
 def _missing_indexes(conn: psycopg.Connection, table: RawTable) -> set[str]:
-    present = {row[0] for row in conn.execute(
-        "select indexname from pg_indexes where schemaname = %s and tablename = %s", (table.schema, table.name))}
+    present = {
+        row[0]
+        for row in conn.execute(
+            "select indexname from pg_indexes where schemaname = %s and tablename = %s", (table.schema, table.name)
+        )
+    }
     return {table.index_name(column) for column in table.indexes} - present
 
 
@@ -162,8 +178,9 @@ def _window_is_empty(conn: psycopg.Connection, table: RawTable, window: Window) 
     return conn.execute(query, window.params).fetchone()[0]
 
 
-def _copy_into_table(conn: psycopg.Connection, table: RawTable, rows: Iterable[Sequence],
-                     run_id: str | None) -> LoadResult | None:
+def _copy_into_table(
+    conn: psycopg.Connection, table: RawTable, rows: Iterable[Sequence], run_id: str | None
+) -> LoadResult | None:
     """COPY straight into the table; None (and nothing written) when a key collides. The write lock orders
     it with merges of other windows, which could otherwise insert the same key unseen."""
     _lock(conn, _write_lock(table))
@@ -176,8 +193,9 @@ def _copy_into_table(conn: psycopg.Connection, table: RawTable, rows: Iterable[S
     return result.finish(count)
 
 
-def _load_through_stage(conn: psycopg.Connection, table: RawTable, rows: Iterable[Sequence], run_id: str | None,
-                        window: Window | None) -> LoadResult:
+def _load_through_stage(
+    conn: psycopg.Connection, table: RawTable, rows: Iterable[Sequence], run_id: str | None, window: Window | None
+) -> LoadResult:
     result = LoadResult()
     stage = _create_stage(conn, table)
     result.received = _copy_rows(conn, stage, table, rows)
@@ -199,14 +217,22 @@ def _lock(conn: psycopg.Connection, name: str) -> None:
 def _create_stage(conn: psycopg.Connection, table: RawTable) -> sql.Identifier:
     stage = sql.Identifier(f"_stage_{table.name}")
     columns = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in table.columns]
-    conn.execute(sql.SQL(
-        "create temp table {} ({}, payload jsonb not null, _seq bigint generated always as identity) "
-        "on commit drop").format(stage, sql.SQL(", ").join(columns)))
+    conn.execute(
+        sql.SQL(
+            "create temp table {} ({}, payload jsonb not null, _seq bigint generated always as identity) on commit drop"
+        ).format(stage, sql.SQL(", ").join(columns))
+    )
     return stage
 
 
-def _copy_rows(conn: psycopg.Connection, target: sql.Composable, table: RawTable, rows: Iterable[Sequence],
-               extra: tuple = (), extra_columns: tuple[str, ...] = ()) -> int:
+def _copy_rows(
+    conn: psycopg.Connection,
+    target: sql.Composable,
+    table: RawTable,
+    rows: Iterable[Sequence],
+    extra: tuple = (),
+    extra_columns: tuple[str, ...] = (),
+) -> int:
     """COPY rows into `target` (the stage, or the table itself), `extra` values appended to each row."""
     width = len(table.columns)
     count = 0
@@ -227,21 +253,28 @@ def _json(payload) -> str:
 
 def _key_match(left: str, right: str, key: Sequence[str]) -> sql.Composable:
     return sql.SQL(" and ").join(
-        sql.SQL("{}.{} = {}.{}").format(sql.Identifier(left), sql.Identifier(k), sql.Identifier(right), sql.Identifier(k))
-        for k in key)
+        sql.SQL("{}.{} = {}.{}").format(
+            sql.Identifier(left), sql.Identifier(k), sql.Identifier(right), sql.Identifier(k)
+        )
+        for k in key
+    )
 
 
 def _dedupe_stage(conn: psycopg.Connection, stage: sql.Identifier, table: RawTable) -> int:
     """Keep the last copy of a key ($skip paging over live data can repeat a record); returns how many went."""
     key = sql.SQL(", ").join(map(sql.Identifier, table.key))
-    return conn.execute(sql.SQL(
-        "delete from {stage} s using (select _seq, row_number() over (partition by {key} order by _seq desc) as rn "
-        "from {stage}) d where s._seq = d._seq and d.rn > 1").format(stage=stage, key=key)).rowcount
+    return conn.execute(
+        sql.SQL(
+            "delete from {stage} s using (select _seq, row_number() over (partition by {key} order by _seq desc) as rn "
+            "from {stage}) d where s._seq = d._seq and d.rn > 1"
+        ).format(stage=stage, key=key)
+    ).rowcount
 
 
 def _delete_missing(conn: psycopg.Connection, stage: sql.Identifier, table: RawTable, window: Window) -> int:
-    query = sql.SQL("delete from {table} t where ({predicate}) and not exists (select 1 from {stage} s where {match})").format(
-        table=table.ident, predicate=sql.SQL(window.predicate), stage=stage, match=_key_match("s", "t", table.key))
+    query = sql.SQL(
+        "delete from {table} t where ({predicate}) and not exists (select 1 from {stage} s where {match})"
+    ).format(table=table.ident, predicate=sql.SQL(window.predicate), stage=stage, match=_key_match("s", "t", table.key))
     return conn.execute(query, window.params).rowcount
 
 
@@ -256,23 +289,39 @@ def _merge(conn: psycopg.Connection, stage: sql.Identifier, table: RawTable, run
     first_key = sql.Identifier(table.key[0])
     delta = sql.Identifier(f"_delta_{table.name}")
     _lock(conn, _write_lock(table))
-    conn.execute(sql.SQL(
-        "create temp table {delta} on commit drop as "
-        "select s.*, t.{first_key} is null as _is_new from {stage} as s left join {table} as t on {match} "
-        "where t.{first_key} is null or ({tcols}) is distinct from ({scols})"
-    ).format(delta=delta, stage=stage, table=table.ident, match=match, first_key=first_key,
-             tcols=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(n)) for n in names),
-             scols=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in names)))
-    updated = conn.execute(sql.SQL(
-        "update {table} as t set {sets}, _loaded_at = now(), _run_id = %s from {delta} as s "
-        "where not s._is_new and {match}"
-    ).format(table=table.ident, delta=delta, match=match,
-             sets=sql.SQL(", ").join(sql.SQL("{0} = s.{0}").format(sql.Identifier(n)) for n in names)),
-        (run_id,)).rowcount
-    inserted = conn.execute(sql.SQL(
-        "insert into {table} ({cols}, _loaded_at, _run_id) select {cols}, now(), %s from {delta} where _is_new"
-    ).format(table=table.ident, delta=delta, cols=sql.SQL(", ").join(map(sql.Identifier, names))),
-        (run_id,)).rowcount
+    conn.execute(
+        sql.SQL(
+            "create temp table {delta} on commit drop as "
+            "select s.*, t.{first_key} is null as _is_new from {stage} as s left join {table} as t on {match} "
+            "where t.{first_key} is null or ({tcols}) is distinct from ({scols})"
+        ).format(
+            delta=delta,
+            stage=stage,
+            table=table.ident,
+            match=match,
+            first_key=first_key,
+            tcols=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(n)) for n in names),
+            scols=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in names),
+        )
+    )
+    updated = conn.execute(
+        sql.SQL(
+            "update {table} as t set {sets}, _loaded_at = now(), _run_id = %s from {delta} as s "
+            "where not s._is_new and {match}"
+        ).format(
+            table=table.ident,
+            delta=delta,
+            match=match,
+            sets=sql.SQL(", ").join(sql.SQL("{0} = s.{0}").format(sql.Identifier(n)) for n in names),
+        ),
+        (run_id,),
+    ).rowcount
+    inserted = conn.execute(
+        sql.SQL(
+            "insert into {table} ({cols}, _loaded_at, _run_id) select {cols}, now(), %s from {delta} where _is_new"
+        ).format(table=table.ident, delta=delta, cols=sql.SQL(", ").join(map(sql.Identifier, names))),
+        (run_id,),
+    ).rowcount
     return inserted, updated
 
 

@@ -17,8 +17,11 @@ def dashboard_specs() -> list[dg.AssetSpec]:
             kinds={"superset"},
             group_name="dashboards",
             description=f"Superset dashboard «{dashboard.title}»: {', '.join(dashboard.charts)}.",
-            metadata={"dashboard_title": dashboard.title, "url_path": f"/superset/dashboard/{dashboard.slug}/",
-                      "charts": len(dashboard.charts)},
+            metadata={
+                "dashboard_title": dashboard.title,
+                "url_path": f"/superset/dashboard/{dashboard.slug}/",
+                "charts": len(dashboard.charts),
+            },
         )
         for dashboard in dashboards()
     ]

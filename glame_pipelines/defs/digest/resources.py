@@ -14,8 +14,9 @@ class DigestChatResource(dg.ConfigurableResource):
     """The chat that receives the morning digest and the anomaly alerts."""
 
     bot_token: str | None = Field(default=None, description="TELEGRAM_BOT_TOKEN from @BotFather.")
-    chat_id: str | None = Field(default=None, description="TELEGRAM_DIGEST_CHAT_ID: a chat id (-100…) or @channel "
-                                "the bot may write to.")
+    chat_id: str | None = Field(
+        default=None, description="TELEGRAM_DIGEST_CHAT_ID: a chat id (-100…) or @channel the bot may write to."
+    )
     base_url: str = Field(default=DEFAULT_BASE_URL, description="TELEGRAM_API_URL.")
 
     def missing(self) -> list[str]:

@@ -12,9 +12,16 @@ from glame_pipelines.sources import SourceNotConfigured
 
 log = logging.getLogger(__name__)
 
-ENV = {"host": "FTP_HOST", "port": "FTP_PORT", "user": "FTP_USER", "password": "FTP_PASSWORD",
-       "directory": "FTP_DIRECTORY", "tls": "FTP_TLS", "passive": "FTP_PASSIVE",
-       "archive_directory": "FTP_ARCHIVE_DIRECTORY"}
+ENV = {
+    "host": "FTP_HOST",
+    "port": "FTP_PORT",
+    "user": "FTP_USER",
+    "password": "FTP_PASSWORD",
+    "directory": "FTP_DIRECTORY",
+    "tls": "FTP_TLS",
+    "passive": "FTP_PASSIVE",
+    "archive_directory": "FTP_ARCHIVE_DIRECTORY",
+}
 USER_ALIAS = "FTP_USERNAME"
 
 
@@ -41,13 +48,27 @@ class FtpResource(dg.ConfigurableResource):
     directory: str = Field(default="/", description="FTP_DIRECTORY: the folder holding one folder per store.")
     tls: str = Field(default="false", description="FTP_TLS=true: explicit FTPS (AUTH TLS).")
     passive: str = Field(default="true", description="FTP_PASSIVE: passive mode (default true).")
-    archive_directory: str = Field(default="", description="FTP_ARCHIVE_DIRECTORY: move loaded files there "
-                                                           "(relative to FTP_DIRECTORY); empty keeps them in place.")
+    archive_directory: str = Field(
+        default="",
+        description="FTP_ARCHIVE_DIRECTORY: move loaded files there "
+        "(relative to FTP_DIRECTORY); empty keeps them in place.",
+    )
 
     def client(self, retry: RetryPolicy | None = None) -> FtpClient:
-        missing = [var for field, var in (("host", "FTP_HOST"), ("user", "FTP_USER"), ("password", "FTP_PASSWORD"))
-                   if not getattr(self, field)]
+        missing = [
+            var
+            for field, var in (("host", "FTP_HOST"), ("user", "FTP_USER"), ("password", "FTP_PASSWORD"))
+            if not getattr(self, field)
+        ]
         if missing:
             raise SourceNotConfigured(missing)
-        return FtpClient(self.host, self.user, self.password, port=self.port, root=self.directory or "/",
-                         tls=_flag(self.tls), passive=_flag(self.passive), retry=retry or RetryPolicy())
+        return FtpClient(
+            self.host,
+            self.user,
+            self.password,
+            port=self.port,
+            root=self.directory or "/",
+            tls=_flag(self.tls),
+            passive=_flag(self.passive),
+            retry=retry or RetryPolicy(),
+        )

@@ -9,12 +9,13 @@ import dagster as dg
 from glame_pipelines.clients.ftp import RemoteFile
 from glame_pipelines.defs.ftp_counters import assets
 from glame_pipelines.defs.ftp_counters.resources import FtpResource
-from glame_pipelines.defs.shared import step_retry_policy
 from glame_pipelines.defs.ftp_counters.source import SOURCE
+from glame_pipelines.defs.shared import step_retry_policy
 from glame_pipelines.settings import RANGE_END, RANGE_START, TIMEZONE
 
 ftp_counter_files_job = dg.define_asset_job(
-    "ftp_counter_files_job", selection=[assets.visits],
+    "ftp_counter_files_job",
+    selection=[assets.visits],
     description="Load people-counter files from FTP (one partition per file).",
     op_retry_policy=step_retry_policy(),
 )
@@ -59,16 +60,22 @@ def run_request(files: list[RemoteFile]) -> dg.RunRequest:
     """One file: its partition. Several: the range tags a single-run backfill uses (as `glame run` does)."""
     if len(files) == 1:
         f = files[0]
-        return dg.RunRequest(run_key=f"{f.path}:{f.size}:{f.modified}", partition_key=f.path,
-                             asset_selection=[assets.visits.key])
+        return dg.RunRequest(
+            run_key=f"{f.path}:{f.size}:{f.modified}", partition_key=f.path, asset_selection=[assets.visits.key]
+        )
     digest = hashlib.sha256(json.dumps([[f.path, f.size, f.modified] for f in files]).encode()).hexdigest()[:16]
-    return dg.RunRequest(run_key=f"{files[0].path}..{files[-1].path}:{len(files)}:{digest}",
-                         asset_selection=[assets.visits.key],  # named, so the models after it are those of the counters
-                         tags={RANGE_START: files[0].path, RANGE_END: files[-1].path, "glame/files": str(len(files))})
+    return dg.RunRequest(
+        run_key=f"{files[0].path}..{files[-1].path}:{len(files)}:{digest}",
+        asset_selection=[assets.visits.key],  # named, so the models after it are those of the counters
+        tags={RANGE_START: files[0].path, RANGE_END: files[-1].path, "glame/files": str(len(files))},
+    )
 
 
-@dg.sensor(job=ftp_counter_files_job, minimum_interval_seconds=int(os.environ.get("GLAME_FTP_POLL_SECONDS") or 30),
-           default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    job=ftp_counter_files_job,
+    minimum_interval_seconds=int(os.environ.get("GLAME_FTP_POLL_SECONDS") or 30),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def ftp_counter_files_sensor(context: dg.SensorEvaluationContext, ftp_counters: FtpResource):
     """Polls the store folders every GLAME_FTP_POLL_SECONDS (default 30): a new file is loaded about a
     minute after it stopped growing; everything ready at once is one run, keyed by its files' signatures."""
@@ -81,17 +88,25 @@ def ftp_counter_files_sensor(context: dg.SensorEvaluationContext, ftp_counters: 
     new = sorted({f.path for f in ready} - set(known))
     partitions = [assets.counter_files.build_add_request(new)] if new else []
     skip = None if ready else (f"{len(listing)} files, {len(cursor['waiting'])} waiting for a second look")
-    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partitions,
-                           cursor=json.dumps(cursor, sort_keys=True), skip_reason=skip)
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=partitions,
+        cursor=json.dumps(cursor, sort_keys=True),
+        skip_reason=skip,
+    )
 
 
 counter_coverage_job = dg.define_asset_job(
-    "counter_coverage_job", selection=dg.AssetSelection.checks(assets.every_store_day_has_a_file),
+    "counter_coverage_job",
+    selection=dg.AssetSelection.checks(assets.every_store_day_has_a_file),
     description="Flag store-days of the last week without a counter file.",
 )
 
 counter_coverage_schedule = dg.ScheduleDefinition(
-    name="counter_coverage_schedule", job=counter_coverage_job, cron_schedule="0 7 * * *", execution_timezone=TIMEZONE,
+    name="counter_coverage_schedule",
+    job=counter_coverage_job,
+    cron_schedule="0 7 * * *",
+    execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Daily reconciliation: every counted store has a file for each day of the last week.",
 )

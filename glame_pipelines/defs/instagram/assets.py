@@ -1,13 +1,13 @@
 """Instagram assets: the account's day, its media and their insights, and stories (caught within 24 h)."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from glame_pipelines.defs.instagram.source import SOURCE
 from glame_pipelines.clients.http import MalformedRecord, required, whole_number
 from glame_pipelines.clients.instagram import ACCOUNT_TOTAL_METRICS, InstagramClient, parse_timestamp
 from glame_pipelines.defs.instagram.resources import InstagramResource
+from glame_pipelines.defs.instagram.source import SOURCE
 from glame_pipelines.defs.shared import (
     WarehouseResource,
     count_rows,
@@ -43,9 +43,14 @@ def account_day_row(client: InstagramClient, day: date, snapshot: dict | None, k
     return (client.account_id, day, *counts, *(totals[m] for m in ACCOUNT_TOTAL_METRICS), new_followers, payload)
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=daily_partitions,
-          backfill_policy=dg.BackfillPolicy.single_run(), kinds={"api", "postgres"},
-          metadata={"table": "raw.instagram_account_daily"})
+@dg.asset(
+    key_prefix=GROUP,
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"api", "postgres"},
+    metadata={"table": "raw.instagram_account_daily"},
+)
 def account_daily(context: dg.AssetExecutionContext, instagram: InstagramResource, warehouse: WarehouseResource):
     """One row per account per day: reach, views, engagement, likes, comments, shares, saves, profile views
     (metric_type=total_value), new followers, and followers/follows/media counts snapshotted on the latest day."""
@@ -54,15 +59,30 @@ def account_daily(context: dg.AssetExecutionContext, instagram: InstagramResourc
         days = partition_days(context)
         snapshot = client.account() if any(is_latest_day(d) for d in days) else None
         for day in days:
-            kept = conn.execute(
-                "select followers_count, follows_count, media_count from raw.instagram_account_daily "
-                "where account_id = %s and date = %s", (client.account_id, day)).fetchone() if table_exists(conn, INSTAGRAM_ACCOUNT_DAILY) else None
+            kept = (
+                conn.execute(
+                    "select followers_count, follows_count, media_count from raw.instagram_account_daily "
+                    "where account_id = %s and date = %s",
+                    (client.account_id, day),
+                ).fetchone()
+                if table_exists(conn, INSTAGRAM_ACCOUNT_DAILY)
+                else None
+            )
             row = account_day_row(client, day, snapshot if is_latest_day(day) else None, kept)
             load_day(context, conn, INSTAGRAM_ACCOUNT_DAILY, day, [row], account_id=client.account_id)
-        rows = count_rows(conn, INSTAGRAM_ACCOUNT_DAILY, "account_id = %s and date between %s and %s",
-                          (client.account_id, days[0], days[-1]))
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "days": len(days),
-                                              "followers": snapshot["followers_count"] if snapshot else None})
+        rows = count_rows(
+            conn,
+            INSTAGRAM_ACCOUNT_DAILY,
+            "account_id = %s and date between %s and %s",
+            (client.account_id, days[0], days[-1]),
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "days": len(days),
+                "followers": snapshot["followers_count"] if snapshot else None,
+            }
+        )
 
 
 def media_head(item) -> tuple[str, object]:
@@ -79,8 +99,17 @@ def _count(media: dict, key: str) -> int | None:
 
 def media_row(account_id: str, media: dict) -> tuple:
     media_id, posted = media_head(media)
-    return (media_id, account_id, posted, media.get("media_type"), media.get("media_product_type"),
-            _count(media, "like_count"), _count(media, "comments_count"), media.get("permalink"), media)
+    return (
+        media_id,
+        account_id,
+        posted,
+        media.get("media_type"),
+        media.get("media_product_type"),
+        _count(media, "like_count"),
+        _count(media, "comments_count"),
+        media.get("permalink"),
+        media,
+    )
 
 
 @dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"api", "postgres"}, metadata={"table": "raw.instagram_media"})
@@ -93,8 +122,13 @@ def media(context: dg.AssetExecutionContext, instagram: InstagramResource, wareh
         rows = readable(client.media(), lambda item: media_row(client.account_id, item), rejects)
         result = load(conn, INSTAGRAM_MEDIA, rows, run_id=context.run_id)
         rejected = _quarantine(context, conn, "instagram/media", "all", rejects)
-        return dg.MaterializeResult(metadata={"dagster/row_count": count_rows(conn, INSTAGRAM_MEDIA),
-                                              **result.as_metadata(), "rejected": rejected})
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": count_rows(conn, INSTAGRAM_MEDIA),
+                **result.as_metadata(),
+                "rejected": rejected,
+            }
+        )
 
 
 def _quarantine(context, conn, source: str, partition: str, rejects: Rejects) -> int:
@@ -104,9 +138,14 @@ def _quarantine(context, conn, source: str, partition: str, rejects: Rejects) ->
     return rejected
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=daily_partitions,
-          backfill_policy=dg.BackfillPolicy.single_run(), kinds={"api", "postgres"},
-          metadata={"table": "raw.instagram_media_insights"})
+@dg.asset(
+    key_prefix=GROUP,
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"api", "postgres"},
+    metadata={"table": "raw.instagram_media_insights"},
+)
 def media_insights(context: dg.AssetExecutionContext, instagram: InstagramResource, warehouse: WarehouseResource):
     """Lifetime metrics of recent media (INSTAGRAM_MEDIA_INSIGHTS_DAYS) as of the latest day. Insights are
     only readable now, so older partitions are left as they were loaded."""
@@ -117,7 +156,7 @@ def media_insights(context: dg.AssetExecutionContext, instagram: InstagramResour
     day = days[-1]
     with reported_as_failure(LABEL), warehouse.connect() as conn:
         client = instagram.client()
-        cutoff = datetime.now(timezone.utc) - timedelta(days=instagram.media_insights_days)
+        cutoff = datetime.now(UTC) - timedelta(days=instagram.media_insights_days)
         rows, unavailable, rejects = [], 0, Rejects()
         for number, item in enumerate(client.media(), 1):
             try:
@@ -129,22 +168,39 @@ def media_insights(context: dg.AssetExecutionContext, instagram: InstagramResour
                 break  # newest first
             values, reason = client.media_insights(item)
             unavailable += reason is not None
-            rows.append((media_id, day, values.get("reach"), values.get("views"), values.get("likes"),
-                         values.get("comments"), values.get("shares"), values.get("saved"),
-                         values.get("total_interactions"), reason, {"media": item, "insights": values}))
-        load(conn, INSTAGRAM_MEDIA_INSIGHTS, rows, run_id=context.run_id,
-             window=_day(day))
+            rows.append(
+                (
+                    media_id,
+                    day,
+                    values.get("reach"),
+                    values.get("views"),
+                    values.get("likes"),
+                    values.get("comments"),
+                    values.get("shares"),
+                    values.get("saved"),
+                    values.get("total_interactions"),
+                    reason,
+                    {"media": item, "insights": values},
+                )
+            )
+        load(conn, INSTAGRAM_MEDIA_INSIGHTS, rows, run_id=context.run_id, window=_day(day))
         rejected = _quarantine(context, conn, "instagram/media_insights", day.isoformat(), rejects)
-        return dg.MaterializeResult(metadata={"dagster/row_count": len(rows), "without_insights": unavailable,
-                                              "rejected": rejected})
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": len(rows), "without_insights": unavailable, "rejected": rejected}
+        )
 
 
 def _day(day: date) -> Window:
     return Window("date = %s", (day,), day.isoformat())
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"api", "postgres"}, metadata={"table": "raw.instagram_stories"},
-          tags={"glame/schedule": "own"})  # every 4 hours (schedules.py), not in the daily run
+@dg.asset(
+    key_prefix=GROUP,
+    group_name=GROUP,
+    kinds={"api", "postgres"},
+    metadata={"table": "raw.instagram_stories"},
+    tags={"glame/schedule": "own"},
+)  # every 4 hours (schedules.py), not in the daily run
 def stories(context: dg.AssetExecutionContext, instagram: InstagramResource, warehouse: WarehouseResource):
     """Current stories and their insights. A story lives 24 hours: its own schedule runs every few hours,
     and each capture updates the story's row, so the last one before it expires stays."""
@@ -158,14 +214,29 @@ def stories(context: dg.AssetExecutionContext, instagram: InstagramResource, war
                 rejects.items.append((number, f"{type(error).__name__}: {error}", story))
                 continue
             values, reason = client.media_insights(story)
-            rows.append((story_id, client.account_id, posted, values.get("reach"),
-                         values.get("views"), values.get("replies"), values.get("shares"),
-                         values.get("total_interactions"),
-                         {"story": story, "insights": values, "unavailable_reason": reason}))
+            rows.append(
+                (
+                    story_id,
+                    client.account_id,
+                    posted,
+                    values.get("reach"),
+                    values.get("views"),
+                    values.get("replies"),
+                    values.get("shares"),
+                    values.get("total_interactions"),
+                    {"story": story, "insights": values, "unavailable_reason": reason},
+                )
+            )
         result = load(conn, INSTAGRAM_STORIES, rows, run_id=context.run_id)
         rejected = _quarantine(context, conn, "instagram/stories", "all", rejects)
-        return dg.MaterializeResult(metadata={"dagster/row_count": count_rows(conn, INSTAGRAM_STORIES),
-                                              "live_stories": len(rows), **result.as_metadata(), "rejected": rejected})
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": count_rows(conn, INSTAGRAM_STORIES),
+                "live_stories": len(rows),
+                **result.as_metadata(),
+                "rejected": rejected,
+            }
+        )
 
 
 instagram_assets = [account_daily, media, media_insights, stories]

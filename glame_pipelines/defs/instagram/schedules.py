@@ -15,8 +15,12 @@ instagram_stories_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(job=instagram_stories_job, cron_schedule="0 */4 * * *", execution_timezone=TIMEZONE,
-             default_status=dg.DefaultScheduleStatus.RUNNING)
+@dg.schedule(
+    job=instagram_stories_job,
+    cron_schedule="0 */4 * * *",
+    execution_timezone=TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
 def instagram_stories_schedule(context: dg.ScheduleEvaluationContext):
     """Every 4 hours, so no story expires between two captures; skipped while Instagram is not configured."""
     missing = SOURCE.missing()

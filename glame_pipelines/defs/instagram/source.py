@@ -12,8 +12,11 @@ def check(resource: InstagramResource) -> str:
 
 def sandbox_env(sandbox) -> dict[str, str]:
     api = sandbox.api("instagram")
-    return {"INSTAGRAM_API_URL": sandbox.http.url(api), "INSTAGRAM_ACCESS_TOKEN": api.token,
-            "INSTAGRAM_BUSINESS_ACCOUNT_ID": api.account_id}
+    return {
+        "INSTAGRAM_API_URL": sandbox.http.url(api),
+        "INSTAGRAM_ACCESS_TOKEN": api.token,
+        "INSTAGRAM_BUSINESS_ACCOUNT_ID": api.account_id,
+    }
 
 
 SOURCE = Source(

@@ -1,6 +1,5 @@
 """1C assets: registers by Moscow day (each run replaces its days), catalogs upserted by Ref_Key."""
 
-
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -9,10 +8,10 @@ from decimal import Decimal, InvalidOperation
 
 import dagster as dg
 
-from glame_pipelines.defs.onec.source import SOURCE
 from glame_pipelines.clients.http import MalformedRecord, required, whole_number
 from glame_pipelines.clients.onec import OnecClient, clean_ref, parse_onec_datetime
 from glame_pipelines.defs.onec.resources import OnecResource, env_variable
+from glame_pipelines.defs.onec.source import SOURCE
 from glame_pipelines.defs.shared import (
     WarehouseResource,
     daily_partitions,
@@ -20,8 +19,8 @@ from glame_pipelines.defs.shared import (
     replace_rejects,
     reported_as_failure,
 )
-from glame_pipelines.warehouse.loader import LoadResult, RawTable, Rejects, Window, convert_records, load
 from glame_pipelines.warehouse import tables
+from glame_pipelines.warehouse.loader import LoadResult, RawTable, Rejects, Window, convert_records, load
 
 GROUP, LABEL = SOURCE.name, SOURCE.label
 MIGRATION_DOCUMENT = "Document_ВводНачальныхОстатков"
@@ -67,8 +66,13 @@ def _text(r: dict, key: str) -> str:
 
 
 def _register_head(r: dict) -> tuple:
-    return (_text(r, "Recorder"), whole_number(required(r, "LineNumber"), "the record's 'LineNumber'"),
-            r.get("Recorder_Type"), _moment(required(r, "Period")), _flag(r.get("Active", True)))
+    return (
+        _text(r, "Recorder"),
+        whole_number(required(r, "LineNumber"), "the record's 'LineNumber'"),
+        r.get("Recorder_Type"),
+        _moment(required(r, "Period")),
+        _flag(r.get("Active", True)),
+    )
 
 
 def _resource(r: dict, key: str) -> str:
@@ -79,19 +83,36 @@ def _resource(r: dict, key: str) -> str:
 
 
 def sales_row(r: dict) -> tuple:
-    return (*_register_head(r), clean_ref(r.get("Склад_Key")), clean_ref(r.get("Номенклатура_Key")),
-            clean_ref(r.get("Контрагент_Key")), _resource(r, "Количество"), _resource(r, "Сумма"))
+    return (
+        *_register_head(r),
+        clean_ref(r.get("Склад_Key")),
+        clean_ref(r.get("Номенклатура_Key")),
+        clean_ref(r.get("Контрагент_Key")),
+        _resource(r, "Количество"),
+        _resource(r, "Сумма"),
+    )
 
 
 def card_sales_row(r: dict) -> tuple:
-    return (*_register_head(r), clean_ref(r.get("ДисконтнаяКарта_Key")), clean_ref(r.get("ВладелецКарты_Key")),
-            clean_ref(r.get("Номенклатура_Key")), _resource(r, "Количество"), _resource(r, "Сумма"),
-            _resource(r, "Скидка"))
+    return (
+        *_register_head(r),
+        clean_ref(r.get("ДисконтнаяКарта_Key")),
+        clean_ref(r.get("ВладелецКарты_Key")),
+        clean_ref(r.get("Номенклатура_Key")),
+        _resource(r, "Количество"),
+        _resource(r, "Сумма"),
+        _resource(r, "Скидка"),
+    )
 
 
 def bonus_points_row(r: dict) -> tuple:
-    return (*_register_head(r), r.get("RecordType"), clean_ref(r.get("БонуснаяКарта_Key")),
-            _resource(r, "Начислено"), _resource(r, "КСписанию"))
+    return (
+        *_register_head(r),
+        r.get("RecordType"),
+        clean_ref(r.get("БонуснаяКарта_Key")),
+        _resource(r, "Начислено"),
+        _resource(r, "КСписанию"),
+    )
 
 
 def bonus_balance_row(r: dict) -> tuple:
@@ -104,8 +125,14 @@ def receipt_row(r: dict) -> tuple:
     if not reference:
         raise KeyError("no Ref / Ref_Key in the journal entry")
     amount = r.get("СуммаДокумента")
-    return (reference, r.get("Type") or r.get("Ref_Type"), _moment(r.get("Date")), clean_ref(r.get("Покупатель_Key")),
-            clean_ref(r.get("Склад_Key")), None if amount is None else _number(amount))
+    return (
+        reference,
+        r.get("Type") or r.get("Ref_Type"),
+        _moment(r.get("Date")),
+        clean_ref(r.get("Покупатель_Key")),
+        clean_ref(r.get("Склад_Key")),
+        None if amount is None else _number(amount),
+    )
 
 
 def catalog_row(r: dict) -> tuple:
@@ -127,15 +154,37 @@ class Register:
 
 
 REGISTERS = (
-    Register("sales", "sales_endpoint", tables.ONEC_SALES, sales_row,
-             description="Sales register records (shift reports, online orders, returns as negative lines)."),
-    Register("card_sales", "card_sales_endpoint", tables.ONEC_CARD_SALES, card_sales_row,
-             description="Sales by discount card: who bought what, with the discount."),
-    Register("bonus_points", "bonus_points_endpoint", tables.ONEC_BONUS_POINTS, bonus_points_row,
-             description="Bonus points accrued and spent, per card."),
-    Register("receipts", "receipts_endpoint", tables.ONEC_RECEIPTS, receipt_row, date_field="Date",
-             date_column="document_date", orderby=("Date",),
-             description="Retail receipts journal (one row per receipt, with the buyer)."),
+    Register(
+        "sales",
+        "sales_endpoint",
+        tables.ONEC_SALES,
+        sales_row,
+        description="Sales register records (shift reports, online orders, returns as negative lines).",
+    ),
+    Register(
+        "card_sales",
+        "card_sales_endpoint",
+        tables.ONEC_CARD_SALES,
+        card_sales_row,
+        description="Sales by discount card: who bought what, with the discount.",
+    ),
+    Register(
+        "bonus_points",
+        "bonus_points_endpoint",
+        tables.ONEC_BONUS_POINTS,
+        bonus_points_row,
+        description="Bonus points accrued and spent, per card.",
+    ),
+    Register(
+        "receipts",
+        "receipts_endpoint",
+        tables.ONEC_RECEIPTS,
+        receipt_row,
+        date_field="Date",
+        date_column="document_date",
+        orderby=("Date",),
+        description="Retail receipts journal (one row per receipt, with the buyer).",
+    ),
 )
 
 
@@ -144,21 +193,29 @@ def _day_window(register: Register, day: date) -> Window:
     return Window(f"{column} >= %s and {column} < %s", (day, day + timedelta(1)), day.isoformat())
 
 
-def register_reader(client: OnecClient, entity_set: str, register: Register, day: date,
-                    rejects: Rejects) -> Callable[[], Iterator[tuple]]:
+def register_reader(
+    client: OnecClient, entity_set: str, register: Register, day: date, rejects: Rejects
+) -> Callable[[], Iterator[tuple]]:
     """The day's rows as a function that reads 1C (again), so the loader may stream a new day straight
     into its table and read again if that fails on a key."""
+
     def read() -> Iterator[tuple]:
         rejects.items.clear()
-        records = client.iter_window(entity_set, day, day + timedelta(1), date_field=register.date_field,
-                                     orderby=register.orderby)
+        records = client.iter_window(
+            entity_set, day, day + timedelta(1), date_field=register.date_field, orderby=register.orderby
+        )
         return convert_records(records, register.to_row, rejects)
 
     return read
 
 
-def load_register_days(context: dg.AssetExecutionContext, client: OnecClient, entity_set: str,
-                       register: Register, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def load_register_days(
+    context: dg.AssetExecutionContext,
+    client: OnecClient,
+    entity_set: str,
+    register: Register,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
     """Replace each day of the run's range with what 1C holds for it now, one transaction per day."""
     days = partition_days(context)
     total = LoadResult()
@@ -167,8 +224,13 @@ def load_register_days(context: dg.AssetExecutionContext, client: OnecClient, en
     with warehouse.connect() as conn:
         for index, day in enumerate(days, 1):
             rejects = Rejects()
-            result = load(conn, register.table, register_reader(client, entity_set, register, day, rejects),
-                          run_id=context.run_id, window=_day_window(register, day))
+            result = load(
+                conn,
+                register.table,
+                register_reader(client, entity_set, register, day, rejects),
+                run_id=context.run_id,
+                window=_day_window(register, day),
+            )
             rejected += replace_rejects(conn, source, day.isoformat(), rejects, context.run_id)
             for name in ("received", "inserted", "updated", "deleted"):
                 setattr(total, name, getattr(total, name) + getattr(result, name))
@@ -176,14 +238,23 @@ def load_register_days(context: dg.AssetExecutionContext, client: OnecClient, en
                 context.log.info(f"{source}: {index}/{len(days)} days loaded (through {day})")
         rows = conn.execute(
             f"select count(*) from raw.{register.table.name} where {register.date_column} >= %s and {register.date_column} < %s",
-            (days[0], days[-1] + timedelta(1))).fetchone()[0]
+            (days[0], days[-1] + timedelta(1)),
+        ).fetchone()[0]
     if rejected:
         context.log.warning(f"{source}: {rejected} records rejected, kept in raw.load_rejects")
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": rows, "days": len(days), "received": total.received, "inserted": total.inserted,
-        "updated": total.updated, "deleted": total.deleted, "rejected": rejected,
-        "entity_set": entity_set, "table": f"raw.{register.table.name}",
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "days": len(days),
+            "received": total.received,
+            "inserted": total.inserted,
+            "updated": total.updated,
+            "deleted": total.deleted,
+            "rejected": rejected,
+            "entity_set": entity_set,
+            "table": f"raw.{register.table.name}",
+        }
+    )
 
 
 def configured_set(context: dg.AssetExecutionContext, onec: OnecResource, field: str) -> str | None:
@@ -193,17 +264,25 @@ def configured_set(context: dg.AssetExecutionContext, onec: OnecResource, field:
     if entity_set is None:
         name = context.asset_key.to_user_string()
         if field not in OnecResource.empty_means_off:
-            raise dg.Failure(description=f"1C: {env_variable(field)} is empty; {name} needs the name of its entity set.",
-                             allow_retries=False)
+            raise dg.Failure(
+                description=f"1C: {env_variable(field)} is empty; {name} needs the name of its entity set.",
+                allow_retries=False,
+            )
         context.log.info(f"{name} skipped: {env_variable(field)} is empty, so this base has no such set (turned off)")
     return entity_set
 
 
 def _register_asset(register: Register) -> dg.AssetsDefinition:
     @dg.asset(
-        name=register.name, key_prefix=GROUP, group_name=GROUP, pool=GROUP, partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(), description=register.description,
-        kinds={"odata", "postgres"}, metadata={"table": f"raw.{register.table.name}"},
+        name=register.name,
+        key_prefix=GROUP,
+        group_name=GROUP,
+        pool=GROUP,
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=register.description,
+        kinds={"odata", "postgres"},
+        metadata={"table": f"raw.{register.table.name}"},
         output_required=register.endpoint not in OnecResource.empty_means_off,
     )
     def _asset(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource):
@@ -225,8 +304,12 @@ class Catalog:
 
 
 CATALOGS = (
-    Catalog("discount_cards", "discount_cards_endpoint", tables.ONEC_DISCOUNT_CARDS,
-            "Discount cards: the card number (the customer's phone) and its owner."),
+    Catalog(
+        "discount_cards",
+        "discount_cards_endpoint",
+        tables.ONEC_DISCOUNT_CARDS,
+        "Discount cards: the card number (the customer's phone) and its owner.",
+    ),
     Catalog("customers", "customers_endpoint", tables.ONEC_CUSTOMERS, "Counterparties: the brand's customers."),
     Catalog("products", "products_endpoint", tables.ONEC_PRODUCTS, "Products (nomenclature) with article and folder."),
     Catalog("stores", "stores_endpoint", tables.ONEC_STORES, "Warehouses: the stores and the online shop."),
@@ -238,39 +321,77 @@ def _load_whole(context, conn, table: RawTable, records, to_row, source: str, wi
     result = load(conn, table, convert_records(records, to_row, rejects), run_id=context.run_id, window=window)
     rejected = replace_rejects(conn, source, "all", rejects, context.run_id)
     rows = conn.execute(f"select count(*) from raw.{table.name}").fetchone()[0]
-    return {"dagster/row_count": rows, **{k: v for k, v in result.as_metadata().items()}, "rejected": rejected,
-            "table": f"raw.{table.name}"}
+    return {
+        "dagster/row_count": rows,
+        **{k: v for k, v in result.as_metadata().items()},
+        "rejected": rejected,
+        "table": f"raw.{table.name}",
+    }
 
 
 def _catalog_asset(catalog: Catalog) -> dg.AssetsDefinition:
-    @dg.asset(name=catalog.name, key_prefix=GROUP, group_name=GROUP, pool=GROUP, description=catalog.description,
-              kinds={"odata", "postgres"}, metadata={"table": f"raw.{catalog.table.name}"})
-    def _asset(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    @dg.asset(
+        name=catalog.name,
+        key_prefix=GROUP,
+        group_name=GROUP,
+        pool=GROUP,
+        description=catalog.description,
+        kinds={"odata", "postgres"},
+        metadata={"table": f"raw.{catalog.table.name}"},
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         with reported_as_failure(LABEL), warehouse.connect() as conn:
             records = onec.client().iter_all(configured_set(context, onec, catalog.endpoint), orderby=["Ref_Key"])
-            return dg.MaterializeResult(metadata=_load_whole(
-                context, conn, catalog.table, records, catalog_row, f"onec/{catalog.name}", window=None))
+            return dg.MaterializeResult(
+                metadata=_load_whole(
+                    context, conn, catalog.table, records, catalog_row, f"onec/{catalog.name}", window=None
+                )
+            )
 
     return _asset
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, pool=GROUP, kinds={"odata", "postgres"},
-          metadata={"table": "raw.onec_opening_balances"})
-def opening_balances(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+@dg.asset(
+    key_prefix=GROUP,
+    group_name=GROUP,
+    pool=GROUP,
+    kinds={"odata", "postgres"},
+    metadata={"table": "raw.onec_opening_balances"},
+)
+def opening_balances(
+    context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     """History migrated into 1C (Document_ВводНачальныхОстатков): customers' lifetime totals only
     reconcile with 1C when it is included. Its date lies before the daily partitions, so it has its own asset."""
     day = date.fromisoformat(onec.opening_balances_date)
     with reported_as_failure(LABEL), warehouse.connect() as conn:
-        records = onec.client().iter_window(configured_set(context, onec, "sales_endpoint"), day, day + timedelta(1),
-                                            orderby=("Recorder", "LineNumber"))
+        records = onec.client().iter_window(
+            configured_set(context, onec, "sales_endpoint"), day, day + timedelta(1), orderby=("Recorder", "LineNumber")
+        )
         migrated = (r for r in records if MIGRATION_DOCUMENT in (r.get("Recorder_Type") or ""))
-        return dg.MaterializeResult(metadata=_load_whole(
-            context, conn, tables.ONEC_OPENING_BALANCES, migrated, sales_row, "onec/opening_balances",
-            window=Window("true", (), "all")))
+        return dg.MaterializeResult(
+            metadata=_load_whole(
+                context,
+                conn,
+                tables.ONEC_OPENING_BALANCES,
+                migrated,
+                sales_row,
+                "onec/opening_balances",
+                window=Window("true", (), "all"),
+            )
+        )
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, pool=GROUP, kinds={"odata", "postgres"},
-          metadata={"table": "raw.onec_bonus_balances"}, output_required=False)
+@dg.asset(
+    key_prefix=GROUP,
+    group_name=GROUP,
+    pool=GROUP,
+    kinds={"odata", "postgres"},
+    metadata={"table": "raw.onec_bonus_balances"},
+    output_required=False,
+)
 def bonus_balances(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource):
     """Current bonus balance per card, from the register's Balance virtual table (not the newest row)."""
     entity_set = configured_set(context, onec, "bonus_balances_endpoint")
@@ -278,9 +399,17 @@ def bonus_balances(context: dg.AssetExecutionContext, onec: OnecResource, wareho
         return
     with reported_as_failure(LABEL), warehouse.connect() as conn:
         records = onec.client().iter_all(entity_set)
-        yield dg.MaterializeResult(metadata=_load_whole(
-            context, conn, tables.ONEC_BONUS_BALANCES, records, bonus_balance_row, "onec/bonus_balances",
-            window=Window("true", (), "all")))
+        yield dg.MaterializeResult(
+            metadata=_load_whole(
+                context,
+                conn,
+                tables.ONEC_BONUS_BALANCES,
+                records,
+                bonus_balance_row,
+                "onec/bonus_balances",
+                window=Window("true", (), "all"),
+            )
+        )
 
 
 register_assets = [_register_asset(r) for r in REGISTERS]

@@ -23,8 +23,10 @@ def check(resource: OnecResource) -> str:
             remedy = "publish it in 1C, or set " + variable + " to the name this base uses"
             if field in resource.empty_means_off:
                 remedy += ", or leave it empty to turn it off"
-            lines.append(f"     NOT PUBLISHED  {entity_set} ({variable}) is not published in 1C: HTTP 404 for "
-                         f"{requested_location(client.url(entity_set, {}))}; {remedy}")
+            lines.append(
+                f"     NOT PUBLISHED  {entity_set} ({variable}) is not published in 1C: HTTP 404 for "
+                f"{requested_location(client.url(entity_set, {}))}; {remedy}"
+            )
         else:
             lines.append(f"     published      {entity_set}")
     if missing:

@@ -30,7 +30,10 @@ OPTIONAL_SETS = {
     "card_sales": ("card_sales_endpoint", "sales_daily.discount_amount; card purchases in customer_purchases"),
     "bonus_points": ("bonus_points_endpoint", "staging only (stg_onec__bonus_points)"),
     "bonus_balances": ("bonus_balances_endpoint", "customer_profile.bonus_balance"),
-    "receipts": ("receipts_endpoint", "receipt counts: sales_daily.order_count of stores, store_traffic_daily.receipts"),
+    "receipts": (
+        "receipts_endpoint",
+        "receipt counts: sales_daily.order_count of stores, store_traffic_daily.receipts",
+    ),
 }
 ENV = {
     "api_url": "ONEC_API_URL",
@@ -46,8 +49,10 @@ ENV = {
 def entity_set_field(field: str, meaning: str):
     """The resource field of one entity set: its variable, what it names, and the standard name."""
     variable, default = ENTITY_SET_DEFAULTS[field]
-    return Field(default=default, description=f"{variable}: entity set of {meaning}, as this base publishes it "
-                                              f"(default {default}).")
+    return Field(
+        default=default,
+        description=f"{variable}: entity set of {meaning}, as this base publishes it (default {default}).",
+    )
 
 
 def env_variable(field: str) -> str:
@@ -79,10 +84,14 @@ class OnecResource(dg.ConfigurableResource):
     api_url: str | None = Field(default=None, description="ONEC_API_URL: …/odata/standard.odata of the base.")
     api_token: str | None = Field(default=None, description="ONEC_API_TOKEN: base64 of login:password.")
     username: str | None = Field(default=None, description="ONEC_USERNAME, with ONEC_PASSWORD, instead of a token.")
-    password: str | None = Field(default=None, description="ONEC_PASSWORD: the 1C user's password (with ONEC_USERNAME).")
+    password: str | None = Field(
+        default=None, description="ONEC_PASSWORD: the 1C user's password (with ONEC_USERNAME)."
+    )
     page_size: int = Field(default=DEFAULT_PAGE_SIZE, description="ONEC_PAGE_SIZE: records per request ($top).")
     timeout_seconds: float = Field(default=60.0, description="Per-request timeout.")
-    opening_balances_date: str = Field(default="2023-07-31", description="ONEC_OPENING_BALANCES_DATE: date of the migrated opening balances.")
+    opening_balances_date: str = Field(
+        default="2023-07-31", description="ONEC_OPENING_BALANCES_DATE: date of the migrated opening balances."
+    )
     sales_endpoint: str = entity_set_field("sales_endpoint", "the sales register")
     card_sales_endpoint: str = entity_set_field("card_sales_endpoint", "the sales-by-discount-card register (optional)")
     bonus_points_endpoint: str = entity_set_field("bonus_points_endpoint", "the bonus points register (optional)")
@@ -115,5 +124,10 @@ class OnecResource(dg.ConfigurableResource):
     def client(self, retry: RetryPolicy | None = None) -> OnecClient:
         if not self.api_url:
             raise SourceNotConfigured(["ONEC_API_URL"])
-        return OnecClient(self.api_url, self.token(), page_size=self.page_size, timeout=self.timeout_seconds,
-                          retry=retry or RetryPolicy())
+        return OnecClient(
+            self.api_url,
+            self.token(),
+            page_size=self.page_size,
+            timeout=self.timeout_seconds,
+            retry=retry or RetryPolicy(),
+        )

@@ -11,7 +11,9 @@ SUFFIXES = {".csv", ".json", ".xlsx", ".xlsm", ".xls", ".txt"}
 class InboxResource(dg.ConfigurableResource):
     """The folder users drop 1C sales exports into."""
 
-    directory: str | None = Field(default=None, description="GLAME_INBOX_DIR: the folder people drop 1C sales exports into.")
+    directory: str | None = Field(
+        default=None, description="GLAME_INBOX_DIR: the folder people drop 1C sales exports into."
+    )
 
     def files(self) -> list[Path]:
         """Oldest first (by modification time): files dropped together load in the order they were saved,
@@ -21,5 +23,7 @@ class InboxResource(dg.ConfigurableResource):
         folder = Path(self.directory)
         if not folder.is_dir():
             raise NotADirectoryError(f"GLAME_INBOX_DIR {folder} is not a folder")
-        found = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")]
+        found = [
+            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")
+        ]
         return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))

@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-from glame_pipelines.defs.telegram.source import SOURCE
 from glame_pipelines.clients.http import required, unix_time, whole_number
 from glame_pipelines.clients.telegram import UpdatesUnavailable
 from glame_pipelines.defs.shared import (
@@ -17,6 +16,7 @@ from glame_pipelines.defs.shared import (
     reported_as_failure,
 )
 from glame_pipelines.defs.telegram.resources import TelegramResource
+from glame_pipelines.defs.telegram.source import SOURCE
 from glame_pipelines.warehouse.loader import Rejects, load, table_exists
 from glame_pipelines.warehouse.tables import SOURCE_STATE, TELEGRAM_CHANNEL_DAILY, TELEGRAM_CHANNEL_POSTS
 
@@ -24,9 +24,14 @@ GROUP, LABEL = SOURCE.name, SOURCE.label
 OFFSET_STATE = "telegram:update_offset"
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=daily_partitions,
-          backfill_policy=dg.BackfillPolicy.single_run(), kinds={"api", "postgres"},
-          metadata={"table": "raw.telegram_channel_daily"})
+@dg.asset(
+    key_prefix=GROUP,
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"api", "postgres"},
+    metadata={"table": "raw.telegram_channel_daily"},
+)
 def channel_daily(context: dg.AssetExecutionContext, telegram: TelegramResource, warehouse: WarehouseResource):
     """Title, type, description and subscribers of the channel, one row per day. The Bot API has no
     history: the count is recorded for the latest day; a re-run replaces that day's row."""
@@ -38,8 +43,15 @@ def channel_daily(context: dg.AssetExecutionContext, telegram: TelegramResource,
         client = telegram.client()
         chat = client.chat(telegram.chat_id())
         members = client.member_count(telegram.chat_id())
-        row = (str(chat["id"]), days[-1], chat.get("username"), chat.get("title"), chat.get("type"), members,
-               {"chat": chat, "member_count": members})
+        row = (
+            str(chat["id"]),
+            days[-1],
+            chat.get("username"),
+            chat.get("title"),
+            chat.get("type"),
+            members,
+            {"chat": chat, "member_count": members},
+        )
         load_day(context, conn, TELEGRAM_CHANNEL_DAILY, days[-1], [row], chat_id=str(chat["id"]))
         return dg.MaterializeResult(metadata={"dagster/row_count": 1, "subscribers": members})
 
@@ -52,13 +64,19 @@ def post_row(update: dict) -> tuple | None:
         return None
     chat = required(post, "chat", "the post")
     chat_id = whole_number(required(chat, "id", "the post's chat"), "the post's 'chat.id'")
-    return (str(chat_id), whole_number(required(post, "message_id", "the post"), "the post's 'message_id'"),
-            unix_time(required(post, "date", "the post"), "the post's 'date'"),
-            "edited_channel_post" in update, post.get("text") or post.get("caption"), post)
+    return (
+        str(chat_id),
+        whole_number(required(post, "message_id", "the post"), "the post's 'message_id'"),
+        unix_time(required(post, "date", "the post"), "the post's 'date'"),
+        "edited_channel_post" in update,
+        post.get("text") or post.get("caption"),
+        post,
+    )
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"api", "postgres"},
-          metadata={"table": "raw.telegram_channel_posts"})
+@dg.asset(
+    key_prefix=GROUP, group_name=GROUP, kinds={"api", "postgres"}, metadata={"table": "raw.telegram_channel_posts"}
+)
 def channel_posts(context: dg.AssetExecutionContext, telegram: TelegramResource, warehouse: WarehouseResource):
     """Channel posts from `channel_post` updates (the bot must be a channel admin, with no webhook set).
     Updates are confirmed only with TELEGRAM_CONSUME_UPDATES=true, so another consumer of the bot never
@@ -80,9 +98,14 @@ def channel_posts(context: dg.AssetExecutionContext, telegram: TelegramResource,
         if telegram.confirms_updates() and updates:
             newest = max(u["update_id"] for u in updates)
             load(conn, SOURCE_STATE, [(OFFSET_STATE, {"offset": newest + 1})], run_id=context.run_id)
-        return dg.MaterializeResult(metadata={"dagster/row_count": count_rows(conn, TELEGRAM_CHANNEL_POSTS),
-                                              "updates": len(updates), **result.as_metadata(),
-                                              "rejected": rejected})
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": count_rows(conn, TELEGRAM_CHANNEL_POSTS),
+                "updates": len(updates),
+                **result.as_metadata(),
+                "rejected": rejected,
+            }
+        )
 
 
 def _stored_offset(conn) -> int | None:

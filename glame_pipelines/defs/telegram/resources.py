@@ -7,8 +7,12 @@ from glame_pipelines.clients.http import RetryPolicy
 from glame_pipelines.clients.telegram import DEFAULT_BASE_URL, TelegramClient
 from glame_pipelines.sources import SourceNotConfigured
 
-ENV = {"bot_token": "TELEGRAM_BOT_TOKEN", "channel": "TELEGRAM_CHANNEL_USERNAME", "base_url": "TELEGRAM_API_URL",
-       "consume_updates": "TELEGRAM_CONSUME_UPDATES"}
+ENV = {
+    "bot_token": "TELEGRAM_BOT_TOKEN",
+    "channel": "TELEGRAM_CHANNEL_USERNAME",
+    "base_url": "TELEGRAM_API_URL",
+    "consume_updates": "TELEGRAM_CONSUME_UPDATES",
+}
 
 
 class TelegramResource(dg.ConfigurableResource):
@@ -16,9 +20,15 @@ class TelegramResource(dg.ConfigurableResource):
 
     bot_token: str | None = Field(default=None, description="TELEGRAM_BOT_TOKEN from @BotFather.")
     channel: str | None = Field(default=None, description="TELEGRAM_CHANNEL_USERNAME, e.g. @glame_jewelry.")
-    base_url: str = Field(default=DEFAULT_BASE_URL, description="TELEGRAM_API_URL: the Bot API's address (the sandbox sets it; default Telegram).")
-    consume_updates: str = Field(default="false", description="TELEGRAM_CONSUME_UPDATES=true: confirm updates after "
-                                 "reading them. Off by default: confirming removes them for any other consumer.")
+    base_url: str = Field(
+        default=DEFAULT_BASE_URL,
+        description="TELEGRAM_API_URL: the Bot API's address (the sandbox sets it; default Telegram).",
+    )
+    consume_updates: str = Field(
+        default="false",
+        description="TELEGRAM_CONSUME_UPDATES=true: confirm updates after "
+        "reading them. Off by default: confirming removes them for any other consumer.",
+    )
 
     def client(self, retry: RetryPolicy | None = None) -> TelegramClient:
         missing = [ENV[f] for f in ("bot_token", "channel") if not getattr(self, f)]

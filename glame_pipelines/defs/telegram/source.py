@@ -14,8 +14,11 @@ def check(resource: TelegramResource) -> str:
 
 def sandbox_env(sandbox) -> dict[str, str]:
     api = sandbox.api("telegram")
-    return {"TELEGRAM_API_URL": sandbox.http.url(api), "TELEGRAM_BOT_TOKEN": api.token,
-            "TELEGRAM_CHANNEL_USERNAME": api.channel}
+    return {
+        "TELEGRAM_API_URL": sandbox.http.url(api),
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_CHANNEL_USERNAME": api.channel,
+    }
 
 
 SOURCE = Source(

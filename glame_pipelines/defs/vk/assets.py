@@ -1,11 +1,10 @@
 """VK assets: community stats per Moscow day, the members snapshot, and wall posts with their counters."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from glame_pipelines.defs.vk.source import SOURCE
 from glame_pipelines.clients.http import MalformedRecord, number, required, unix_time, whole_number
 from glame_pipelines.clients.vk import STAT_FIELDS
 from glame_pipelines.defs.shared import (
@@ -21,6 +20,7 @@ from glame_pipelines.defs.shared import (
     reported_as_failure,
 )
 from glame_pipelines.defs.vk.resources import VkResource
+from glame_pipelines.defs.vk.source import SOURCE
 from glame_pipelines.settings import TIMEZONE
 from glame_pipelines.warehouse.loader import Rejects, load
 from glame_pipelines.warehouse.tables import VK_GROUP_DAILY, VK_GROUP_STATS, VK_WALL_POSTS
@@ -40,9 +40,14 @@ def stats_row(group_id: str, period: dict) -> tuple:
     return (group_id, day, *values, period)
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=daily_partitions,
-          backfill_policy=dg.BackfillPolicy.single_run(), kinds={"api", "postgres"},
-          metadata={"table": "raw.vk_group_stats"})
+@dg.asset(
+    key_prefix=GROUP,
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"api", "postgres"},
+    metadata={"table": "raw.vk_group_stats"},
+)
 def group_stats(context: dg.AssetExecutionContext, vk: VkResource, warehouse: WarehouseResource):
     """stats.get with interval=day: views and visitors, reach (total, subscribers, mobile), and activity
     (likes, comments, copies, subscribed, unsubscribed, hidden)."""
@@ -53,13 +58,20 @@ def group_stats(context: dg.AssetExecutionContext, vk: VkResource, warehouse: Wa
         by_day = {row[1]: row for row in (stats_row(vk.group_id, p) for p in periods)}
         for day in days:
             load_day(context, conn, VK_GROUP_STATS, day, [by_day[day]] if day in by_day else [], group_id=vk.group_id)
-        rows = count_rows(conn, VK_GROUP_STATS, "group_id = %s and date between %s and %s", (vk.group_id, days[0], days[-1]))
+        rows = count_rows(
+            conn, VK_GROUP_STATS, "group_id = %s and date between %s and %s", (vk.group_id, days[0], days[-1])
+        )
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "days": len(days)})
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=daily_partitions,
-          backfill_policy=dg.BackfillPolicy.single_run(), kinds={"api", "postgres"},
-          metadata={"table": "raw.vk_group_daily"})
+@dg.asset(
+    key_prefix=GROUP,
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"api", "postgres"},
+    metadata={"table": "raw.vk_group_daily"},
+)
 def group_daily(context: dg.AssetExecutionContext, vk: VkResource, warehouse: WarehouseResource):
     """Members count, one row per group per day. VK gives only the current count: it is recorded for the
     latest day, and a re-run replaces that day's row instead of adding one."""
@@ -78,9 +90,16 @@ def post_row(post: dict) -> tuple:
     """A post's counters; `views` is missing on some posts (reposts, old ones) and stays null. A post
     without its owner, id or date is quarantined with the reason."""
     owner = whole_number(required(post, "owner_id", "the post"), "the post's 'owner_id'")
-    return (str(owner), whole_number(required(post, "id", "the post"), "the post's 'id'"),
-            unix_time(required(post, "date", "the post"), "the post's 'date'"),
-            _counter(post, "likes"), _counter(post, "comments"), _counter(post, "reposts"), _counter(post, "views"), post)
+    return (
+        str(owner),
+        whole_number(required(post, "id", "the post"), "the post's 'id'"),
+        unix_time(required(post, "date", "the post"), "the post's 'date'"),
+        _counter(post, "likes"),
+        _counter(post, "comments"),
+        _counter(post, "reposts"),
+        _counter(post, "views"),
+        post,
+    )
 
 
 def _counter(post: dict, name: str) -> int | None:
@@ -100,16 +119,26 @@ def wall_posts(context: dg.AssetExecutionContext, vk: VkResource, warehouse: War
     comments, reposts and views as they are now. An unreadable post is kept in raw.load_rejects."""
     with reported_as_failure(LABEL), warehouse.connect() as conn:
         client = vk.client()
-        not_before = (datetime.now(timezone.utc) - timedelta(days=vk.wall_lookback_days)
-                      if vk.wall_lookback_days > 0 else None)
+        not_before = (
+            datetime.now(UTC) - timedelta(days=vk.wall_lookback_days) if vk.wall_lookback_days > 0 else None
+        )
         rejects = Rejects()
-        result = load(conn, VK_WALL_POSTS, readable(client.wall(vk.group_id, not_before=not_before), post_row, rejects),
-                      run_id=context.run_id)
+        result = load(
+            conn,
+            VK_WALL_POSTS,
+            readable(client.wall(vk.group_id, not_before=not_before), post_row, rejects),
+            run_id=context.run_id,
+        )
         rejected = replace_rejects(conn, "vk/wall_posts", "all", rejects, context.run_id)
         if rejected:
             context.log.warning(f"{LABEL}: {rejected} unreadable wall posts kept in raw.load_rejects")
-        return dg.MaterializeResult(metadata={"dagster/row_count": count_rows(conn, VK_WALL_POSTS),
-                                              **result.as_metadata(), "rejected": rejected})
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": count_rows(conn, VK_WALL_POSTS),
+                **result.as_metadata(),
+                "rejected": rejected,
+            }
+        )
 
 
 vk_assets = [group_stats, group_daily, wall_posts]

@@ -13,8 +13,12 @@ def check(resource: VkResource) -> str:
 def sandbox_env(sandbox) -> dict[str, str]:
     api = sandbox.api("vk")
     # the sandbox answers as fast as a community token allows
-    return {"VK_API_URL": sandbox.http.url(api), "VK_ACCESS_TOKEN": api.token, "VK_GROUP_ID": api.group_id,
-            "VK_REQUESTS_PER_SECOND": "20"}
+    return {
+        "VK_API_URL": sandbox.http.url(api),
+        "VK_ACCESS_TOKEN": api.token,
+        "VK_GROUP_ID": api.group_id,
+        "VK_REQUESTS_PER_SECOND": "20",
+    }
 
 
 SOURCE = Source(

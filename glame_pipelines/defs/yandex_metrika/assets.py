@@ -4,7 +4,6 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from glame_pipelines.defs.yandex_metrika.source import SOURCE
 from glame_pipelines.clients.metrika import (
     DEMOGRAPHIC_DIMENSIONS,
     DEMOGRAPHIC_METRICS,
@@ -24,6 +23,7 @@ from glame_pipelines.defs.shared import (
     reported_as_failure,
 )
 from glame_pipelines.defs.yandex_metrika.resources import MetrikaResource
+from glame_pipelines.defs.yandex_metrika.source import SOURCE
 from glame_pipelines.warehouse.tables import YANDEX_METRIKA_DEMOGRAPHICS, YANDEX_METRIKA_TRAFFIC
 
 GROUP, LABEL = SOURCE.name, SOURCE.label
@@ -47,18 +47,41 @@ def traffic_rows(client: MetrikaClient, counter_id: str, day: date, log) -> list
 
 def _traffic_row(counter_id: str, day: date, row: ReportRow) -> tuple:
     m = row.metrics
-    return (counter_id, day, row.dimensions["ym:s:lastTrafficSource"] or "(not set)",
-            m["ym:s:visits"], m["ym:s:users"], m["ym:s:newUsers"], m["ym:s:pageviews"], m["ym:s:bounceRate"],
-            m["ym:s:pageDepth"], m["ym:s:avgVisitDurationSeconds"], m.get("ym:s:ecommercePurchases"),
-            m.get("ym:s:ecommerceRevenue"), row.sampled, row.sample_share,
-            {"dimensions": row.dimensions, "metrics": m, "sampled": row.sampled, "sample_share": row.sample_share})
+    return (
+        counter_id,
+        day,
+        row.dimensions["ym:s:lastTrafficSource"] or "(not set)",
+        m["ym:s:visits"],
+        m["ym:s:users"],
+        m["ym:s:newUsers"],
+        m["ym:s:pageviews"],
+        m["ym:s:bounceRate"],
+        m["ym:s:pageDepth"],
+        m["ym:s:avgVisitDurationSeconds"],
+        m.get("ym:s:ecommercePurchases"),
+        m.get("ym:s:ecommerceRevenue"),
+        row.sampled,
+        row.sample_share,
+        {"dimensions": row.dimensions, "metrics": m, "sampled": row.sampled, "sample_share": row.sample_share},
+    )
 
 
 def demographic_rows(client: MetrikaClient, counter_id: str, day: date) -> list[tuple]:
     rows = client.report(counter_id, day, day, DEMOGRAPHIC_METRICS, DEMOGRAPHIC_DIMENSIONS)
-    return [(counter_id, day, r.dimensions["ym:s:gender"] or "(not set)", r.dimensions["ym:s:ageInterval"] or "(not set)",
-             r.metrics["ym:s:visits"], r.metrics["ym:s:users"], r.sampled, r.sample_share,
-             {"dimensions": r.dimensions, "metrics": r.metrics}) for r in rows]
+    return [
+        (
+            counter_id,
+            day,
+            r.dimensions["ym:s:gender"] or "(not set)",
+            r.dimensions["ym:s:ageInterval"] or "(not set)",
+            r.metrics["ym:s:visits"],
+            r.metrics["ym:s:users"],
+            r.sampled,
+            r.sample_share,
+            {"dimensions": r.dimensions, "metrics": r.metrics},
+        )
+        for r in rows
+    ]
 
 
 def _load(context, metrika: MetrikaResource, warehouse: WarehouseResource, table, fetch) -> dg.MaterializeResult:
@@ -72,17 +95,32 @@ def _load(context, metrika: MetrikaResource, warehouse: WarehouseResource, table
                 sampled_days.append(day.isoformat())
             load_day(context, conn, table, day, rows, counter_id=metrika.counter_id)
         if sampled_days:
-            context.log.warning(f"{LABEL}: data for {', '.join(sampled_days)} is sampled despite accuracy=full; "
-                                "the rows carry sample_share")
-        rows = count_rows(conn, table, "counter_id = %s and date between %s and %s",
-                          (metrika.counter_id, days[0], days[-1]))
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "days": len(days),
-                                              "sampled_days": len(sampled_days), "table": f"raw.{table.name}"})
+            context.log.warning(
+                f"{LABEL}: data for {', '.join(sampled_days)} is sampled despite accuracy=full; "
+                "the rows carry sample_share"
+            )
+        rows = count_rows(
+            conn, table, "counter_id = %s and date between %s and %s", (metrika.counter_id, days[0], days[-1])
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "days": len(days),
+                "sampled_days": len(sampled_days),
+                "table": f"raw.{table.name}",
+            }
+        )
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, pool=GROUP, partitions_def=daily_partitions,
-          backfill_policy=dg.BackfillPolicy.single_run(), kinds={"api", "postgres"},
-          metadata={"table": "raw.yandex_metrika_traffic"})
+@dg.asset(
+    key_prefix=GROUP,
+    group_name=GROUP,
+    pool=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"api", "postgres"},
+    metadata={"table": "raw.yandex_metrika_traffic"},
+)
 def traffic(context: dg.AssetExecutionContext, yandex_metrika: MetrikaResource, warehouse: WarehouseResource):
     """Visits, users, new users, pageviews, bounce rate, depth, duration and e-commerce by day and last
     traffic source. Each run also re-pulls the days before its window (YANDEX_METRIKA_LOOKBACK_DAYS)."""
@@ -94,9 +132,15 @@ def traffic(context: dg.AssetExecutionContext, yandex_metrika: MetrikaResource, 
     return _load(context, yandex_metrika, warehouse, YANDEX_METRIKA_TRAFFIC, fetch)
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, pool=GROUP, partitions_def=daily_partitions,
-          backfill_policy=dg.BackfillPolicy.single_run(), kinds={"api", "postgres"},
-          metadata={"table": "raw.yandex_metrika_demographics"})
+@dg.asset(
+    key_prefix=GROUP,
+    group_name=GROUP,
+    pool=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"api", "postgres"},
+    metadata={"table": "raw.yandex_metrika_demographics"},
+)
 def demographics(context: dg.AssetExecutionContext, yandex_metrika: MetrikaResource, warehouse: WarehouseResource):
     """Visits and users by gender and age interval, per day."""
     return _load(context, yandex_metrika, warehouse, YANDEX_METRIKA_DEMOGRAPHICS, demographic_rows)

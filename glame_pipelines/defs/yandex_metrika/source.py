@@ -12,8 +12,11 @@ def check(resource: MetrikaResource) -> str:
 
 def sandbox_env(sandbox) -> dict[str, str]:
     api = sandbox.api("metrika")
-    return {"YANDEX_METRIKA_API_URL": sandbox.http.url(api), "YANDEX_METRIKA_COUNTER_ID": api.counter_id,
-            "YANDEX_METRIKA_OAUTH_TOKEN": api.token}
+    return {
+        "YANDEX_METRIKA_API_URL": sandbox.http.url(api),
+        "YANDEX_METRIKA_COUNTER_ID": api.counter_id,
+        "YANDEX_METRIKA_OAUTH_TOKEN": api.token,
+    }
 
 
 SOURCE = Source(

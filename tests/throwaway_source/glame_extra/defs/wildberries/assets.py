@@ -3,18 +3,34 @@
 import dagster as dg
 
 from glame_extra.defs.wildberries.source import SOURCE, WildberriesResource
-from glame_pipelines.defs.shared import WarehouseResource, daily_partitions, load_day, partition_days, reported_as_failure
+from glame_pipelines.defs.shared import (
+    WarehouseResource,
+    daily_partitions,
+    load_day,
+    partition_days,
+    reported_as_failure,
+)
 from glame_pipelines.warehouse.loader import Column, RawTable, ensure_table
 
-WILDBERRIES_ORDERS = RawTable("wildberries_orders", (
-    Column("seller_id", "text", "The seller."),
-    Column("date", "date", "Moscow day."),
-    Column("orders", "integer", "Orders that day."),
-), ("seller_id", "date"), "Orders per day of a Wildberries seller.")
+WILDBERRIES_ORDERS = RawTable(
+    "wildberries_orders",
+    (
+        Column("seller_id", "text", "The seller."),
+        Column("date", "date", "Moscow day."),
+        Column("orders", "integer", "Orders that day."),
+    ),
+    ("seller_id", "date"),
+    "Orders per day of a Wildberries seller.",
+)
 
 
-@dg.asset(key=[SOURCE.name, "orders"], group_name=SOURCE.name, partitions_def=daily_partitions,
-          backfill_policy=dg.BackfillPolicy.single_run(), kinds={"api", "postgres"})
+@dg.asset(
+    key=[SOURCE.name, "orders"],
+    group_name=SOURCE.name,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"api", "postgres"},
+)
 def orders(context: dg.AssetExecutionContext, wildberries: WildberriesResource, warehouse: WarehouseResource):
     """One row per day: the day's number as its order count, so a test can check what was loaded."""
     with reported_as_failure(SOURCE.label), warehouse.connect() as conn:
