@@ -136,11 +136,13 @@ def bench_size(base_url: str, warehouse: str, size: int, home: Path) -> list[str
         "| worst ms | rows |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for (slug, name, med, worst, count), (_, _, y_med, y_worst, y_count) in zip(month, whole):
+    for (slug, name, med, worst, count), (_, _, y_med, y_worst, y_count) in zip(month, whole, strict=True):
         lines.append(
             f"| {slug} | {name} | {med:.0f} | {worst:.0f} | {count} | {y_med:.0f} | {y_worst:.0f} | {y_count} |"
         )
-    over = [f"{s}/{n}" for (s, n, _, w, _), (_, _, _, yw, _) in zip(month, whole) if max(w, yw) > TARGET_MS]
+    over = [
+        f"{s}/{n}" for (s, n, _, w, _), (_, _, _, yw, _) in zip(month, whole, strict=True) if max(w, yw) > TARGET_MS
+    ]
     lines += [
         "",
         f"Charts over {TARGET_MS} ms at their worst: {', '.join(over) if over else 'none'}. Median of all "

@@ -52,8 +52,8 @@ def main() -> None:
     for z in (2.5, 3.0, 3.5):
         t = Thresholds(z=z)
         rules = {
-            f"median + MAD, z={z}": lambda v, h: judge(Metric("m", "m", "onec", v, tuple(h)), t) is not None,
-            f"mean + std, z={z}": lambda v, h: mean_rule(v, h, t),
+            f"median + MAD, z={z}": lambda v, h, t=t: judge(Metric("m", "m", "onec", v, tuple(h)), t) is not None,
+            f"mean + std, z={z}": lambda v, h, t=t: mean_rule(v, h, t),
         }
         for name, rule in rules.items():
             for label, index in (("plain", 1), ("a holiday x3 in it", 2)):

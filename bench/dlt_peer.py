@@ -42,7 +42,9 @@ def source(url: str, page_size: int):
                         "params": {
                             "$format": "json",
                             "$orderby": "Recorder,LineNumber",
-                            "$filter": "Period ge datetime'2025-06-02T00:00:00' and Period lt datetime'2025-06-03T00:00:00'",
+                            "$filter": (
+                                "Period ge datetime'2025-06-02T00:00:00' and Period lt datetime'2025-06-03T00:00:00'"
+                            ),
                         },
                         "data_selector": "value",
                     },

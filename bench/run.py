@@ -132,7 +132,8 @@ def raw_copy(path: Path, warehouse: str) -> float:
         with (
             conn.cursor() as cur,
             cur.copy(
-                "copy raw.copy_reference (recorder, line_number, recorder_type, period, active, store_key, product_key, "
+                "copy raw.copy_reference (recorder, line_number, recorder_type, period, active, store_key, "
+                "product_key, "
                 "counterparty_key, quantity, amount, payload) from stdin with (format csv)"
             ) as copy,
             path.open("rb") as f,
@@ -301,7 +302,7 @@ def bench_day_after_history(warehouse: str, history: int) -> list[str]:
         f"| {label} | {median(first):.3f} | {median(again):.3f} | {RESYNC_RUNS} |"
         for label, (first, again) in seconds.items()
     ]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def dbt(warehouse: str, *args: str) -> tuple[float, float]:
@@ -344,7 +345,8 @@ def bench_dbt(base: str) -> list[str]:
         "online orders, a third of receipts on discount cards, one customer per 40 lines). Full = `dbt build "
         "--full-refresh`; one new day = the day's lines added, then `dbt build --vars` with that day as the "
         'window, as the daily schedule runs it. Wall time includes dbt\'s start and parse; "nodes" is the sum of '
-        "the models' and tests' own times from run_results.json (dbt runs nodes in parallel threads, so a full build's sum "
+        "the models' and tests' own times from run_results.json (dbt runs nodes in parallel threads, "
+        "so a full build's sum "
         "exceeds its wall time; for a day's build it is mostly dbt's fixed cost of about 30 ms per node, "
         "135 nodes).",
         "",

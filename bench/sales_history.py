@@ -70,7 +70,8 @@ def add_sales(
 def add_catalogs(conn: psycopg.Connection, customers: int) -> None:
     names = ("CENTRUM", "YALTA", "SEVASTOPOL")
     stores = ", ".join(
-        f"('{key}', '{n}', '{name}', false, '{{}}', 'bench')" for n, (key, name) in enumerate(zip(STORES, names), 1)
+        f"('{key}', '{n}', '{name}', false, '{{}}', 'bench')"
+        for n, (key, name) in enumerate(zip(STORES, names, strict=False), 1)
     )
     conn.execute(
         f"insert into raw.onec_stores (ref_key, code, description, deletion_mark, payload, _run_id) values {stores}"

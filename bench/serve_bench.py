@@ -234,7 +234,8 @@ def bench_backlog(base: str) -> list[str]:
         "",
         "| from the files' arrival to | wall, s |",
         "| --- | ---: |",
-        f"| the load run created by the sensor (two looks, then 1,095 partitions planned) | {created_at - started:.0f} |",
+        "| the load run created by the sensor (two looks, then 1,095 partitions planned) "
+        f"| {created_at - started:.0f} |",
         f"| the load run started (queue, run process) | {began_at - started:.0f} |",
         f"| the last file loaded (run finished) | {loaded_at - started:.0f} |",
         f"| the store-traffic marts built | {built_at - started:.0f} |",
@@ -320,7 +321,7 @@ def bench_memory(base: str) -> list[str]:
             f"| {name} | {first:.0f} | {last:.0f} | {max(p[1] for p in points) / 2**20:.0f} "
             f"| {last - first:+.0f} | {(last - first) * 3600 / span:+.0f} |"
         )
-    return lines + [""]
+    return [*lines, ""]
 
 
 STEPS = {"backlog": bench_backlog, "daily": bench_daily, "memory": bench_memory}

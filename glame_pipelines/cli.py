@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import subprocess
@@ -143,10 +144,8 @@ def sandbox(args: argparse.Namespace) -> int:
         print(f"Sandbox serving on {server.base_url}. To point the sources at it:")
         for name, value in env.items():
             print(f"  export {name}={value}")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.http._thread.join()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

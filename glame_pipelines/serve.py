@@ -5,6 +5,7 @@ process they started (and everything those started: runs, dbt, gRPC children) on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -168,10 +169,8 @@ class Supervisor:
             _signal(proc, signal.SIGKILL)
         psutil.wait_procs(alive, timeout=3)
         for child in self.children.values():
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(timeout=1)  # reaped: SIGKILLed processes are gone, only the exit status is collected
-            except subprocess.TimeoutExpired:
-                pass
 
     def tree(self) -> list[psutil.Process]:
         procs = []
@@ -185,17 +184,13 @@ class Supervisor:
 
 
 def _signal(proc: psutil.Process, sig: int) -> None:
-    try:
+    with contextlib.suppress(psutil.NoSuchProcess):
         proc.send_signal(sig)
-    except psutil.NoSuchProcess:
-        pass
 
 
 def _signal_group(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def run_dir() -> Path:

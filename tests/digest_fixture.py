@@ -101,7 +101,7 @@ def web_and_social_rows(day: date, index: int, rng: random.Random) -> dict:
     factor = WEEKDAY[day.weekday()]
     out: dict = {t.YANDEX_METRIKA_TRAFFIC: []}
     if day != STALE:
-        for source, share in zip(SOURCES, (600, 300, 150)):
+        for source, share in zip(SOURCES, (600, 300, 150), strict=True):
             visits = round(share * factor * noise(rng))
             out[t.YANDEX_METRIKA_TRAFFIC].append(
                 (

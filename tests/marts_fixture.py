@@ -101,9 +101,7 @@ ROWS = {
     t.INSTAGRAM_ACCOUNT_DAILY: [("ig", D1, 1000, 10, 50, 500, 900, 40, 70, 60, 5, 3, 2, 30, 4, {})],
     t.VK_GROUP_STATS: [("g", D1, 100, 80, 60, 300, 120, 200, 11, 2, 1, 3, 1, 0, {})],
     t.VK_GROUP_DAILY: [("g", D1, "GLAME", 1500, {})],
-    t.VK_WALL_POSTS: [
-        ("-g", 7, datetime(2025, 3, 10, 9, tzinfo=UTC), 10, 2, 1, None, {"text": "без просмотров"})
-    ],
+    t.VK_WALL_POSTS: [("-g", 7, datetime(2025, 3, 10, 9, tzinfo=UTC), 10, 2, 1, None, {"text": "без просмотров"})],
     t.TELEGRAM_CHANNEL_DAILY: [("-100", D1, "glame", "GLAME", "channel", 200, {})],
     t.ONEC_SALES_FILES: [
         (

@@ -239,9 +239,11 @@ def test_sql_lab_through_the_registered_database_is_refused_outside_marts(api, b
         assert "permission denied" in refused, (query, refused[:500])
     refused = json.dumps(sql_lab("delete from marts.unified_daily"), ensure_ascii=False)
     assert "error" in refused.lower() and "success" not in refused, refused[:500]
-    with psycopg.connect(bi["settings"].reader_url.replace("+psycopg2", "")) as conn:
-        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-            conn.execute("delete from marts.unified_daily")
+    with (
+        psycopg.connect(bi["settings"].reader_url.replace("+psycopg2", "")) as conn,
+        pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
+    ):
+        conn.execute("delete from marts.unified_daily")
     with psycopg.connect(bi["url"]) as conn:
         assert conn.execute("select count(*) from marts.unified_daily").fetchone()[0] == days
 

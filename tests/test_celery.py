@@ -4,6 +4,7 @@ step to the other worker with nothing lost or doubled."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -160,10 +161,8 @@ def kill_tree(pid: int) -> None:
     except psutil.NoSuchProcess:
         return
     for proc in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-        except psutil.NoSuchProcess:
-            pass
     psutil.wait_procs(procs, timeout=10)
 
 
@@ -232,7 +231,7 @@ def test_daily_job_on_two_celery_workers_equals_in_process_and_survives_a_killed
             output = driver.communicate(timeout=600)[0]
             assert driver.returncode == 0 and " True" in output, output[-3000:]
             run_id = output.split("RUN ", 1)[1].split()[0]
-            starts = [r for r in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)]
+            starts = list(instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START))
             by_step: dict[str, list[int]] = {}
             for record in starts:
                 by_step.setdefault(record.step_key, []).append(record.dagster_event.pid)

@@ -129,7 +129,7 @@ def sandboxes(tmp_path_factory):
 
 
 def test_faulted_run_equals_fault_free_run_and_permanent_failures_end_cleanly(sandboxes, pg_server_url, tmp_path):
-    calm, calm_env = sandboxes["calm"]
+    _calm, calm_env = sandboxes["calm"]
     stormy, stormy_env = sandboxes["stormy"]
     calm_url, stormy_url = new_database(pg_server_url), new_database(pg_server_url)
 

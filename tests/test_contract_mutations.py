@@ -124,12 +124,12 @@ def _paths(document) -> dict[str, list[tuple]]:
             found["null"].append(path)
         if isinstance(value, dict):
             for key, child in value.items():
-                found["removed"].append(path + (key,))
-                queue.append((path + (key,), child))
+                found["removed"].append((*path, key))
+                queue.append(((*path, key), child))
         elif isinstance(value, list):
             if value:
                 found["empty list"].append(path)
-            queue.extend((path + (i,), child) for i, child in enumerate(value[:2]))
+            queue.extend(((*path, i), child) for i, child in enumerate(value[:2]))
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             found["as text"].append(path)
     return found
@@ -165,7 +165,7 @@ def csv_mutations(body: bytes) -> list[Mutation]:
     names = next((line.split(",") for line in lines if len(line.split(",")) == len(last) and line != lines[-1]), header)
     for n in range(len(last)):
         emptied = ",".join("" if i == n else c for i, c in enumerate(last))
-        mutations.append(Mutation("emptied", (names[n],), "\n".join(lines[:-1] + [emptied]).encode()))
+        mutations.append(Mutation("emptied", (names[n],), "\n".join([*lines[:-1], emptied]).encode()))
     return mutations + truncations(body)
 
 
@@ -275,8 +275,8 @@ def _only_nulled(before: list, after: list) -> bool:
     """Same rows, where every value that changed became null."""
     if len(before) != len(after):
         return False
-    for old, new in zip(before, after):
-        if len(old) != len(new) or any(o != n and n is not None for o, n in zip(old, new)):
+    for old, new in zip(before, after, strict=True):
+        if len(old) != len(new) or any(o != n and n is not None for o, n in zip(old, new, strict=True)):
             return False
     return True
 
@@ -356,7 +356,7 @@ def ig_media(server, api) -> Result:
 def ig_reel_insights(server, api) -> Result:
     values, reason = instagram(server, api).media_insights({"id": "17897668449516451", "media_product_type": "REELS"})
     metrics = ("reach", "likes", "comments", "shares", "saved", "total_interactions", "views")
-    return Result([tuple(values.get(m) for m in metrics) + (reason,)])
+    return Result([(*tuple(values.get(m) for m in metrics), reason)])
 
 
 def ig_stories(server, api) -> Result:
@@ -726,7 +726,7 @@ def test_mutated_counter_files_are_rejected_or_quarantined_with_a_reason(case: C
     assert baseline.rows and not baseline.rejects
     seen = Counter()
     for mutation in case.mutations():
-        seen[outcome(case, mutation, baseline, lambda: case.run(mutation.body))] += 1
+        seen[outcome(case, mutation, baseline, lambda mutation=mutation: case.run(mutation.body))] += 1
     print(f"{case.name}: {dict(seen)}")
     assert seen["failed"] + seen["quarantined"] > 0
 

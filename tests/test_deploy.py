@@ -5,6 +5,7 @@ same commands and the same variables; the Helm values carry the instance setting
 from __future__ import annotations
 
 import configparser
+import itertools
 import os
 import shlex
 from pathlib import Path
@@ -28,7 +29,7 @@ VALUE_FLAGS = {"-h", "-p", "-w"}  # hosts, ports and workspace paths differ by d
 def normalized(argv: list[str]) -> list[str]:
     """The program's name and its arguments, with the values of host, port and workspace flags blanked."""
     out = [os.path.basename(argv[0])]
-    for previous, arg in zip(argv, argv[1:]):
+    for previous, arg in itertools.pairwise(argv):
         out.append("*" if previous in VALUE_FLAGS else arg)
     return out
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -56,10 +57,8 @@ def test_sigterm_to_make_dev_leaves_no_process(warehouse_url, tmp_path):
     up = False
     while time.monotonic() < deadline and make.poll() is None and not up:
         for proc in psutil.Process(make.pid).children(recursive=True):
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 seen.add((proc.pid, proc.create_time()))
-            except psutil.NoSuchProcess:
-                pass
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 up = True

@@ -402,7 +402,7 @@ def by_the_rule(files: list[Path]) -> dict[date, tuple]:
     result = {}
     for month in sorted({m for f in parsed for m in f.months}):
 
-        def newest(measure: str) -> tuple:
+        def newest(measure: str, month=month) -> tuple:
             chosen = next((f for f in reversed(parsed) if measure in f.months.get(month, ())), None)
             if chosen is None:
                 return None, None

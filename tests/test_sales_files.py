@@ -110,14 +110,17 @@ def test_glame_import_sales_command(tmp_path, warehouse_url):
         "GLAME_DAGSTER_PG_URL": "postgresql+psycopg2://unused/none",
         "PATH": "/usr/bin:/bin",
     }
-    run = lambda: subprocess.run(
-        [sys.executable, "-m", "glame_pipelines.cli", "import-sales", str(pivot)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def run():
+        return subprocess.run(
+            [sys.executable, "-m", "glame_pipelines.cli", "import-sales", str(pivot)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
     first, second = run(), run()
     assert first.returncode == 0, first.stdout + first.stderr
     assert first.stdout.startswith("OK") and "4 rows (xlsx_pivot), 1 rejected, total 18,700.00" in first.stdout
@@ -128,7 +131,7 @@ def test_glame_import_sales_command(tmp_path, warehouse_url):
 def test_unsupported_or_broken_files_are_reported(tmp_path, name):
     path = tmp_path / name
     path.write_text("{not json")
-    with pytest.raises(Exception):
+    with pytest.raises(SalesFileError, match=r"unsupported file type|not valid JSON"):
         read(path)
 
 

@@ -5,6 +5,8 @@ monitoring when the topology returns, alerted, retried, and its tables equal a c
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -108,10 +110,8 @@ class Topology:
 
     def kill_everything(self) -> None:
         for proc in self.watch():
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 proc.kill()
-            except psutil.NoSuchProcess:
-                pass
         self.proc.wait(10)
 
 
@@ -231,7 +231,7 @@ def step_spans(instance, run_ids, step_filter) -> list[tuple[float, float, str]]
 
 
 def assert_no_overlap(spans) -> None:
-    for (_, end, name), (start, _, other) in zip(spans, spans[1:]):
+    for (_, end, name), (start, _, other) in itertools.pairwise(spans):
         assert end <= start, f"{name} ran until {end}, {other} started at {start}"
 
 
@@ -277,7 +277,7 @@ def test_serve_sensor_run_models_pools_and_clean_stop(site):
         selection = [list(key.path) for key in after.asset_selection]
         model_runs = [after.run_id, client.submit_job_execution("models_job", asset_selection=selection)]
         for run_id in [*onec_runs, *model_runs]:
-            wait_for(lambda: instance.get_run_by_id(run_id).is_finished, 600, f"run {run_id}")
+            wait_for(lambda run_id=run_id: instance.get_run_by_id(run_id).is_finished, 600, f"run {run_id}")
             assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS, run_id
         for run in [loads[0], after]:  # through the queue, not launched directly
             assert instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_ENQUEUED)

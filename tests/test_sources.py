@@ -34,7 +34,7 @@ def python(code: str, env: dict[str, str], cwd: Path, *args: str) -> subprocess.
 def test_the_project_sources_are_found_in_their_folders():
     sources = all_sources()
     assert set(sources) == PROJECT_SOURCES
-    assert list(sources)[0] == "onec"  # `glame check` and `glame run` go 1C first
+    assert next(iter(sources)) == "onec"  # `glame check` and `glame run` go 1C first
     assert [s.name for s in sources.values() if s.daily] == ["onec", "yandex_metrika", "instagram", "vk", "telegram"]
 
 

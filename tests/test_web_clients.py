@@ -3,6 +3,7 @@ error class (auth, the vendor's rate-limit signal, 5xx, malformed bodies)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -123,7 +124,7 @@ def test_instagram_media_follows_paging_next_to_the_end(instagram, web_apis):
 
 def test_instagram_expired_token_says_what_to_do_and_is_not_retried(instagram, web_apis):
     web_apis["instagram"].token_expired = True
-    with pytest.raises(InstagramAuthError, match="expired.*INSTAGRAM_ACCESS_TOKEN"):
+    with pytest.raises(InstagramAuthError, match=r"expired.*INSTAGRAM_ACCESS_TOKEN"):
         instagram.account()
     assert instagram.retry.slept == []
 
@@ -192,7 +193,7 @@ def test_vk_paces_its_own_calls(web_sandbox, web_apis):
     client = VkClient(web_apis["vk"].token, web_sandbox.url(web_apis["vk"]), requests_per_second=10)
     for _ in range(5):
         client.group(web_apis["vk"].group_id)
-    gaps = [b - a for a, b in zip(web_apis["vk"].call_times, web_apis["vk"].call_times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(web_apis["vk"].call_times)]
     assert min(gaps) >= 0.09
 
 

@@ -205,9 +205,7 @@ def vk_client(server, api) -> VkClient:
 def test_vk_stats_sample_becomes_a_day_row():
     server, api = replay("vk", "stats.get_interval_day_openintegrations.json")
     with server:
-        periods = vk_client(server, api).stats(
-            "1", datetime(2024, 1, 7, tzinfo=UTC), datetime(2024, 1, 8, tzinfo=UTC)
-        )
+        periods = vk_client(server, api).stats("1", datetime(2024, 1, 7, tzinfo=UTC), datetime(2024, 1, 8, tzinfo=UTC))
     row = stats_row("1", periods[0])
     assert row[1] == date(2024, 1, 7) and row[2:8] == (8, 1, 0, 1, 1, 0)
     assert api.seen[0].method == "POST" and api.seen[0].query["access_token"] == TOKEN
@@ -220,7 +218,7 @@ def test_vk_wall_samples_become_post_rows(name):
     with server:
         page = vk_client(server, api).call("wall.get", owner_id="-1", count=100, offset=0)
     for post in page["items"]:
-        owner, post_id, posted, likes, comments, reposts, views, _ = vk_post_row(post)
+        owner, _post_id, posted, likes, _comments, _reposts, views, _ = vk_post_row(post)
         assert owner == str(post["owner_id"]) and posted.year >= 2018 and likes is not None
         assert views == (post.get("views") or {}).get("count")
 

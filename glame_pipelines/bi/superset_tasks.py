@@ -155,7 +155,8 @@ def normalise(name: str, config: dict, chart_ids: dict[int, int]) -> dict:
 CYRILLIC = dict(
     zip(
         "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-        ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "-", "y", "-", "e", "iu", "ia"],
+        "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch - y - e iu ia".split(),  # noqa: SIM905
+        strict=True,
     )
 )
 

@@ -182,7 +182,7 @@ def _parse_csv(text: str, day: date) -> ParsedFile:
         return _rows_from_dicts(
             "axis_csv",
             None,
-            ((n, dict(zip(header, cells)), delimiter.join(cells)) for n, cells in enumerate(reader, 2)),
+            ((n, dict(zip(header, cells, strict=False)), delimiter.join(cells)) for n, cells in enumerate(reader, 2)),
             _axis_row,
         )
     date_col = next((i for i, h in enumerate(header) if h in _DATE_HEADERS), None)
@@ -273,7 +273,7 @@ def _parse_vivotek_csv(text: str) -> ParsedFile:
         raise CounterFileError("VIVOTEK report without its RuleType,RuleName,In,Out,StartTime,EndTime section")
     header = next(csv.reader([lines[header_at]]))
     items = (
-        (n + 1, dict(zip(header, next(csv.reader([line])))), line)
+        (n + 1, dict(zip(header, next(csv.reader([line])), strict=False)), line)
         for n, line in enumerate(lines[header_at + 1 :], header_at + 1)
         if line.strip()
     )

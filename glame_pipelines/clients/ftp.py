@@ -6,6 +6,7 @@ MDTM per file. Files are never deleted; moving processed files to an archive fol
 
 from __future__ import annotations
 
+import contextlib
 import ftplib
 import io
 import logging
@@ -182,10 +183,8 @@ class FtpClient:
 
         def work(ftp: ftplib.FTP) -> str:
             for depth in range(1, len(target_dir.strip("/").split("/")) + 1):
-                try:
+                with contextlib.suppress(ftplib.error_perm):  # the folder exists
                     ftp.mkd("/" + "/".join(target_dir.strip("/").split("/")[:depth]))
-                except ftplib.error_perm:
-                    pass  # exists
             ftp.rename(posixpath.join(self.root, relative), target)
             return target
 

@@ -26,7 +26,7 @@ import requests
 T = TypeVar("T")
 
 SECRET_QUERY_PARAMS = ("access_token", "oauth_token", "token", "password", "client_secret")
-_QUERY_SECRET_RE = re.compile(r"(?P<key>(?:%s)=)[^&\s\"'#]+" % "|".join(SECRET_QUERY_PARAMS), re.IGNORECASE)
+_QUERY_SECRET_RE = re.compile(r"(?P<key>(?:{})=)[^&\s\"'#]+".format("|".join(SECRET_QUERY_PARAMS)), re.IGNORECASE)
 _TELEGRAM_PATH_RE = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
 _URL_USERINFO_RE = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s:]+(?::[^/@\s]*)?@", re.IGNORECASE)
 _AUTH_HEADER_RE = re.compile(r"(?P<scheme>\b(?:Basic|Bearer|OAuth)\s+)[A-Za-z0-9+/=._-]{8,}")
@@ -354,7 +354,8 @@ class JsonApiClient:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise TransientError(
-                f"{self.source} sent a malformed JSON body (HTTP {response.status_code}, {len(response.content)} bytes) "
+                f"{self.source} sent a malformed JSON body "
+                f"(HTTP {response.status_code}, {len(response.content)} bytes) "
                 f"for {self.redact(url)}"
             ) from None
 

@@ -208,8 +208,8 @@ def _report_row(
             "so its values cannot be matched to them"
         )
     return ReportRow(
-        {d: _dimension_value(shape, row, d, v) for d, v in zip(dimensions, values)},
-        {m: shape.number(v, f"{row}'s metric {m}", optional=True) for m, v in zip(metrics, found)},
+        {d: _dimension_value(shape, row, d, v) for d, v in zip(dimensions, values, strict=False)},
+        {m: shape.number(v, f"{row}'s metric {m}", optional=True) for m, v in zip(metrics, found, strict=False)},
         sampled,
         share,
     )

@@ -224,8 +224,8 @@ class OnecClient:
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError:
             if response.content.lstrip().startswith(b"<"):
-                raise OnecError(f"1C answered XML instead of JSON for {shown}; a proxy may drop $format=json")
-            raise TransientError(f"1C sent a malformed JSON body ({len(response.content)} bytes) for {shown}")
+                raise OnecError(f"1C answered XML instead of JSON for {shown}; a proxy may drop $format=json") from None
+            raise TransientError(f"1C sent a malformed JSON body ({len(response.content)} bytes) for {shown}") from None
         if not isinstance(body, dict):
             raise OnecError(f"1C sent an unexpected body for {shown}: {type(body).__name__}")
         if "odata.error" in body:

@@ -199,7 +199,10 @@ def _csv_records(content: bytes):
 
 
 def _json_records(content: bytes):
-    body = orjson.loads(content)
+    try:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError as error:
+        raise SalesFileError(f"not valid JSON: {error}") from None
     items = body.get("value") or body.get("rows") or body.get("data") if isinstance(body, dict) else body
     if not isinstance(items, list):
         raise SalesFileError("JSON must be a list of records (or {value|rows|data: [...]})")
@@ -241,7 +244,7 @@ def _sheet(kind: str, table: list[list]) -> tuple[str, list[SalesRow], list, dic
     if str(table[0][0] or "").replace(" ", "").lower().startswith("номенклатура,единица"):
         return _pivot(kind, table)
     header = [str(h or "") for h in table[0]]
-    return _records(kind, ((n, dict(zip(header, row))) for n, row in enumerate(table[1:], 2)))
+    return _records(kind, ((n, dict(zip(header, row, strict=False))) for n, row in enumerate(table[1:], 2)))
 
 
 _MEASURES = {"количество": "quantity", "кол-во": "quantity", "сумма": "amount"}

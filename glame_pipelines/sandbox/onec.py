@@ -141,7 +141,7 @@ def parse_filter(text: str):
         if kind != "word":
             raise FilterError(f"Ожидалось имя поля в $filter, получено {value!r}")
         take()
-        op_kind, op = take() if position < len(tokens) else (None, None)
+        _op_kind, op = take() if position < len(tokens) else (None, None)
         if op not in _COMPARISONS:
             raise FilterError(f"Неизвестная операция {op!r} в $filter")
         lit_kind, literal = take() if position < len(tokens) else (None, None)

@@ -191,7 +191,10 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 status = {"server_error": 500, "bad_gateway": 502, "unavailable": 503}[fault]
                 return self._send(api.server_error_response(status))
             if fault == "html":
-                page = b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
+                page = (
+                    b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+                    b"</center><hr><center>nginx</center></body></html>"
+                )
                 return self._send(Response(502, page, {"Content-Type": "text/html"}))
             if fault == "timeout":
                 time.sleep(server.faults.stall_seconds)

@@ -215,10 +215,14 @@ class InstagramApi(Api):
     def rate_limit_response(self) -> Response:
         response = self.error(403, 4, "(#4) Application request limit reached", is_transient=True)
         response.headers["X-App-Usage"] = '{"call_count":100,"total_cputime":20,"total_time":30}'
-        response.headers["X-Business-Use-Case-Usage"] = (
-            '{"%s":[{"type":"instagram","call_count":100,"total_cputime":20,"total_time":30,'
-            '"estimated_time_to_regain_access":%d}]}' % (self.account_id, self.regain_minutes)
-        )
+        usage = {
+            "type": "instagram",
+            "call_count": 100,
+            "total_cputime": 20,
+            "total_time": 30,
+            "estimated_time_to_regain_access": self.regain_minutes,
+        }
+        response.headers["X-Business-Use-Case-Usage"] = orjson.dumps({self.account_id: [usage]}).decode()
         return response
 
     def server_error_response(self, status: int) -> Response:
@@ -624,7 +628,8 @@ class TelegramApi(Api):
             if self.webhook_set:
                 return self.fail(
                     409,
-                    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+                    "Conflict: can't use getUpdates method while webhook is active; "
+                    "use deleteWebhook to delete the webhook first",
                 )
             offset = params.get("offset")
             if offset is not None:

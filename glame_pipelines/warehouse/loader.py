@@ -53,7 +53,7 @@ class RawTable:
         ]
         body = [
             *key_not_null,
-            *(t for c, t in zip(self.columns, typed) if c.name not in self.key),
+            *(t for c, t in zip(self.columns, typed, strict=True) if c.name not in self.key),
             sql.SQL("payload jsonb not null"),
             sql.SQL("_loaded_at timestamptz not null default now()"),
             sql.SQL("_run_id text"),
@@ -103,7 +103,7 @@ class LoadResult:
         return self
 
     def as_metadata(self) -> dict[str, int]:
-        return {k: v for k, v in vars(self).items()}
+        return dict(vars(self).items())
 
 
 def table_exists(conn: psycopg.Connection, table: RawTable) -> bool:

@@ -149,7 +149,8 @@ INSTAGRAM_ACCOUNT_DAILY = RawTable(
     "instagram_account_daily",
     _columns(
         "account_id text, date date, followers_count bigint, follows_count bigint, media_count bigint, reach bigint, "
-        "views bigint, accounts_engaged bigint, total_interactions bigint, likes bigint, comments bigint, shares bigint, "
+        "views bigint, accounts_engaged bigint, total_interactions bigint, likes bigint, comments bigint, "
+        "shares bigint, "
         "saves bigint, profile_views bigint, new_followers bigint"
     ),
     ("account_id", "date"),
@@ -187,7 +188,8 @@ VK_GROUP_STATS = RawTable(
     "vk_group_stats",
     _columns(
         "group_id text, date date, views bigint, visitors bigint, mobile_views bigint, reach bigint, "
-        "reach_subscribers bigint, mobile_reach bigint, likes bigint, comments bigint, copies bigint, subscribed bigint, "
+        "reach_subscribers bigint, mobile_reach bigint, likes bigint, comments bigint, copies bigint, "
+        "subscribed bigint, "
         "unsubscribed bigint, hidden bigint"
     ),
     ("group_id", "date"),

@@ -237,7 +237,8 @@ def load_register_days(
             if len(days) > 7 and (index % 7 == 0 or index == len(days)):
                 context.log.info(f"{source}: {index}/{len(days)} days loaded (through {day})")
         rows = conn.execute(
-            f"select count(*) from raw.{register.table.name} where {register.date_column} >= %s and {register.date_column} < %s",
+            f"select count(*) from raw.{register.table.name} "
+            f"where {register.date_column} >= %s and {register.date_column} < %s",
             (days[0], days[-1] + timedelta(1)),
         ).fetchone()[0]
     if rejected:
@@ -323,7 +324,7 @@ def _load_whole(context, conn, table: RawTable, records, to_row, source: str, wi
     rows = conn.execute(f"select count(*) from raw.{table.name}").fetchone()[0]
     return {
         "dagster/row_count": rows,
-        **{k: v for k, v in result.as_metadata().items()},
+        **dict(result.as_metadata().items()),
         "rejected": rejected,
         "table": f"raw.{table.name}",
     }

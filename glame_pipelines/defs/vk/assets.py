@@ -119,9 +119,7 @@ def wall_posts(context: dg.AssetExecutionContext, vk: VkResource, warehouse: War
     comments, reposts and views as they are now. An unreadable post is kept in raw.load_rejects."""
     with reported_as_failure(LABEL), warehouse.connect() as conn:
         client = vk.client()
-        not_before = (
-            datetime.now(UTC) - timedelta(days=vk.wall_lookback_days) if vk.wall_lookback_days > 0 else None
-        )
+        not_before = datetime.now(UTC) - timedelta(days=vk.wall_lookback_days) if vk.wall_lookback_days > 0 else None
         rejects = Rejects()
         result = load(
             conn,
