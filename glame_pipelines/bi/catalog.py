@@ -25,8 +25,12 @@ class Dashboard:
     marts: tuple[str, ...]
 
 
+# libyaml's loader when PyYAML has it: 112 files parse in a tenth of the time, and every definitions load reads them
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load(folder: Path) -> list[dict]:
-    return [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(folder.rglob("*.yaml"))]
+    return [yaml.load(p.read_text(encoding="utf-8"), Loader=SAFE_LOADER) for p in sorted(folder.rglob("*.yaml"))]
 
 
 def dataset_marts(dataset: dict) -> set[str]:
