@@ -10,13 +10,11 @@ from glame_pipelines.defs.automation import (
     with_freshness,
     instagram_stories_job,
     instagram_stories_schedule,
-    models_after_loads,
-    models_after_partial_loads,
-    models_job,
     sources_job,
 )
 from glame_pipelines.defs.bi import dashboard_specs
-from glame_pipelines.defs.dbt.assets import glame_dbt_models
+from glame_pipelines.defs.dbt.assets import glame_dbt_daily_models, glame_dbt_models
+from glame_pipelines.defs.dbt.automation import models_automation, models_job
 from glame_pipelines.defs.dbt.manifest import dbt_executable
 from glame_pipelines.defs.dbt.project import dbt_project
 from glame_pipelines.defs.digest import resources as digest
@@ -66,13 +64,13 @@ def build_definitions() -> dg.Definitions:
     source_assets = [*onec_assets, *yandex_metrika_assets, *instagram_assets, *vk_assets, *telegram_assets,
                      *ftp_counter_assets, sales_files]
     return with_freshness(dg.Definitions(
-        assets=[*source_assets, glame_dbt_models, morning_digest, *dashboard_specs()],
+        assets=[*source_assets, glame_dbt_models, glame_dbt_daily_models, morning_digest, *dashboard_specs()],
         asset_checks=[*ftp_counter_checks, *anomaly_checks],
         jobs=[sources_job, daily_analytics_job, models_job, instagram_stories_job, ftp_counter_files_job, inbox_job,
               counter_coverage_job, digest_job, instance_housekeeping_job],
         schedules=[daily_analytics_schedule, instagram_stories_schedule, counter_coverage_schedule,
                    instance_housekeeping_schedule],
-        sensors=[ftp_counter_files_sensor, sales_inbox_sensor, models_after_loads, models_after_partial_loads,
+        sensors=[ftp_counter_files_sensor, sales_inbox_sensor, models_automation,
                  alert_on_run_failure, digest_after_daily_models],
         executor=executor_from_env(),
         resources={

@@ -7,8 +7,9 @@ from datetime import date
 
 import dagster as dg
 
+from glame_pipelines.defs.dbt.automation import MODEL_GROUPS
 from glame_pipelines.defs.onec.resources import turned_off_assets
-from glame_pipelines.settings import RANGE_END, RANGE_START, WINDOW_END, WINDOW_START
+from glame_pipelines.settings import RANGE_END, RANGE_START
 
 DAILY_GROUPS = ("onec", "yandex_metrika", "instagram", "vk", "telegram")
 def _console(level: str) -> dict:
@@ -90,18 +91,21 @@ def run_sources(groups: list[str], first: date, last: date) -> Outcome:
 
 
 def run_models(failed: set[dg.AssetKey] = frozenset(), window: tuple[date, date] | None = None) -> Outcome:
-    """Build the dbt models, leaving out those downstream of an asset that just failed."""
+    """Build the dbt models in one run of `models_job`, leaving out those downstream of an asset that just
+    failed; the daily-partitioned ones over the window's days (its partition range), so the UI shows them
+    built. Run in-process, its materialisations come after the loads': the automation sensor, at its next
+    tick, finds these models newer than their deps and builds nothing again."""
     from glame_pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    from glame_pipelines.defs.automation import MODEL_GROUPS
-
     models = dg.AssetSelection.groups(*MODEL_GROUPS).resolve(graph)
     if failed:
         models -= dg.AssetSelection.assets(*failed).downstream().resolve(graph)
     tags = {"glame/launched_by": "glame run"}
     if window:
-        tags.update({WINDOW_START: window[0].isoformat(), WINDOW_END: window[1].isoformat()})
+        tags.update({RANGE_START: window[0].isoformat(), RANGE_END: window[1].isoformat()})
+    else:
+        models = {key for key in models if graph.get(key).partitions_def is None}
     return _execute("models_job", sorted(models), tags, "WARNING")
 
 
