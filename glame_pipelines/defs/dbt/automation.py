@@ -10,6 +10,8 @@ MODEL_GROUPS = ("reference", "staging", "intermediate", "marts")
 TRAILING_WINDOW = timedelta(days=7)
 # The partitioned models form chains up to this long (int_document_stores -> customer_purchases -> ...).
 PARTITIONED_DEPTH = 4
+# Raw table -> staging -> intermediate -> ... -> unified_daily: the longest path to a model (a test keeps it so).
+MODEL_DEPTH = 7
 
 
 def seed_condition() -> dg.AutomationCondition:
@@ -31,12 +33,21 @@ def about_to_change(depth: int = PARTITIONED_DEPTH) -> dg.AutomationCondition:
     return dg.AutomationCondition.in_progress() | dg.AutomationCondition.any_deps_match(changed)
 
 
+def upstream_failed(depth: int = MODEL_DEPTH) -> dg.AutomationCondition:
+    """True when a dep, or a dep of a dep (`depth` levels up), failed its latest execution; of a daily
+    partitioned asset, only its days in the trailing week count (older ones are no longer reloaded)."""
+    failed = dg.AutomationCondition.execution_failed() & dg.AutomationCondition.in_latest_time_window(TRAILING_WINDOW)
+    if depth > 1:
+        failed |= upstream_failed(depth - 1)
+    return dg.AutomationCondition.any_deps_match(failed)
+
+
 def model_condition(daily: dg.AssetSelection) -> dg.AutomationCondition:
     """Eager without its missing-deps guard, with a failure guard and a wait for partitioned deps.
 
     A model is built once one of its deps was updated since it was last requested, but not while a dep or
     itself is in progress (a backlog of loads becomes one build after the last, not one per load), and not
-    while a dep's latest execution in the trailing week failed: it keeps its data until that dep loads
+    while an asset upstream of it failed its latest execution: it keeps its data until that asset loads
     again; the models beside it still build. Eager's `~any_deps_missing` is left out on purpose: a source
     that is not configured, or days before it was first loaded, would keep every mart it feeds unbuilt.
     The daily-partitioned models (`daily`) run apart from the others (a run holds one partitions
@@ -48,10 +59,7 @@ def model_condition(daily: dg.AssetSelection) -> dg.AutomationCondition:
         & dg.AutomationCondition.any_deps_updated().since_last_handled()
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
-        & ~dg.AutomationCondition.any_deps_match(
-            dg.AutomationCondition.execution_failed()
-            & dg.AutomationCondition.in_latest_time_window(TRAILING_WINDOW)
-        ).with_label("any_deps_failed")
+        & ~upstream_failed().with_label("upstream_failed")
         & ~dg.AutomationCondition.any_deps_match(
             about_to_change() & ~dg.AutomationCondition.will_be_requested()  # requested in this run: fine
         ).allow(daily).with_label("partitioned_deps_pending")
