@@ -97,13 +97,17 @@ def indirect_selection(mode: str) -> Iterator[None]:
             os.environ["DBT_INDIRECT_SELECTION"] = previous
 
 
-def partition_window(context: dg.AssetExecutionContext) -> tuple[str, str] | None:
-    """The run's partition range as inclusive Moscow days (the models' `between start_date and end_date`);
-    None for an unpartitioned run."""
-    if not context.has_partition_key_range:
-        return None
-    window = context.partition_time_window
+def inclusive_days(window: dg.TimeWindow) -> tuple[str, str]:
+    """A partition time window (end exclusive, at Moscow midnight) as the first and last Moscow day, as the
+    models' `between start_date and end_date` reads them."""
     return window.start.date().isoformat(), (window.end.date() - timedelta(1)).isoformat()
+
+
+def partition_window(context: dg.AssetExecutionContext) -> tuple[str, str] | None:
+    """The days of the run's partition range: the daily models' own, and in a run over a range (`glame run`)
+    the other models' too, whose tests then check those days only, as the daily models' do (see
+    macros/tests_in_window.sql). None for a run without partitions: whole tables are tested."""
+    return inclusive_days(context.partition_time_window) if context.has_partition_key_range else None
 
 
 def day_figures(conn, model: str) -> dict[str, float | None]:
