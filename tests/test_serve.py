@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -164,6 +164,16 @@ def runs(instance, job: str, statuses=None) -> list[dg.DagsterRun]:
     return list(instance.get_runs(dg.RunsFilter(job_name=job, statuses=statuses)))
 
 
+def model_runs(instance, after: dg.DagsterRun | None = None) -> list[dg.DagsterRun]:
+    """The runs that build models: the automation sensor's (glame/kind=models) and models_job's; with
+    `after`, those created once that run ended."""
+    since = None
+    if after is not None:
+        since = datetime.fromtimestamp(instance.get_run_record_by_id(after.run_id).end_time, timezone.utc)
+    records = instance.get_run_records(dg.RunsFilter(tags={"glame/kind": "models"}, created_after=since))
+    return [record.dagster_run for record in records]
+
+
 def step_spans(instance, run_ids, step_filter) -> list[tuple[float, float, str]]:
     """(start, end, run:step) of every step matching the filter, from the instance's event log."""
     spans = []
@@ -210,9 +220,10 @@ def test_serve_sensor_run_models_pools_and_clean_stop(site):
         loads = wait_for(lambda: topology.watch() and runs(instance, "ftp_counter_files_job", [dg.DagsterRunStatus.SUCCESS]),
                          600, "the counter files' run")
         assert len(loads) == 1 and loads[0].tags.get("glame/files") == str(len(list(site["ftp"].root.rglob("*.txt"))))
-        after = wait_for(lambda: topology.watch() and [r for r in runs(instance, "models_job")
-                                                         if r.tags.get("glame/after_run") == loads[0].run_id],
-                         420, "the models run the load requests")[0]
+        view = dg.AssetKey(["staging", "stg_ftp_counters__visits"])
+        after = wait_for(lambda: topology.watch() and [r for r in model_runs(instance, after=loads[0])
+                                                         if view in (r.asset_selection or ())],
+                         420, "the models run the load is followed by")[-1]
         # a second build of the same models requested while the first is queued or running
         selection = [list(key.path) for key in after.asset_selection]
         model_runs = [after.run_id, client.submit_job_execution("models_job", asset_selection=selection)]
@@ -227,9 +238,17 @@ def test_serve_sensor_run_models_pools_and_clean_stop(site):
         onec_spans = step_spans(instance, onec_runs, lambda key: key.startswith("onec__"))
         assert len(onec_spans) == 4
         assert_no_overlap(onec_spans)
-        finished = [r.run_id for r in runs(instance, "models_job") if r.is_finished]  # the 1C loads' ones too
+        # The 1C loads feed the daily-partitioned marts: the sensor asks for their trailing week, which the
+        # backfill daemon runs as one run over the partition range (single-run policy), not a run per day.
+        sales = dg.AssetKey(["marts", "sales_daily"])
+        daily = wait_for(lambda: topology.watch() and [r for r in model_runs(instance) if sales in (r.asset_selection or ())
+                                                         and r.is_finished], 420, "the daily models' run")
+        for run in daily:
+            assert run.status == dg.DagsterRunStatus.SUCCESS, run.run_id
+            assert run.tags[RANGE_START] < run.tags[RANGE_END] and "dagster/partition" not in run.tags, run.tags
+        finished = [r.run_id for r in model_runs(instance) if r.is_finished]  # the 1C loads' ones too
         # The dbt build steps (pool `dbt`); a models run's other steps are the marts' anomaly checks (reads only)
-        dbt_spans = step_spans(instance, finished, lambda key: key == "glame_dbt_models")
+        dbt_spans = step_spans(instance, finished, lambda key: key in ("glame_dbt_models", "glame_dbt_daily_models"))
         assert len(dbt_spans) >= 2
         assert_no_overlap(dbt_spans)
     finally:
