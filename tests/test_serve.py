@@ -164,7 +164,7 @@ def runs(instance, job: str, statuses=None) -> list[dg.DagsterRun]:
     return list(instance.get_runs(dg.RunsFilter(job_name=job, statuses=statuses)))
 
 
-def model_runs(instance, after: dg.DagsterRun | None = None) -> list[dg.DagsterRun]:
+def building_models(instance, after: dg.DagsterRun | None = None) -> list[dg.DagsterRun]:
     """The runs that build models: the automation sensor's (glame/kind=models) and models_job's; with
     `after`, those created once that run ended."""
     since = None
@@ -188,6 +188,12 @@ def step_spans(instance, run_ids, step_filter) -> list[tuple[float, float, str]]
             elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
                 spans.append((starts[record.step_key], record.timestamp, f"{run_id[:8]}:{record.step_key}"))
     return sorted(spans)
+
+
+def failures(instance, run_id: str) -> list[str]:
+    """The run's failed steps and why, for an assertion's message."""
+    return [f"{r.step_key}: {r.dagster_event.step_failure_data.error.message[:2000] if r.dagster_event.step_failure_data.error else ''}"
+            for r in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)] or [run_id]
 
 
 def assert_no_overlap(spans) -> None:
@@ -220,9 +226,9 @@ def test_serve_sensor_run_models_pools_and_clean_stop(site):
         loads = wait_for(lambda: topology.watch() and runs(instance, "ftp_counter_files_job", [dg.DagsterRunStatus.SUCCESS]),
                          600, "the counter files' run")
         assert len(loads) == 1 and loads[0].tags.get("glame/files") == str(len(list(site["ftp"].root.rglob("*.txt"))))
-        view = dg.AssetKey(["staging", "stg_ftp_counters__visits"])
-        after = wait_for(lambda: topology.watch() and [r for r in model_runs(instance, after=loads[0])
-                                                         if view in (r.asset_selection or ())],
+        traffic = dg.AssetKey(["marts", "store_traffic_daily"])  # after the 1C loads' sales_daily, which it reads
+        after = wait_for(lambda: topology.watch() and [r for r in building_models(instance, after=loads[0])
+                                                         if traffic in (r.asset_selection or ())],
                          420, "the models run the load is followed by")[-1]
         # a second build of the same models requested while the first is queued or running
         selection = [list(key.path) for key in after.asset_selection]
@@ -241,12 +247,12 @@ def test_serve_sensor_run_models_pools_and_clean_stop(site):
         # The 1C loads feed the daily-partitioned marts: the sensor asks for their trailing week, which the
         # backfill daemon runs as one run over the partition range (single-run policy), not a run per day.
         sales = dg.AssetKey(["marts", "sales_daily"])
-        daily = wait_for(lambda: topology.watch() and [r for r in model_runs(instance) if sales in (r.asset_selection or ())
+        daily = wait_for(lambda: topology.watch() and [r for r in building_models(instance) if sales in (r.asset_selection or ())
                                                          and r.is_finished], 420, "the daily models' run")
         for run in daily:
-            assert run.status == dg.DagsterRunStatus.SUCCESS, run.run_id
+            assert run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, run.run_id)
             assert run.tags[RANGE_START] < run.tags[RANGE_END] and "dagster/partition" not in run.tags, run.tags
-        finished = [r.run_id for r in model_runs(instance) if r.is_finished]  # the 1C loads' ones too
+        finished = [r.run_id for r in building_models(instance) if r.is_finished]  # the 1C loads' ones too
         # The dbt build steps (pool `dbt`); a models run's other steps are the marts' anomaly checks (reads only)
         dbt_spans = step_spans(instance, finished, lambda key: key in ("glame_dbt_models", "glame_dbt_daily_models"))
         assert len(dbt_spans) >= 2

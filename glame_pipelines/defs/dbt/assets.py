@@ -58,11 +58,11 @@ class GlameTranslator(DagsterDbtTranslator):
         return None
 
 
-
-
+# The daily models' keys, which the other models' automation condition waits on (see automation.py).
 DAILY_SELECTION = dg.AssetSelection.assets(*(
     GlameTranslator().get_asset_key(node)
     for node in json.loads(ensure_manifest().read_text())["nodes"].values() if is_daily(node)))
+
 
 # A partial build (some sources failed, their models left out) runs only the tests whose parents were all
 # built in it: with dbt's default (eager), a test joining a rebuilt mart to a left-out one raises a false
