@@ -132,6 +132,17 @@ def load_counter_files(context, conn, files: list[CounterFile]) -> None:
         load(conn, FTP_COUNTER_FILES, [item.status_row() for item in files], run_id=context.run_id)
 
 
+def after_load(context, session, item: CounterFile, mapping: dict, archive_directory: str) -> None:
+    """A loaded file from a folder the store mapping lacks is flagged; with an archive folder it is moved."""
+    if item.store not in mapping:
+        context.log.warning(
+            f"{LABEL}: folder {item.store!r} is not in the store mapping "
+            "(dbt_project/seeds/store_mapping.csv); loaded and flagged"
+        )
+    if archive_directory:
+        session.archive(item.path, archive_directory)
+
+
 def batched(items: list, size: int) -> list[list]:
     return [items[n : n + size] for n in range(0, len(items), size)]
 
@@ -170,16 +181,11 @@ def visits(context: dg.AssetExecutionContext, ftp_counters: FtpResource, warehou
                 files = [read_counter_file(f.path, session.read(f.path), (f.size, f.modified)) for f in batch]
                 load_counter_files(context, conn, files)
                 failures += [item.failure for item in files if item.failure]
-                good = [item for item in files if not item.failure]
-                loaded.update({item.path: item.summary() for item in good})
-                for item in good:
-                    if item.store not in mapping:
-                        context.log.warning(
-                            f"{LABEL}: folder {item.store!r} is not in the store mapping "
-                            "(dbt_project/seeds/store_mapping.csv); loaded and flagged"
-                        )
-                    if ftp_counters.archive_directory:
-                        session.archive(item.path, ftp_counters.archive_directory)
+                for item in files:
+                    if not item.failure:
+                        loaded[item.path] = item.summary()
+                        after_load(context, session, item, mapping, ftp_counters.archive_directory)
+                context.log.info(f"{LABEL}: {len(loaded)} of {len(present)} files loaded")
     if failures:
         raise dg.Failure(description="; ".join(failures), metadata={"loaded_files": len(loaded)}, allow_retries=False)
     _batch_partition_events()
