@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from sales_history import add_catalogs, add_sales  # noqa: E402
 
+from glame_pipelines.defs.ftp_counters.sensors import POLL_SECONDS  # noqa: E402
 from glame_pipelines.defs.schedules import daily_run_request  # noqa: E402
 from glame_pipelines.sandbox import build_sandbox  # noqa: E402
 from glame_pipelines.sandbox.ftp import FtpSandbox, write_counter_files  # noqa: E402
@@ -201,10 +202,41 @@ def build_models(warehouse: str) -> None:
     )
 
 
+def run_timeline(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dict[str, float]:
+    """When each part of a load run happened, from its event log: the planned events the daemon writes
+    when it creates the run, the run process starting, the files loaded, the materialisations, the check."""
+    stamps: dict[str, list[float]] = {}
+    for entry in instance.all_logs(run.run_id):
+        if entry.dagster_event:
+            stamps.setdefault(entry.dagster_event.event_type_value, []).append(entry.timestamp)
+    record = instance.get_run_record_by_id(run.run_id)
+    return {
+        "created": record.create_timestamp.timestamp(),
+        "planned_first": min(stamps.get("ASSET_MATERIALIZATION_PLANNED", [0])),
+        "planned_last": max(stamps.get("ASSET_MATERIALIZATION_PLANNED", [0])),
+        "started": record.start_time,
+        "step_started": min(stamps.get("STEP_START", [0])),
+        "first_materialised": min(stamps.get("ASSET_MATERIALIZATION", [0])),
+        "last_materialised": max(stamps.get("ASSET_MATERIALIZATION", [0])),
+        "finished": record.end_time,
+    }
+
+
+RUN_PARTS = [
+    ("planned events written by the daemon when it created the run", "planned_first", "planned_last"),
+    ("created -> run process started (queue, definitions load)", "created", "started"),
+    ("run process started -> the step started", "started", "step_started"),
+    ("the files read and loaded (step start -> first materialisation)", "step_started", "first_materialised"),
+    ("the materialisation events, one per partition", "first_materialised", "last_materialised"),
+    ("the coverage check and the run's end", "last_materialised", "finished"),
+]
+
+
 def bench_backlog(base: str) -> list[str]:
     warehouse = fresh_db(base, "backlog")
     world = RetailWorld()
     root = Path(tempfile.mkdtemp(prefix="glame-ftp-bench-"))
+    load_before = os.getloadavg()
     try:
         build_models(warehouse)
         with FtpSandbox(root) as ftp, Serve(warehouse, ftp.env()) as serve:
@@ -214,9 +246,15 @@ def bench_backlog(base: str) -> list[str]:
             models = serve.wait_runs("models_job", 1, started)
             loaded_at = max(finished_at(serve.instance, r) for r in loads)
             built_at = max(finished_at(serve.instance, r) for r in models)
-            record = serve.instance.get_run_record_by_id(loads[0].run_id)
-            created_at, began_at = record.create_timestamp.timestamp(), record.start_time
-            ok = all(r.status == dg.DagsterRunStatus.SUCCESS for r in [*loads, *models])
+            largest = max(loads, key=lambda r: int(r.tags.get("glame/files", "1")))
+            parts = run_timeline(serve.instance, largest)
+            created_at = created_at_of(serve, loads)
+            load_after = os.getloadavg()
+            single_started = time.time()  # one more day's file arrives on an installation already loaded
+            write_counter_files(world, root, world.today, world.today + timedelta(1))
+            single = serve.wait_runs("ftp_counter_files_job", 1, single_started)
+            single_at = max(finished_at(serve.instance, r) for r in single)
+            ok = all(r.status == dg.DagsterRunStatus.SUCCESS for r in [*loads, *models, *single])
             with psycopg.connect(warehouse) as conn:
                 loaded = conn.execute("select count(*) from raw.ftp_counter_files where status = 'loaded'").fetchone()[
                     0
@@ -228,19 +266,33 @@ def bench_backlog(base: str) -> list[str]:
         "## Counter-file backlog through `glame serve`",
         "",
         f"{len(files):,} files (3 stores x 365 days) dropped on the sandbox FTP while `glame serve` runs "
-        f"(sensor every 30 s, a file ready at its second sight): {len(loads)} load run(s) and {len(models)} "
-        f"models run(s), {'all succeeded' if ok else 'NOT ALL SUCCEEDED'}; {loaded:,} files loaded, "
-        f"{days:,} store-days in marts.store_traffic_daily.",
+        f"(sensor every {POLL_SECONDS} s, a file ready at its second sight): {len(loads)} load run(s) and "
+        f"{len(models)} models run(s), {'all succeeded' if ok else 'NOT ALL SUCCEEDED'}; {loaded:,} files loaded, "
+        f"{days:,} store-days in marts.store_traffic_daily. Load average (1 / 5 min) before: "
+        f"{load_before[0]:.1f} / {load_before[1]:.1f}, after the backlog: {load_after[0]:.1f} / {load_after[1]:.1f}.",
         "",
         "| from the files' arrival to | wall, s |",
         "| --- | ---: |",
-        "| the load run created by the sensor (two looks, then 1,095 partitions planned) "
+        "| the load run created (two looks, then the daemon checks each of the 1,095 partitions and adds them) "
         f"| {created_at - started:.0f} |",
-        f"| the load run started (queue, run process) | {began_at - started:.0f} |",
+        f"| the load run started (queue, run process) | {parts['started'] - started:.0f} |",
         f"| the last file loaded (run finished) | {loaded_at - started:.0f} |",
         f"| the store-traffic marts built | {built_at - started:.0f} |",
         "",
+        f"The largest load run ({largest.tags.get('glame/files', '1')} files), part by part:",
+        "",
+        "| part | s |",
+        "| --- | ---: |",
+        *(f"| {label} | {parts[last] - parts[first]:.1f} |" for label, first, last in RUN_PARTS),
+        "",
+        f"One more day's files (3) dropped afterwards, on the loaded installation: their load run finished "
+        f"{single_at - single_started:.0f} s after they arrived (target: within a minute).",
+        "",
     ]
+
+
+def created_at_of(serve: Serve, runs: list[dg.DagsterRun]) -> float:
+    return min(serve.instance.get_run_record_by_id(r.run_id).create_timestamp.timestamp() for r in runs)
 
 
 def bench_daily(base: str) -> list[str]:
@@ -327,9 +379,11 @@ def bench_memory(base: str) -> list[str]:
 STEPS = {"backlog": bench_backlog, "daily": bench_daily, "memory": bench_memory}
 
 if __name__ == "__main__":
-    from run import server_url
+    from run import configured_server
 
-    base_url = server_url()
+    base_url = configured_server()
+    if not base_url:
+        sys.exit("serve_bench.py alone needs GLAME_WAREHOUSE_URL or GLAME_TEST_DATABASE_URL (a Postgres server)")
     for step in sys.argv[1:] or list(STEPS):
         section = STEPS[step](base_url)
         print("\n".join(section), flush=True)

@@ -144,6 +144,24 @@ def test_files_load_and_a_reupload_replaces_the_day(ftp_sandbox, warehouse_url, 
     ).fetchone() == (57, 2)
 
 
+def test_a_batch_of_files_leaves_what_loading_them_one_by_one_leaves(ftp_sandbox, warehouse_url, conn):
+    """Regression guard for the batched writes (100 files a transaction): where two files of one run cover
+    the same store-day, the later one wins that day, as when each file was its own transaction."""
+    put(ftp_sandbox, "CENTRUM/251201.txt", b"date,visitors\n2025-12-01,10\n2025-12-02,20\n")
+    put(ftp_sandbox, "CENTRUM/251202.txt", b"date,visitors\n2025-12-02,200\n")
+    put(ftp_sandbox, "YALTA/251202.txt", MEGACOUNT.format(a=3, b=3, t=10).encode())
+    query = "select store_folder, visit_date, file_path, entries from raw.ftp_counter_visits order by 1, 2, 3, 4"
+    paths = ["CENTRUM/251201.txt", "CENTRUM/251202.txt", "YALTA/251202.txt"]
+    for path in paths:
+        assert materialize(ftp_sandbox, warehouse_url, [path]).success
+    one_by_one = conn.execute(query).fetchall()
+    assert [(r[1].day, r[3]) for r in one_by_one if r[0] == "CENTRUM"] == [(1, 10), (2, 200)]
+    conn.execute("truncate raw.ftp_counter_visits, raw.ftp_counter_files, raw.ftp_counter_rejects")
+    assert materialize(ftp_sandbox, warehouse_url, paths).success
+    assert conn.execute(query).fetchall() == one_by_one
+    assert conn.execute("select count(*) from raw.ftp_counter_files where status = 'loaded'").fetchone()[0] == 3
+
+
 def test_a_malformed_line_is_quarantined_and_the_rest_loads(ftp_sandbox, warehouse_url, conn):
     put(ftp_sandbox, "CENTRUM/251202.txt", b"device_name: MEGACOUNT_3D\n10:00-11:00 in: 5 out: 4\n%%garbage%%\n")
     assert materialize(ftp_sandbox, warehouse_url, ["CENTRUM/251202.txt"]).success

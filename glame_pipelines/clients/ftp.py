@@ -11,12 +11,15 @@ import ftplib
 import io
 import logging
 import posixpath
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from glame_pipelines.clients.http import ApiError, AuthError, Redactor, RetryPolicy, TransientError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class FtpError(ApiError):
@@ -88,21 +91,19 @@ class FtpClient:
             ) from None
 
     def _session(self, work):
-        def attempt():
-            ftp = self._connect()
-            try:
-                return work(ftp)
-            except ftplib.error_temp as error:
-                raise TransientError(f"FTP {self.host}: {self.redact(error)}") from None
-            except (TimeoutError, ConnectionError, EOFError) as error:
-                raise TransientError(f"FTP {self.host}: connection lost ({type(error).__name__})") from None
-            finally:
-                try:
-                    ftp.quit()
-                except Exception:
-                    ftp.close()
+        """`work` on a connection of its own, logged in for it and closed after."""
+        with self.session() as session:
+            return session.run(work)
 
-        return self.retry.run(attempt, on_retry=lambda n, e, w: log.warning("%s; retry %d in %.1fs", e, n, w))
+    @contextlib.contextmanager
+    def session(self) -> Iterator[FtpSession]:
+        """One login for many commands: a backlog of a year is 1,095 files, and a login per file cost more
+        than reading it. Closed (QUIT) when the block ends."""
+        session = FtpSession(self)
+        try:
+            yield session
+        finally:
+            session.close()
 
     # -- operations --
 
@@ -166,29 +167,76 @@ class FtpClient:
         return RemoteFile(relative, int(size), str(modified)[:14])
 
     def read(self, relative: str) -> bytes:
-        def work(ftp: ftplib.FTP) -> bytes:
-            buffer = io.BytesIO()
-            ftp.retrbinary(f"RETR {posixpath.join(self.root, relative)}", buffer.write)
-            return buffer.getvalue()
-
-        try:
-            return self._session(work)
-        except ftplib.error_perm as error:
-            raise FtpError(f"FTP {self.host}: cannot read {relative} ({error})") from None
+        with self.session() as session:
+            return session.read(relative)
 
     def archive(self, relative: str, archive_dir: str) -> str:
         """Move a processed file to `<archive_dir>/<store>/<name>`; never deletes."""
-        target_dir = posixpath.join(self.root, archive_dir, posixpath.dirname(relative))
+        with self.session() as session:
+            return session.archive(relative, archive_dir)
+
+
+@dataclass
+class FtpSession:
+    """A logged-in connection reused command after command. A transient failure (a dropped connection,
+    a 4xx answer) closes it, and the command is retried on a new login under the client's retry policy."""
+
+    client: FtpClient
+    ftp: ftplib.FTP | None = None
+
+    def run(self, work: Callable[[ftplib.FTP], T]) -> T:
+        client = self.client
+
+        def attempt() -> T:
+            if self.ftp is None:
+                self.ftp = client._connect()
+            try:
+                return work(self.ftp)
+            except ftplib.error_temp as error:
+                self.close()
+                raise TransientError(f"FTP {client.host}: {client.redact(error)}") from None
+            except (TimeoutError, ConnectionError, EOFError) as error:
+                self.close()
+                raise TransientError(f"FTP {client.host}: connection lost ({type(error).__name__})") from None
+
+        return client.retry.run(attempt, on_retry=lambda n, e, w: log.warning("%s; retry %d in %.1fs", e, n, w))
+
+    def close(self) -> None:
+        if self.ftp is None:
+            return
+        try:
+            self.ftp.quit()
+        except Exception:
+            self.ftp.close()
+        self.ftp = None
+
+    def read(self, relative: str) -> bytes:
+        root = self.client.root
+
+        def work(ftp: ftplib.FTP) -> bytes:
+            buffer = io.BytesIO()
+            ftp.retrbinary(f"RETR {posixpath.join(root, relative)}", buffer.write)
+            return buffer.getvalue()
+
+        try:
+            return self.run(work)
+        except ftplib.error_perm as error:
+            raise FtpError(f"FTP {self.client.host}: cannot read {relative} ({error})") from None
+
+    def archive(self, relative: str, archive_dir: str) -> str:
+        """Move a processed file to `<archive_dir>/<store>/<name>`; never deletes."""
+        root = self.client.root
+        target_dir = posixpath.join(root, archive_dir, posixpath.dirname(relative))
         target = posixpath.join(target_dir, posixpath.basename(relative))
 
         def work(ftp: ftplib.FTP) -> str:
             for depth in range(1, len(target_dir.strip("/").split("/")) + 1):
                 with contextlib.suppress(ftplib.error_perm):  # the folder exists
                     ftp.mkd("/" + "/".join(target_dir.strip("/").split("/")[:depth]))
-            ftp.rename(posixpath.join(self.root, relative), target)
+            ftp.rename(posixpath.join(root, relative), target)
             return target
 
-        return self._session(work)
+        return self.run(work)
 
 
 def modified_at(signature: str) -> datetime:
