@@ -295,6 +295,9 @@ def test_a_run_lost_with_its_machine_is_failed_alerted_and_redone(site):
     topology.start()
     try:
         before = {r.run_id for r in runs(instance, "ftp_counter_files_job")}
+        # Each file is sent 0.2 s late: the batched load of 180 files lasts about 40 s, long enough to lose the
+        # machine mid-way (at full speed it would be over in a second).
+        site["ftp"].throttle(0.2)
         write_counter_files(site["world"], site["ftp"].root, date(2025, 3, 1), date(2025, 4, 30))
         run = wait_for(lambda: topology.watch() and [r for r in runs(instance, "ftp_counter_files_job", [dg.DagsterRunStatus.STARTED])
                                                        if r.run_id not in before], 600, "the backlog's run")[0]
@@ -324,6 +327,7 @@ def test_a_run_lost_with_its_machine_is_failed_alerted_and_redone(site):
         assert retry[0].tags[RANGE_START] == run.tags[RANGE_START] and retry[0].tags[RANGE_END] == run.tags[RANGE_END]
     finally:
         stop(topology)
+        site["ftp"].throttle(0)
     known = instance.get_dynamic_partitions("ftp_counter_files")
     paths = known[known.index(run.tags[RANGE_START]):known.index(run.tags[RANGE_END]) + 1]
     with psycopg.connect(site["url"]) as conn:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -52,6 +53,13 @@ def write_counter_files(world: RetailWorld, root: Path, start: date, end: date) 
     return written
 
 
+def _slow_retr(handler: FTPHandler, file: str):
+    """RETR, answered `retr_delay` seconds late (see FtpSandbox.throttle); the server runs a thread per client."""
+    if handler.retr_delay:
+        time.sleep(handler.retr_delay)
+    return super(type(handler), handler).ftp_RETR(file)
+
+
 class FtpSandbox:
     """pyftpdlib serving `root` to one user, in a background thread."""
 
@@ -74,7 +82,7 @@ class FtpSandbox:
 
             base = TLS_FTPHandler
             attributes.update(certfile=str(certfile), tls_control_required=True, tls_data_required=True)
-        handler = type("SandboxFtpHandler", (base,), attributes)
+        handler = type("SandboxFtpHandler", (base,), {**attributes, "retr_delay": 0.0, "ftp_RETR": _slow_retr})
         handler.passive_ports = None
         ftp_log = logging.getLogger("pyftpdlib")
         if not ftp_log.handlers:  # else pyftpdlib installs its own INFO handler on stderr
@@ -86,7 +94,13 @@ class FtpSandbox:
         # drop its connections at once. Give each server its own.
         self.server._exit, self.server._lock = threading.Event(), threading.Lock()
         self.user, self.password = user, password
+        self._handler = handler
         self._thread: threading.Thread | None = None
+
+    def throttle(self, seconds_per_file: float) -> None:
+        """Answer each download (RETR) `seconds_per_file` late, like a store's thin uplink (0: full speed):
+        a test that must catch a load mid-way gets a load that lasts."""
+        self._handler.retr_delay = seconds_per_file
 
     @property
     def port(self) -> int:
