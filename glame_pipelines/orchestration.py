@@ -7,10 +7,10 @@ from datetime import date
 
 import dagster as dg
 
-from glame_pipelines.defs.dbt.automation import MODEL_GROUPS
-from glame_pipelines.settings import RANGE_END, RANGE_START
+from glame_pipelines.settings import RANGE_END, RANGE_START, WINDOW_END, WINDOW_START
 from glame_pipelines.sources import turned_off_assets
 
+MODEL_GROUPS = ("reference", "staging", "intermediate", "marts")
 LAUNCHED_BY = {"glame/launched_by": "glame run"}
 
 
@@ -43,17 +43,14 @@ class Outcome:
 
 
 def execute(defs: dg.Definitions, job_name: str, keys: list[dg.AssetKey], tags: dict[str, str],
-            log_level: str = "INFO", checks: set[dg.AssetCheckKey] | None = None) -> Outcome:
-    """One run of a job of `defs` over `keys`, in this process, recorded in the Dagster instance.
-    `checks`: the asset checks to run (default: every check of the selected assets)."""
+            log_level: str = "INFO") -> Outcome:
+    """One run of a job of `defs` over `keys`, in this process, recorded in the Dagster instance."""
     outcome = Outcome()
     if not keys:
         return outcome
-    job, selection = defs.resolve_job_def(job_name), keys
-    if checks is not None:
-        job, selection = job.get_subset(asset_selection=set(keys), asset_check_selection=checks), None
+    job = defs.resolve_job_def(job_name)
     result = job.execute_in_process(
-        instance=dg.DagsterInstance.get(), asset_selection=selection, tags=tags, raise_on_error=False,
+        instance=dg.DagsterInstance.get(), asset_selection=keys, tags=tags, raise_on_error=False,
         run_config=_console(log_level),
     )
     outcome.run_id = result.run_id
@@ -101,35 +98,12 @@ def run_sources(defs: dg.Definitions, groups: list[str], first: date, last: date
 
 def run_models(defs: dg.Definitions, failed: set[dg.AssetKey] = frozenset(),
                window: tuple[date, date] | None = None) -> Outcome:
-    """Build the dbt models in one run of `models_job`, leaving out those downstream of an asset that just
-    failed; the daily-partitioned ones over the window's days (its partition range), so the UI shows them
-    built. Run in-process, its materialisations come after the loads': the automation sensor, at its next
-    tick, finds these models newer than their deps and builds nothing again."""
+    """Build the dbt models, leaving out those downstream of an asset that just failed."""
     graph = defs.resolve_asset_graph()
-    every_model = dg.AssetSelection.groups(*MODEL_GROUPS).resolve(graph)
-    models = set(every_model)
+    models = dg.AssetSelection.groups(*MODEL_GROUPS).resolve(graph)
     if failed:
         models -= dg.AssetSelection.assets(*failed).downstream().resolve(graph)
     tags = dict(LAUNCHED_BY)
     if window:
-        tags.update({RANGE_START: window[0].isoformat(), RANGE_END: window[1].isoformat()})
-    else:
-        models = {key for key in models if graph.get(key).partitions_def is None}
-    return execute(defs, "models_job", sorted(models), tags, "WARNING",
-                   checks=checks_within(graph, models, every_model))
-
-
-def checks_within(graph, models: set[dg.AssetKey], every_model: set[dg.AssetKey]) -> set[dg.AssetCheckKey]:
-    """The checks of the models built, less two kinds. A test joining a built model to a left-out one
-    would raise a false alarm. A test of a model that also reads a model built after it (customer_purchases'
-    relationship to customer_profile) becomes, with the daily models in an op of their own, a step of its
-    own that Dagster does not order after that model: it would read a table not built yet."""
-    keep = set()
-    for check in graph.asset_check_keys:
-        if check.asset_key not in models:
-            continue
-        others = (graph.get(check).parent_entity_keys & every_model) - {check.asset_key}
-        later = dg.AssetSelection.assets(check.asset_key).downstream().resolve(graph)
-        if others <= models and not others & later:
-            keep.add(check)
-    return keep
+        tags.update({WINDOW_START: window[0].isoformat(), WINDOW_END: window[1].isoformat()})
+    return execute(defs, "models_job", sorted(models), tags, "WARNING")

@@ -12,11 +12,9 @@ from zoneinfo import ZoneInfo
 HISTORY_START_ENV = "GLAME_HISTORY_START"
 DEFAULT_HISTORY_START = "2023-08-01"
 TIMEZONE = "Europe/Moscow"
-# Run tags: Dagster's partition range (the daily dbt models rebuild its Moscow days).
+# Run tags: Dagster's partition range, and the Moscow days the dbt models rebuild.
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
-# The daily run reloads yesterday and the days before it: 1C documents are re-posted for about a week
-# (Metrika adds its own 2-day lookback). The daily dbt models rebuild the same days.
-TRAILING_DAYS = 7
+WINDOW_START, WINDOW_END = "glame/window_start", "glame/window_end"
 
 
 def moscow_today() -> date:

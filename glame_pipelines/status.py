@@ -16,7 +16,7 @@ import dagster as dg
 
 from glame_pipelines.runtime import prepare
 from glame_pipelines.defs.freshness import freshness_days
-from glame_pipelines.settings import RANGE_END, RANGE_START
+from glame_pipelines.settings import RANGE_END, RANGE_START, WINDOW_END, WINDOW_START
 from glame_pipelines.sources import all_sources
 
 ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
@@ -64,12 +64,13 @@ def latest_materializations(instance: dg.DagsterInstance) -> dict[dg.AssetKey, d
 
 
 def _window(instance: dg.DagsterInstance, record) -> str | None:
-    """The load's window: its partition, or the run's partition range."""
+    """The load's window: its partition, or the run's partition range / dbt window."""
     partition = getattr(record.dagster_event, "partition", None) if record.dagster_event else None
     run = instance.get_run_by_id(record.run_id)
     tags = run.tags if run else {}
-    if RANGE_START in tags:
-        return f"{tags[RANGE_START]} … {tags[RANGE_END]}"
+    for start, end in ((RANGE_START, RANGE_END), (WINDOW_START, WINDOW_END)):
+        if start in tags:
+            return f"{tags[start]} … {tags[end]}"
     return partition
 
 

@@ -98,30 +98,6 @@ def test_run_loads_through_dagster_and_builds_models(warehouse_url, onec_env, tm
     assert runs == 2  # the sources run and the models run, in the Postgres-backed instance the UI reads
 
 
-def test_glame_run_leaves_the_automation_sensor_nothing_to_do(warehouse_url, onec_env, tmp_path, monkeypatch):
-    """`glame run` builds its window's models in-process right after its loads: the automation sensor,
-    ticking before and after it on the same instance (as under the daemon), then requests nothing."""
-    import dagster as dg
-
-    from glame_pipelines.definitions import defs
-
-    dagster_url = _sqlalchemy(warehouse_url)
-    for name, value in {"DAGSTER_HOME": str(ROOT), "GLAME_DAGSTER_PG_URL": dagster_url,
-                        "GLAME_DAGSTER_ARTIFACTS": str(tmp_path / "artifacts"),
-                        "GLAME_DAGSTER_COMPUTE_LOGS": str(tmp_path / "logs")}.items():
-        monkeypatch.setenv(name, value)
-    with dg.DagsterInstance.get() as instance:
-        before = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-        env = {**onec_env, "GLAME_WAREHOUSE_URL": warehouse_url, "GLAME_DAGSTER_PG_URL": dagster_url}
-        result = glame("run", env=env, cwd=tmp_path)  # yesterday: inside the week the sensor rebuilds
-        assert result.returncode == 0, result.stdout + result.stderr[-3000:]
-        after = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=before.cursor)
-        graph = defs.resolve_asset_graph()
-        requested = {key.to_user_string(): after.get_requested_partitions(key) for key in graph.get_all_asset_keys()
-                     if graph.get(key).automation_condition and after.get_num_requested(key)}
-        assert requested == {}
-
-
 def _sqlalchemy(url: str) -> str:
     return "postgresql+psycopg2://" + url.split("://", 1)[1]
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from glame_pipelines.defs.dbt.assets import build_args, inclusive_days, partition_window
+from glame_pipelines.defs.dbt.assets import build_args, run_window
 from glame_pipelines.definitions import defs
-from glame_pipelines.defs.shared import daily_partitions
 from glame_pipelines.sources import all_sources
 
 RAW = {
@@ -66,28 +65,13 @@ def test_jobs_schedules_and_sensors():
         assert defs.resolve_job_def(job).name == job
     assert {s.name for s in defs.schedules} == {"daily_analytics_schedule", "instagram_stories_schedule",
                                                 "counter_coverage_schedule", "instance_housekeeping_schedule"}
-    assert {s.name for s in defs.sensors} >= {"ftp_counter_files_sensor", "sales_inbox_sensor", "models_automation",
-                                               "alert_on_run_failure"}
+    assert {s.name for s in defs.sensors} >= {"ftp_counter_files_sensor", "sales_inbox_sensor", "models_after_loads",
+                                               "models_after_partial_loads", "alert_on_run_failure"}
 
 
 def test_dbt_build_arguments():
     assert build_args() == ["build"]
     assert build_args(("2025-06-03", "2025-06-09")) == [
         "build", "--vars", '{"start_date": "2025-06-03", "end_date": "2025-06-09"}']
-    first, last = (daily_partitions.time_window_for_partition_key(day) for day in ("2025-06-03", "2025-06-09"))
-    assert inclusive_days(dg.TimeWindow(first.start, last.end)) == ("2025-06-03", "2025-06-09")
-    assert partition_window(dg.build_asset_context()) is None
-
-
-def test_window_incremental_models_are_daily_partitioned_and_every_model_follows_its_loads():
-    """The UI shows per day what was built of them, and a backfill of any range is one dbt invocation."""
-    graph = defs.resolve_asset_graph()
-    models = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name in ("staging", "intermediate", "marts")]
-    partitioned = {k.path[-1] for k in models if graph.get(k).partitions_def == daily_partitions}
-    assert partitioned == {"sales_daily", "customer_purchases", "int_document_stores", "int_customer_totals"}
-    assert {graph.get(k).backfill_policy for k in models if k.path[-1] in partitioned} == {dg.BackfillPolicy.single_run()}
-    assert all(graph.get(k).partitions_def is None for k in models if k.path[-1] not in partitioned)
-    assert all(graph.get(k).automation_condition is not None for k in models)
-    sensor = next(s for s in defs.sensors if s.name == "models_automation")
-    assert isinstance(sensor, dg.AutomationConditionSensorDefinition)
-    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING and sensor.minimum_interval_seconds == 30
+    assert run_window({"glame/window_start": "2025-06-03", "glame/window_end": "2025-06-09"}) == ("2025-06-03", "2025-06-09")
+    assert run_window({}) is None

@@ -209,13 +209,13 @@ def test_a_partial_build_runs_no_test_whose_parent_was_left_out(pg_server_url, t
     from dagster_dbt import DbtCliResource
     from marts_fixture import D2, load_fixture
 
+    from glame_pipelines.defs.automation import models_request
     from glame_pipelines.definitions import defs
-    from glame_pipelines.defs.dbt.assets import glame_dbt_daily_models, glame_dbt_models
-    from glame_pipelines.defs.dbt.automation import MODEL_GROUPS
+    from glame_pipelines.defs.dbt.assets import glame_dbt_models
     from glame_pipelines.defs.dbt.manifest import dbt_executable
     from glame_pipelines.defs.dbt.project import dbt_project
     from glame_pipelines.defs.shared import WarehouseResource
-    from glame_pipelines.settings import RANGE_END, RANGE_START
+    from glame_pipelines.settings import WINDOW_END, WINDOW_START
     from glame_pipelines.warehouse.connection import with_database
 
     name = f"glame_partial_{uuid.uuid4().hex[:8]}"
@@ -230,27 +230,25 @@ def test_a_partial_build_runs_no_test_whose_parent_was_left_out(pg_server_url, t
             conn.execute("create temp table late as select * from raw.onec_sales where recorder = 'sr3' and line_number = 1")
             conn.execute("update late set line_number = 99, amount = 777")
             conn.execute("insert into raw.onec_sales select * from late")
-            # The models a load of 1C and VK builds when VK failed (test_automation shows the sensor's
-            # choice; `glame run` makes the same), over the day's partition.
-            graph = defs.resolve_asset_graph()
-            loaded = dg.AssetSelection.assets(dg.AssetKey(["onec", "sales"]), dg.AssetKey(["vk", "group_stats"]))
-            models = (loaded.downstream() & dg.AssetSelection.groups(*MODEL_GROUPS)) - dg.AssetSelection.assets(
-                dg.AssetKey(["vk", "group_stats"])).downstream()
-            selection = sorted(models.resolve(graph))
-            selected = {k.path[-1] for k in selection}
+            run = dg.DagsterRun(job_name="daily_analytics_job", run_id="partial",
+                                asset_selection=frozenset({dg.AssetKey(["onec", "sales"]),
+                                                           dg.AssetKey(["vk", "group_stats"])}),
+                                tags={WINDOW_START: D2.isoformat(), WINDOW_END: D2.isoformat()})
+            request = models_request(run, failed={dg.AssetKey(["vk", "group_stats"])}, graph=defs.resolve_asset_graph())
+            selected = {k.path[-1] for k in request.asset_selection}
             assert "sales_daily" in selected and "unified_daily" not in selected
             resources = {"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
                          "warehouse": WarehouseResource(url=url), "onec": OnecResource()}
-            result = dg.materialize([glame_dbt_models, glame_dbt_daily_models], selection=selection,
-                                    resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-                                    tags={RANGE_START: D2.isoformat(), RANGE_END: D2.isoformat()})
+            result = dg.materialize([glame_dbt_models], selection=list(request.asset_selection), resources=resources,
+                                    instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                                    tags=request.tags)
             assert result.success
             sales, unified = conn.execute(
                 "select (select sum(revenue) from marts.sales_daily), (select sum(revenue) from marts.unified_daily)"
             ).fetchone()
             assert sales == unified + Decimal(777)  # stale unified_daily: the eager test would have failed
-            counts = {e.asset_key.path[-1]: e.materialization.metadata.get("dagster/row_count")
-                      for e in result.get_asset_materialization_events()}
+            counts = {m.asset_key.path[-1]: m.metadata.get("dagster/row_count")
+                      for m in result.asset_materializations_for_node("glame_dbt_models")}
             assert counts["sales_daily"].value == conn.execute("select count(*) from marts.sales_daily").fetchone()[0]
             checks = {e.check_name for e in result.get_asset_check_evaluations()}
             assert checks and not any("unified" in c for c in checks)

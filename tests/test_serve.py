@@ -5,6 +5,8 @@ monitoring when the topology returns, alerted, retried, and its tables equal a c
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -12,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -36,8 +38,10 @@ pytestmark = pytest.mark.production
 ROOT = Path(__file__).resolve().parents[1]
 ALERT_CHAT = "-1009876543210"  # a chat the sandbox bot may write to
 SOURCE_PREFIXES = ("ONEC_", "YANDEX_", "INSTAGRAM_", "VK_", "TELEGRAM_", "FTP_", "GLAME_", "DAGSTER_")
-VISITS = ("select store_folder, file_path, line_no, visit_date, period_start, period_end, entries, exits "
-          "from raw.ftp_counter_visits order by file_path, line_no")
+VISITS = (
+    "select store_folder, file_path, line_no, visit_date, period_start, period_end, entries, exits "
+    "from raw.ftp_counter_visits order by file_path, line_no"
+)
 
 
 def free_port() -> int:
@@ -63,9 +67,14 @@ class Topology:
         self.env, self.log, self.proc, self.seen = env, log, None, {}
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "glame_pipelines.cli", "serve"], env=self.env,
-                                     cwd=self.env["GLAME_HOME"], stdout=self.log.open("ab"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "glame_pipelines.cli", "serve"],
+            env=self.env,
+            cwd=self.env["GLAME_HOME"],
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         ui = int(self.env["GLAME_UI_PORT"])
         wait_for(lambda: self._answers(ui) or self.proc.poll() is not None, 180, "the webserver")
         assert self.proc.poll() is None, self.log.read_text()[-3000:]
@@ -101,10 +110,8 @@ class Topology:
 
     def kill_everything(self) -> None:
         for proc in self.watch():
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 proc.kill()
-            except psutil.NoSuchProcess:
-                pass
         self.proc.wait(10)
 
 
@@ -120,24 +127,55 @@ def site(tmp_path_factory, pg_server_url, world):
     telegram, onec = TelegramApi(seed=3), OnecApi(world)
     with SandboxServer([telegram, onec]) as web, FtpSandbox(home / "ftp") as ftp:
         env = {k: v for k, v in os.environ.items() if not k.startswith(SOURCE_PREFIXES)}
-        env.update({
-            "DAGSTER_HOME": str(ROOT), "GLAME_HOME": str(home), "GLAME_WAREHOUSE_URL": url,
-            "GLAME_DAGSTER_PG_URL": sqlalchemy_url(url), "GLAME_DAGSTER_ARTIFACTS": str(home / "artifacts"),
-            "GLAME_DAGSTER_COMPUTE_LOGS": str(home / "compute_logs"), "GLAME_LOG_DIR": str(home / "logs"),
-            "GLAME_UI_PORT": str(free_port()), "GLAME_GRPC_PORT": str(free_port()), "GLAME_FTP_POLL_SECONDS": "5",
-            "GLAME_STEP_RETRY_DELAY": "1",
-            "FTP_HOST": "127.0.0.1", "FTP_PORT": str(ftp.port), "FTP_USER": ftp.user, "FTP_PASSWORD": ftp.password,
-            "ONEC_API_URL": web.url(onec), "ONEC_USERNAME": DEFAULT_LOGIN, "ONEC_PASSWORD": DEFAULT_PASSWORD,
-            "TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_URL": web.url(telegram),
-            "TELEGRAM_ALERT_CHAT_ID": ALERT_CHAT,
-        })
+        env.update(
+            {
+                "DAGSTER_HOME": str(ROOT),
+                "GLAME_HOME": str(home),
+                "GLAME_WAREHOUSE_URL": url,
+                "GLAME_DAGSTER_PG_URL": sqlalchemy_url(url),
+                "GLAME_DAGSTER_ARTIFACTS": str(home / "artifacts"),
+                "GLAME_DAGSTER_COMPUTE_LOGS": str(home / "compute_logs"),
+                "GLAME_LOG_DIR": str(home / "logs"),
+                "GLAME_UI_PORT": str(free_port()),
+                "GLAME_GRPC_PORT": str(free_port()),
+                "GLAME_FTP_POLL_SECONDS": "5",
+                "GLAME_STEP_RETRY_DELAY": "1",
+                "FTP_HOST": "127.0.0.1",
+                "FTP_PORT": str(ftp.port),
+                "FTP_USER": ftp.user,
+                "FTP_PASSWORD": ftp.password,
+                "ONEC_API_URL": web.url(onec),
+                "ONEC_USERNAME": DEFAULT_LOGIN,
+                "ONEC_PASSWORD": DEFAULT_PASSWORD,
+                "TELEGRAM_BOT_TOKEN": telegram.token,
+                "TELEGRAM_API_URL": web.url(telegram),
+                "TELEGRAM_ALERT_CHAT_ID": ALERT_CHAT,
+            }
+        )
         saved = {k: os.environ.get(k) for k in env}
-        os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "GLAME_DAGSTER_PG_URL", "GLAME_DAGSTER_ARTIFACTS",
-                                               "GLAME_DAGSTER_COMPUTE_LOGS")})
+        os.environ.update(
+            {
+                k: env[k]
+                for k in (
+                    "DAGSTER_HOME",
+                    "GLAME_DAGSTER_PG_URL",
+                    "GLAME_DAGSTER_ARTIFACTS",
+                    "GLAME_DAGSTER_COMPUTE_LOGS",
+                )
+            }
+        )
         instance = dg.DagsterInstance.get()
         try:
-            yield {"env": env, "url": url, "ftp": ftp, "telegram": telegram, "home": home, "instance": instance,
-                   "world": world, "server": pg_server_url}
+            yield {
+                "env": env,
+                "url": url,
+                "ftp": ftp,
+                "telegram": telegram,
+                "home": home,
+                "instance": instance,
+                "world": world,
+                "server": pg_server_url,
+            }
         finally:
             instance.dispose()
             for key, value in saved.items():
@@ -155,23 +193,25 @@ def build_models(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         for table in all_raw_tables():
             ensure_table(conn, table)
-    subprocess.run([str(Path(sys.executable).with_name("dbt")), "build", "--quiet", "--project-dir",
-                    str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project")],
-                   env={**os.environ, **dbt_env(url)}, cwd=ROOT / "dbt_project", check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "build",
+            "--quiet",
+            "--project-dir",
+            str(ROOT / "dbt_project"),
+            "--profiles-dir",
+            str(ROOT / "dbt_project"),
+        ],
+        env={**os.environ, **dbt_env(url)},
+        cwd=ROOT / "dbt_project",
+        check=True,
+        capture_output=True,
+    )
 
 
 def runs(instance, job: str, statuses=None) -> list[dg.DagsterRun]:
     return list(instance.get_runs(dg.RunsFilter(job_name=job, statuses=statuses)))
-
-
-def building_models(instance, after: dg.DagsterRun | None = None) -> list[dg.DagsterRun]:
-    """The runs that build models: the automation sensor's (glame/kind=models) and models_job's; with
-    `after`, those created once that run ended."""
-    since = None
-    if after is not None:
-        since = datetime.fromtimestamp(instance.get_run_record_by_id(after.run_id).end_time, timezone.utc)
-    records = instance.get_run_records(dg.RunsFilter(tags={"glame/kind": "models"}, created_after=since))
-    return [record.dagster_run for record in records]
 
 
 def step_spans(instance, run_ids, step_filter) -> list[tuple[float, float, str]]:
@@ -190,14 +230,8 @@ def step_spans(instance, run_ids, step_filter) -> list[tuple[float, float, str]]
     return sorted(spans)
 
 
-def failures(instance, run_id: str) -> list[str]:
-    """The run's failed steps and why, for an assertion's message."""
-    return [f"{r.step_key}: {r.dagster_event.step_failure_data.error.message[:2000] if r.dagster_event.step_failure_data.error else ''}"
-            for r in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)] or [run_id]
-
-
 def assert_no_overlap(spans) -> None:
-    for (_, end, name), (start, _, other) in zip(spans, spans[1:]):
+    for (_, end, name), (start, _, other) in itertools.pairwise(spans):
         assert end <= start, f"{name} ran until {end}, {other} started at {start}"
 
 
@@ -221,20 +255,29 @@ def test_serve_sensor_run_models_pools_and_clean_stop(site):
     try:
         write_counter_files(site["world"], site["ftp"].root, date(2025, 5, 1), date(2025, 5, 3))  # 2 days x stores
         client = DagsterGraphQLClient("127.0.0.1", port_number=int(env["GLAME_UI_PORT"]))
-        onec_runs = [client.submit_job_execution("sources_job", asset_selection=[["onec", "stores"], ["onec", "products"]])
-                     for _ in range(2)]
-        loads = wait_for(lambda: topology.watch() and runs(instance, "ftp_counter_files_job", [dg.DagsterRunStatus.SUCCESS]),
-                         600, "the counter files' run")
+        onec_runs = [
+            client.submit_job_execution("sources_job", asset_selection=[["onec", "stores"], ["onec", "products"]])
+            for _ in range(2)
+        ]
+        loads = wait_for(
+            lambda: topology.watch() and runs(instance, "ftp_counter_files_job", [dg.DagsterRunStatus.SUCCESS]),
+            600,
+            "the counter files' run",
+        )
         assert len(loads) == 1 and loads[0].tags.get("glame/files") == str(len(list(site["ftp"].root.rglob("*.txt"))))
-        traffic = dg.AssetKey(["marts", "store_traffic_daily"])  # after the 1C loads' sales_daily, which it reads
-        after = wait_for(lambda: topology.watch() and [r for r in building_models(instance, after=loads[0])
-                                                         if traffic in (r.asset_selection or ())],
-                         420, "the models run the load is followed by")[-1]
+        after = wait_for(
+            lambda: (
+                topology.watch()
+                and [r for r in runs(instance, "models_job") if r.tags.get("glame/after_run") == loads[0].run_id]
+            ),
+            420,
+            "the models run the load requests",
+        )[0]
         # a second build of the same models requested while the first is queued or running
         selection = [list(key.path) for key in after.asset_selection]
         model_runs = [after.run_id, client.submit_job_execution("models_job", asset_selection=selection)]
         for run_id in [*onec_runs, *model_runs]:
-            wait_for(lambda: instance.get_run_by_id(run_id).is_finished, 600, f"run {run_id}")
+            wait_for(lambda run_id=run_id: instance.get_run_by_id(run_id).is_finished, 600, f"run {run_id}")
             assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS, run_id
         for run in [loads[0], after]:  # through the queue, not launched directly
             assert instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_ENQUEUED)
@@ -244,17 +287,9 @@ def test_serve_sensor_run_models_pools_and_clean_stop(site):
         onec_spans = step_spans(instance, onec_runs, lambda key: key.startswith("onec__"))
         assert len(onec_spans) == 4
         assert_no_overlap(onec_spans)
-        # The 1C loads feed the daily-partitioned marts: the sensor asks for their trailing week, which the
-        # backfill daemon runs as one run over the partition range (single-run policy), not a run per day.
-        sales = dg.AssetKey(["marts", "sales_daily"])
-        daily = wait_for(lambda: topology.watch() and [r for r in building_models(instance) if sales in (r.asset_selection or ())
-                                                         and r.is_finished], 420, "the daily models' run")
-        for run in daily:
-            assert run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, run.run_id)
-            assert run.tags[RANGE_START] < run.tags[RANGE_END] and "dagster/partition" not in run.tags, run.tags
-        finished = [r.run_id for r in building_models(instance) if r.is_finished]  # the 1C loads' ones too
+        finished = [r.run_id for r in runs(instance, "models_job") if r.is_finished]  # the 1C loads' ones too
         # The dbt build steps (pool `dbt`); a models run's other steps are the marts' anomaly checks (reads only)
-        dbt_spans = step_spans(instance, finished, lambda key: key in ("glame_dbt_models", "glame_dbt_daily_models"))
+        dbt_spans = step_spans(instance, finished, lambda key: key == "glame_dbt_models")
         assert len(dbt_spans) >= 2
         assert_no_overlap(dbt_spans)
     finally:
@@ -276,8 +311,12 @@ def clean_visits(site, paths: list[str]) -> list[tuple]:
     try:
         instance = dg.DagsterInstance.ephemeral()
         instance.add_dynamic_partitions(counter_files.name, paths)
-        result = dg.materialize([visits], instance=instance, tags={RANGE_START: paths[0], RANGE_END: paths[-1]},
-                                resources={"ftp_counters": ftp_resource(site["ftp"]), "warehouse": WarehouseResource(url=url)})
+        result = dg.materialize(
+            [visits],
+            instance=instance,
+            tags={RANGE_START: paths[0], RANGE_END: paths[-1]},
+            resources={"ftp_counters": ftp_resource(site["ftp"]), "warehouse": WarehouseResource(url=url)},
+        )
         assert result.success
         with psycopg.connect(url) as conn:
             return conn.execute(VISITS).fetchall()
@@ -299,16 +338,31 @@ def test_a_run_lost_with_its_machine_is_failed_alerted_and_redone(site):
         # machine mid-way (at full speed it would be over in a second).
         site["ftp"].throttle(0.2)
         write_counter_files(site["world"], site["ftp"].root, date(2025, 3, 1), date(2025, 4, 30))
-        run = wait_for(lambda: topology.watch() and [r for r in runs(instance, "ftp_counter_files_job", [dg.DagsterRunStatus.STARTED])
-                                                       if r.run_id not in before], 600, "the backlog's run")[0]
+        run = wait_for(
+            lambda: (
+                topology.watch()
+                and [
+                    r
+                    for r in runs(instance, "ftp_counter_files_job", [dg.DagsterRunStatus.STARTED])
+                    if r.run_id not in before
+                ]
+            ),
+            600,
+            "the backlog's run",
+        )[0]
 
         def loading() -> bool:
             topology.watch()
             with psycopg.connect(site["url"]) as conn:
                 if not conn.execute("select to_regclass('raw.ftp_counter_files')").fetchone()[0]:
                     return False
-                return conn.execute("select count(*) from raw.ftp_counter_files where _run_id = %s",
-                                    (run.run_id,)).fetchone()[0] >= 3
+                return (
+                    conn.execute(
+                        "select count(*) from raw.ftp_counter_files where _run_id = %s", (run.run_id,)
+                    ).fetchone()[0]
+                    >= 3
+                )
+
         wait_for(loading, 120, "the run to be mid-load", poll=0.2)
         topology.kill_everything()
     except BaseException:
@@ -317,19 +371,29 @@ def test_a_run_lost_with_its_machine_is_failed_alerted_and_redone(site):
     assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED  # what a lost machine leaves
     topology.start()
     try:
-        failed = wait_for(lambda: topology.watch() and instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE,
-                          300, "run monitoring to mark the lost run failed")
+        failed = wait_for(
+            lambda: topology.watch() and instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE,
+            300,
+            "run monitoring to mark the lost run failed",
+        )
         assert failed
         messages = wait_for(lambda: [m for m in site["telegram"].sent if run.run_id[:8] in m["text"]], 180, "the alert")
         assert messages[0]["chat_id"] == ALERT_CHAT and "ftp_counter_files_job" in messages[0]["text"]
-        retry = wait_for(lambda: [r for r in instance.get_run_group(run.run_id)[1]
-                                  if r.run_id != run.run_id and r.status == dg.DagsterRunStatus.SUCCESS], 600, "the retry")
+        retry = wait_for(
+            lambda: [
+                r
+                for r in instance.get_run_group(run.run_id)[1]
+                if r.run_id != run.run_id and r.status == dg.DagsterRunStatus.SUCCESS
+            ],
+            600,
+            "the retry",
+        )
         assert retry[0].tags[RANGE_START] == run.tags[RANGE_START] and retry[0].tags[RANGE_END] == run.tags[RANGE_END]
     finally:
         stop(topology)
         site["ftp"].throttle(0)
     known = instance.get_dynamic_partitions("ftp_counter_files")
-    paths = known[known.index(run.tags[RANGE_START]):known.index(run.tags[RANGE_END]) + 1]
+    paths = known[known.index(run.tags[RANGE_START]) : known.index(run.tags[RANGE_END]) + 1]
     with psycopg.connect(site["url"]) as conn:
         loaded = [row for row in conn.execute(VISITS).fetchall() if row[1] in set(paths)]
     assert loaded == clean_visits(site, paths)

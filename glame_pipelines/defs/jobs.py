@@ -1,9 +1,9 @@
-"""The jobs that load the daily sources; each source folder adds its own, and the models have theirs
-(`defs/dbt/automation.py`)."""
+"""The jobs that load the daily sources and build the models; each source folder adds its own."""
 
 import dagster as dg
 
 from glame_pipelines.defs.shared import step_retry_policy
+from glame_pipelines.orchestration import MODEL_GROUPS
 from glame_pipelines.sources import daily_sources
 
 # Assets of a daily source that keep a schedule of their own (Instagram's stories live 24 hours).
@@ -29,3 +29,10 @@ daily_analytics_job = dg.define_asset_job(
     tags={"glame/kind": "sources"},
     op_retry_policy=step_retry_policy(),
 )
+
+models_job = dg.define_asset_job(
+    "models_job",
+    selection=dg.AssetSelection.groups(*MODEL_GROUPS),
+    description="Build and test the dbt models.",
+    tags={"glame/kind": "models"},
+)  # no step retry: a failed build is a data or model error; the next load rebuilds

@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from glame_pipelines.defs import jobs
-from glame_pipelines.settings import RANGE_END, RANGE_START, TIMEZONE, TRAILING_DAYS
+from glame_pipelines.settings import RANGE_END, RANGE_START, TIMEZONE, WINDOW_END, WINDOW_START
 from glame_pipelines.sources import daily_sources, turned_off_assets
 
+TRAILING_DAYS = 7  # 1C documents are re-posted for about a week; Metrika adds its own 2-day lookback
 
 
 def configured_sources(env: Mapping[str, str] | None = None) -> tuple[list[str], list[str]]:
@@ -41,6 +42,8 @@ def daily_run_request(today: date, graph, env: Mapping[str, str] | None = None) 
         tags={
             RANGE_START: first.isoformat(),
             RANGE_END: last.isoformat(),
+            WINDOW_START: first.isoformat(),
+            WINDOW_END: last.isoformat(),
             "glame/skipped_sources": "; ".join(skipped) or "none",
         },
     )

@@ -4,17 +4,16 @@ import json
 import os
 from contextlib import contextmanager
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import timedelta
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from glame_pipelines.defs.dbt.automation import model_condition, seed_condition
 from glame_pipelines.defs.dbt.manifest import ensure_manifest
 from glame_pipelines.defs.dbt.project import dbt_project
 from glame_pipelines.defs.onec.resources import OnecResource
-from glame_pipelines.defs.shared import WarehouseResource, daily_partitions
+from glame_pipelines.defs.shared import WarehouseResource
+from glame_pipelines.settings import WINDOW_END, WINDOW_START
 from glame_pipelines.warehouse.connection import dbt_env
 from glame_pipelines.warehouse.loader import ensure_table
 from glame_pipelines.warehouse.tables import all_raw_tables
@@ -28,16 +27,6 @@ DAY_FIGURES = {
 }
 
 
-# The window-incremental models rebuild the days of their run's partition range (vars start_date/end_date);
-# every other model is rebuilt whole, so it has no partitions.
-DAILY_MODELS = "config.materialized:incremental"
-
-
-def is_daily(node: Mapping[str, Any]) -> bool:
-    """The nodes `DAILY_MODELS` selects."""
-    return node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
-
-
 class GlameTranslator(DagsterDbtTranslator):
     """Groups follow the project's folders (staging, intermediate, marts; seeds in reference); sources keep the default
     `[source, table]` keys, which are the raw assets' keys."""
@@ -48,20 +37,6 @@ class GlameTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "model":
             return dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "models"
         return super().get_group_name(dbt_resource_props)
-
-    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
-        """Models follow their deps' loads; seeds are built when missing or edited (see automation.py)."""
-        if dbt_resource_props["resource_type"] == "seed":
-            return seed_condition()
-        if dbt_resource_props["resource_type"] == "model":
-            return model_condition(DAILY_SELECTION)
-        return None
-
-
-# The daily models' keys, which the other models' automation condition waits on (see automation.py).
-DAILY_SELECTION = dg.AssetSelection.assets(*(
-    GlameTranslator().get_asset_key(node)
-    for node in json.loads(ensure_manifest().read_text())["nodes"].values() if is_daily(node)))
 
 
 # A partial build (some sources failed, their models left out) runs only the tests whose parents were all
@@ -97,17 +72,10 @@ def indirect_selection(mode: str) -> Iterator[None]:
             os.environ["DBT_INDIRECT_SELECTION"] = previous
 
 
-def inclusive_days(window: dg.TimeWindow) -> tuple[str, str]:
-    """A partition time window (end exclusive, at Moscow midnight) as the first and last Moscow day, as the
-    models' `between start_date and end_date` reads them."""
-    return window.start.date().isoformat(), (window.end.date() - timedelta(1)).isoformat()
-
-
-def partition_window(context: dg.AssetExecutionContext) -> tuple[str, str] | None:
-    """The days of the run's partition range: the daily models' own, and in a run over a range (`glame run`)
-    the other models' too, whose tests then check those days only, as the daily models' do (see
-    macros/tests_in_window.sql). None for a run without partitions: whole tables are tested."""
-    return inclusive_days(context.partition_time_window) if context.has_partition_key_range else None
+def run_window(tags: Mapping[str, str]) -> tuple[str, str] | None:
+    if tags.get(WINDOW_START) and tags.get(WINDOW_END):
+        return tags[WINDOW_START], tags[WINDOW_END]
+    return None
 
 
 def day_figures(conn, model: str) -> dict[str, float | None]:
@@ -154,8 +122,9 @@ def with_figures(events: Iterator, warehouse: WarehouseResource, manifest: Mappi
             yield event
 
 
-def build_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-                 onec: OnecResource) -> Iterator:
+@dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=GlameTranslator(), pool="dbt")
+def glame_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+                     onec: OnecResource):
     """Build (run and test) the selected models against the same warehouse the loaders write to.
     Every raw table is created first, so a source that never loaded leaves its models empty, not broken."""
     if warehouse.url:
@@ -164,22 +133,5 @@ def build_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehou
             for table in all_raw_tables():
                 ensure_table(conn, table)
     with indirect_selection(INDIRECT_SELECTION):
-        invocation = dbt.cli(build_args(partition_window(context), onec.turned_off()), context=context)
+        invocation = dbt.cli(build_args(run_window(context.run.tags), onec.turned_off()), context=context)
     yield from with_figures(invocation.stream(), warehouse, invocation.manifest)
-
-
-@dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=GlameTranslator(), pool="dbt",
-            exclude=DAILY_MODELS)
-def glame_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-                     onec: OnecResource):
-    """The views, tables and seeds, rebuilt whole."""
-    yield from build_models(context, dbt, warehouse, onec)
-
-
-@dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=GlameTranslator(), pool="dbt",
-            select=DAILY_MODELS, partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run())
-def glame_dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-                           onec: OnecResource):
-    """The window-incremental models, per Moscow day: a range of days (a backfill of a year included) is
-    one run and one dbt invocation over the range, not one per day."""
-    yield from build_models(context, dbt, warehouse, onec)

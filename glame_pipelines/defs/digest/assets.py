@@ -17,21 +17,18 @@ from typing import Any
 import dagster as dg
 import psycopg
 
+from glame_pipelines.orchestration import failed_assets_of
 from glame_pipelines.defs.digest.resources import DigestChatResource
 from glame_pipelines.defs.shared import WarehouseResource, moscow_today
 from glame_pipelines.digest.delivery import deliver
 from glame_pipelines.digest.report import make_digest
 from glame_pipelines.digest.text import readable
-from glame_pipelines.orchestration import failed_assets_of
 from glame_pipelines.settings import RANGE_END
 
 DAY_TAG, DAILY_RUN_TAG = "glame/digest_day", "glame/daily_run"
-DAILY_JOB, DAILY_SCHEDULE = "daily_analytics_job", "daily_analytics_schedule"
-MODELS_TAGS = {"glame/kind": "models"}  # the runs of models_automation and of models_job
+DAILY_JOB, DAILY_SCHEDULE, MODELS_JOB = "daily_analytics_job", "daily_analytics_schedule", "models_job"
 MARTS = ("sales_daily", "store_traffic_daily", "web_traffic_daily", "social_daily")  # what the digest reads
 DIGEST_KEY = dg.AssetKey(["digest", "morning"])
-ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-          dg.DagsterRunStatus.STARTED]
 
 
 class DigestConfig(dg.Config):
@@ -52,9 +49,8 @@ def daily_run_groups(instance: dg.DagsterInstance, run_id: str | None,
     fails onec/bonus_points, which no figure of the digest reads: its sales are shown)."""
     if not run_id or not (run := instance.get_run_by_id(run_id)):
         return set(), set()
-    graph = asset_graph()
-    read = dg.AssetSelection.assets(*(dg.AssetKey(["marts", m]) for m in MARTS)).upstream().resolve(graph)
-    failed = {key.path[0] for key in failed_assets_of(instance, run, graph) if key in read}
+    read = dg.AssetSelection.assets(*(dg.AssetKey(["marts", m]) for m in MARTS)).upstream().resolve(asset_graph())
+    failed = {key.path[0] for key in failed_assets_of(instance, run, asset_graph()) if key in read}
     loaded = {key.path[0] for key in (run.asset_selection or ())} - failed
     return failed, loaded
 
@@ -136,14 +132,15 @@ def _daily_run(instance: dg.DagsterInstance, day: date) -> dg.RunRecord | None:
 
 
 def _models_built_after(instance: dg.DagsterInstance, daily: dg.RunRecord) -> bool:
-    """A successful models run (the automation sensor's) that started after the daily run ended and built
-    sales_daily, and no models run still waiting or running (the other marts of the digest may be in it)."""
+    """A successful models run requested for the daily run, or (when its request was folded into a
+    models run already waiting) one that started after it ended and built sales_daily."""
+    done = [dg.DagsterRunStatus.SUCCESS]
+    if instance.get_run_records(dg.RunsFilter(job_name=MODELS_JOB, statuses=done,
+                                              tags={"glame/after_run": daily.dagster_run.run_id}), limit=1):
+        return True
     ended = datetime.fromtimestamp(daily.end_time or 0, timezone.utc)
-    later = instance.get_run_records(dg.RunsFilter(tags=MODELS_TAGS, statuses=[dg.DagsterRunStatus.SUCCESS],
-                                                   created_after=ended), limit=20)
-    if not any(dg.AssetKey(["marts", "sales_daily"]) in (r.dagster_run.asset_selection or ()) for r in later):
-        return False
-    return not instance.get_run_records(dg.RunsFilter(tags=MODELS_TAGS, statuses=ACTIVE), limit=1)
+    later = instance.get_run_records(dg.RunsFilter(job_name=MODELS_JOB, statuses=done, created_after=ended), limit=20)
+    return any(dg.AssetKey(["marts", "sales_daily"]) in (r.dagster_run.asset_selection or ()) for r in later)
 
 
 def digest_request(instance: dg.DagsterInstance, today: date) -> dg.RunRequest | dg.SkipReason:
