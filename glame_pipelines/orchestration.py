@@ -32,8 +32,10 @@ class Outcome:
         return not self.failures and not self.checks_failed
 
     def report(self) -> list[str]:
-        lines = [f"  ok    {key}" + (f": {meta['dagster/row_count']:,} rows" if "dagster/row_count" in meta else "")
-                 for key, meta in sorted(self.materialized.items())]
+        lines = [
+            f"  ok    {key}" + (f": {meta['dagster/row_count']:,} rows" if "dagster/row_count" in meta else "")
+            for key, meta in sorted(self.materialized.items())
+        ]
         lines += [f"  skip  {name}: {reason}" for name, reason in sorted(self.skipped.items())]
         lines += [f"  FAIL  {step}: {message}" for step, message in sorted(self.failures.items())]
         lines += [f"  FAIL  check {name}" for name in self.checks_failed]
@@ -42,15 +44,19 @@ class Outcome:
         return lines
 
 
-def execute(defs: dg.Definitions, job_name: str, keys: list[dg.AssetKey], tags: dict[str, str],
-            log_level: str = "INFO") -> Outcome:
+def execute(
+    defs: dg.Definitions, job_name: str, keys: list[dg.AssetKey], tags: dict[str, str], log_level: str = "INFO"
+) -> Outcome:
     """One run of a job of `defs` over `keys`, in this process, recorded in the Dagster instance."""
     outcome = Outcome()
     if not keys:
         return outcome
     job = defs.resolve_job_def(job_name)
     result = job.execute_in_process(
-        instance=dg.DagsterInstance.get(), asset_selection=keys, tags=tags, raise_on_error=False,
+        instance=dg.DagsterInstance.get(),
+        asset_selection=keys,
+        tags=tags,
+        raise_on_error=False,
         run_config=_console(log_level),
     )
     outcome.run_id = result.run_id
@@ -58,7 +64,8 @@ def execute(defs: dg.Definitions, job_name: str, keys: list[dg.AssetKey], tags: 
         if event.is_step_materialization:
             materialization = event.event_specific_data.materialization
             outcome.materialized[materialization.asset_key.to_user_string()] = {
-                k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+                k: getattr(v, "value", v) for k, v in materialization.metadata.items()
+            }
         elif event.is_step_failure:
             data = event.step_failure_data
             message = data.user_failure_data.description if data.user_failure_data else data.error.message.strip()
@@ -74,8 +81,11 @@ def execute(defs: dg.Definitions, job_name: str, keys: list[dg.AssetKey], tags: 
 def failed_assets(keys, failed_steps: set[str], materialized=()) -> set[dg.AssetKey]:
     """The assets of a run whose step failed (step keys are `<prefix>__<name>`): only what depends on
     them is left out of the models that follow, not their whole source."""
-    return {key for key in keys if key.to_user_string() not in materialized
-            and ({"__".join(key.path), key.path[-1]} & failed_steps)}
+    return {
+        key
+        for key in keys
+        if key.to_user_string() not in materialized and ({"__".join(key.path), key.path[-1]} & failed_steps)
+    }
 
 
 def failed_assets_of(instance: dg.DagsterInstance, run: dg.DagsterRun, graph) -> set[dg.AssetKey]:
@@ -96,8 +106,9 @@ def run_sources(defs: dg.Definitions, groups: list[str], first: date, last: date
     return outcome
 
 
-def run_models(defs: dg.Definitions, failed: set[dg.AssetKey] = frozenset(),
-               window: tuple[date, date] | None = None) -> Outcome:
+def run_models(
+    defs: dg.Definitions, failed: set[dg.AssetKey] = frozenset(), window: tuple[date, date] | None = None
+) -> Outcome:
     """Build the dbt models, leaving out those downstream of an asset that just failed."""
     graph = defs.resolve_asset_graph()
     models = dg.AssetSelection.groups(*MODEL_GROUPS).resolve(graph)

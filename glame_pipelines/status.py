@@ -10,17 +10,22 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from glame_pipelines.runtime import prepare
 from glame_pipelines.defs.freshness import freshness_days
+from glame_pipelines.runtime import prepare
 from glame_pipelines.settings import RANGE_END, RANGE_START, WINDOW_END, WINDOW_START
 from glame_pipelines.sources import all_sources
 
-ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-          dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 REPORT_PREFIXES = ("dashboards", "bi")  # Superset's refresh assets, when the BI code location defines them
 
 
@@ -54,13 +59,16 @@ class Report:
 
 
 def _iso(timestamp: float | None) -> str | None:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds") if timestamp else None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds") if timestamp else None
 
 
 def latest_materializations(instance: dg.DagsterInstance) -> dict[dg.AssetKey, dg.EventLogRecord]:
     keys = instance.get_asset_keys()
-    return {key: record for key, record in instance.get_latest_materialization_events(keys).items() if record} \
-        if keys else {}
+    return (
+        {key: record for key, record in instance.get_latest_materialization_events(keys).items() if record}
+        if keys
+        else {}
+    )
 
 
 def _window(instance: dg.DagsterInstance, record) -> str | None:
@@ -84,7 +92,7 @@ def source_statuses(instance, latest, now: datetime, env) -> list[SourceStatus]:
         if records:
             newest = max(records, key=lambda r: r.timestamp)
             status.last_load, status.window = _iso(newest.timestamp), _window(instance, newest)
-            stale_at = datetime.fromtimestamp(newest.timestamp, timezone.utc) + limit
+            stale_at = datetime.fromtimestamp(newest.timestamp, UTC) + limit
             status.state = "fresh" if now < stale_at else "stale"
             status.stale_since = None if status.state == "fresh" else stale_at.isoformat(timespec="seconds")
         if not status.configured and status.state == "never loaded":
@@ -95,16 +103,23 @@ def source_statuses(instance, latest, now: datetime, env) -> list[SourceStatus]:
 
 def failing_checks(instance: dg.DagsterInstance, since: datetime) -> list[dict]:
     """The newest evaluation of each asset check in the window, when it failed."""
-    records = instance.get_event_records(dg.EventRecordsFilter(
-        event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, after_timestamp=since.timestamp()),
-        limit=5000, ascending=False)
+    records = instance.get_event_records(
+        dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, after_timestamp=since.timestamp()),
+        limit=5000,
+        ascending=False,
+    )
     newest: dict[tuple, dict] = {}
     for record in records:
         evaluation = record.event_log_entry.dagster_event.event_specific_data
         key = (evaluation.asset_key.to_user_string(), evaluation.check_name)
         if key not in newest:
-            newest[key] = {"asset": key[0], "check": key[1], "passed": evaluation.passed,
-                           "severity": evaluation.severity.value, "at": _iso(record.timestamp)}
+            newest[key] = {
+                "asset": key[0],
+                "check": key[1],
+                "passed": evaluation.passed,
+                "severity": evaluation.severity.value,
+                "at": _iso(record.timestamp),
+            }
     return [c for c in newest.values() if not c["passed"]]
 
 
@@ -128,26 +143,40 @@ def failed_runs(instance: dg.DagsterInstance, since: datetime) -> list[dict]:
         group = instance.get_run_group(run.run_id)
         if group and any(r.status == dg.DagsterRunStatus.SUCCESS for r in group[1]):
             continue
-        out.append({"run_id": run.run_id, "job": run.job_name, "at": _iso(record.end_time or record.create_timestamp.timestamp()),
-                    "reason": failure_reason(instance, run.run_id)})
+        out.append(
+            {
+                "run_id": run.run_id,
+                "job": run.job_name,
+                "at": _iso(record.end_time or record.create_timestamp.timestamp()),
+                "reason": failure_reason(instance, run.run_id),
+            }
+        )
     return out
 
 
 def active_runs(instance: dg.DagsterInstance) -> list[dict]:
-    return [{"run_id": r.dagster_run.run_id, "job": r.dagster_run.job_name, "status": r.dagster_run.status.value,
-             "since": _iso(r.start_time or r.create_timestamp.timestamp())}
-            for r in instance.get_run_records(dg.RunsFilter(statuses=ACTIVE))]
+    return [
+        {
+            "run_id": r.dagster_run.run_id,
+            "job": r.dagster_run.job_name,
+            "status": r.dagster_run.status.value,
+            "since": _iso(r.start_time or r.create_timestamp.timestamp()),
+        }
+        for r in instance.get_run_records(dg.RunsFilter(statuses=ACTIVE))
+    ]
 
 
 def refreshes(latest) -> dict:
     """The dashboards' last refresh when their assets exist; else when each mart was last built."""
     reports = {k: r for k, r in latest.items() if k.path[0] in REPORT_PREFIXES}
-    kind, chosen = ("dashboards", reports) if reports else ("marts", {k: r for k, r in latest.items() if k.path[0] == "marts"})
+    kind, chosen = (
+        ("dashboards", reports) if reports else ("marts", {k: r for k, r in latest.items() if k.path[0] == "marts"})
+    )
     return {"kind": kind, "last": {k.to_user_string(): _iso(r.timestamp) for k, r in sorted(chosen.items())}}
 
 
 def collect(instance: dg.DagsterInstance, now: datetime | None = None, env=None) -> Report:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     env = os.environ if env is None else env
     latest = latest_materializations(instance)
     day_ago = now - timedelta(hours=24)
@@ -164,9 +193,12 @@ def collect(instance: dg.DagsterInstance, now: datetime | None = None, env=None)
 def render(report: Report) -> str:
     lines = [f"GLAME status at {report.generated_at}: {'OK' if report.healthy else 'ATTENTION'}", "", "Sources:"]
     for s in report.sources:
-        detail = {"fresh": f"last load {s.last_load} ({s.window})",
-                  "stale": f"STALE since {s.stale_since}; last load {s.last_load} ({s.window})",
-                  "never loaded": "NEVER LOADED", "not configured": "not configured"}[s.state]
+        detail = {
+            "fresh": f"last load {s.last_load} ({s.window})",
+            "stale": f"STALE since {s.stale_since}; last load {s.last_load} ({s.window})",
+            "never loaded": "NEVER LOADED",
+            "not configured": "not configured",
+        }[s.state]
         lines.append(f"  {s.group:15} {s.state:14} {detail}")
     lines.append(f"\nFailing checks: {len(report.failing_checks) or 'none'}")
     lines += [f"  {c['asset']}:{c['check']} ({c['severity']}) at {c['at']}" for c in report.failing_checks]

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import dagster as dg
 
-from glame_pipelines.defs.dbt.assets import build_args, run_window
 from glame_pipelines.definitions import defs
+from glame_pipelines.defs.dbt.assets import build_args, run_window
 from glame_pipelines.sources import all_sources
 
 RAW = {
-    "onec": {"sales", "card_sales", "bonus_points", "bonus_balances", "receipts", "discount_cards", "customers",
-             "products", "stores", "opening_balances"},
+    "onec": {
+        "sales",
+        "card_sales",
+        "bonus_points",
+        "bonus_balances",
+        "receipts",
+        "discount_cards",
+        "customers",
+        "products",
+        "stores",
+        "opening_balances",
+    },
     "yandex_metrika": {"traffic", "demographics"},
     "instagram": {"account_daily", "media", "media_insights", "stories"},
     "vk": {"group_stats", "group_daily", "wall_posts"},
@@ -18,9 +28,20 @@ RAW = {
     "ftp_counters": {"visits"},
     "onec_files": {"sales", "file_months"},
 }
-MARTS = {"sales_daily", "sales_monthly", "social_daily", "web_traffic_daily", "store_traffic_daily", "customer_profile",
-         "customer_purchases", "unified_daily", "web_demographics_daily", "social_posts", "customer_activity_daily",
-         "data_freshness"}
+MARTS = {
+    "sales_daily",
+    "sales_monthly",
+    "social_daily",
+    "web_traffic_daily",
+    "store_traffic_daily",
+    "customer_profile",
+    "customer_purchases",
+    "unified_daily",
+    "web_demographics_daily",
+    "social_posts",
+    "customer_activity_daily",
+    "data_freshness",
+}
 
 
 def test_definitions_validate():
@@ -53,25 +74,52 @@ def test_dbt_tests_are_asset_checks_and_sources_have_freshness():
     graph = defs.resolve_asset_graph()
     checks = graph.asset_check_keys
     assert any(c.asset_key == dg.AssetKey(["marts", "sales_daily"]) for c in checks)
-    assert dg.AssetCheckKey(dg.AssetKey(["marts", "sales_monthly"]),
-                            "assert_sales_monthly_counts_the_newest_file_per_measure") in checks
+    assert (
+        dg.AssetCheckKey(
+            dg.AssetKey(["marts", "sales_monthly"]), "assert_sales_monthly_counts_the_newest_file_per_measure"
+        )
+        in checks
+    )
     assert graph.get(dg.AssetKey(["onec", "sales"])).freshness_policy is not None
     assert graph.get(dg.AssetKey(["ftp_counters", "visits"])).freshness_policy is not None
 
 
 def test_jobs_schedules_and_sensors():
-    for job in ("sources_job", "daily_analytics_job", "models_job", "instagram_stories_job", "ftp_counter_files_job",
-                "sales_inbox_job", "counter_coverage_job", "instance_housekeeping_job"):
+    for job in (
+        "sources_job",
+        "daily_analytics_job",
+        "models_job",
+        "instagram_stories_job",
+        "ftp_counter_files_job",
+        "sales_inbox_job",
+        "counter_coverage_job",
+        "instance_housekeeping_job",
+    ):
         assert defs.resolve_job_def(job).name == job
-    assert {s.name for s in defs.schedules} == {"daily_analytics_schedule", "instagram_stories_schedule",
-                                                "counter_coverage_schedule", "instance_housekeeping_schedule"}
-    assert {s.name for s in defs.sensors} >= {"ftp_counter_files_sensor", "sales_inbox_sensor", "models_after_loads",
-                                               "models_after_partial_loads", "alert_on_run_failure"}
+    assert {s.name for s in defs.schedules} == {
+        "daily_analytics_schedule",
+        "instagram_stories_schedule",
+        "counter_coverage_schedule",
+        "instance_housekeeping_schedule",
+    }
+    assert {s.name for s in defs.sensors} >= {
+        "ftp_counter_files_sensor",
+        "sales_inbox_sensor",
+        "models_after_loads",
+        "models_after_partial_loads",
+        "alert_on_run_failure",
+    }
 
 
 def test_dbt_build_arguments():
     assert build_args() == ["build"]
     assert build_args(("2025-06-03", "2025-06-09")) == [
-        "build", "--vars", '{"start_date": "2025-06-03", "end_date": "2025-06-09"}']
-    assert run_window({"glame/window_start": "2025-06-03", "glame/window_end": "2025-06-09"}) == ("2025-06-03", "2025-06-09")
+        "build",
+        "--vars",
+        '{"start_date": "2025-06-03", "end_date": "2025-06-09"}',
+    ]
+    assert run_window({"glame/window_start": "2025-06-03", "glame/window_end": "2025-06-09"}) == (
+        "2025-06-03",
+        "2025-06-09",
+    )
     assert run_window({}) is None

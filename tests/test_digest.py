@@ -14,8 +14,8 @@ from digest_fixture import DROP, NORMAL, STALE, load_fixture
 from test_marts import dbt
 
 from glame_pipelines.clients.http import RetryPolicy
-from glame_pipelines.definitions import defs
 from glame_pipelines.clients.telegram import TelegramClient, TelegramError
+from glame_pipelines.definitions import defs
 from glame_pipelines.defs.digest.assets import (
     DAY_TAG,
     DIGEST_KEY,
@@ -119,7 +119,7 @@ def test_revenue_drop_in_one_store_is_flagged_and_alerted_once(conn, telegram):
     assert "🔴 Выручка: GLAME &lt;ТЦ&gt; &quot;Центрум&quot; &amp; Co (магазин): 66 500 ₽ при обычных" in digest.html
     sent = deliver(conn, client, CHAT, digest)
     assert [(s.kind, s.key) for s in sent] == [("alert", CENTRUM_REVENUE), ("digest", "")]
-    assert api.sent[0]["text"].startswith("🚨 GLAME · 03.12\n🔴 Выручка: GLAME <ТЦ> \"Центрум\" & Co (магазин): 66 500 ₽")
+    assert api.sent[0]["text"].startswith('🚨 GLAME · 03.12\n🔴 Выручка: GLAME <ТЦ> "Центрум" & Co (магазин): 66 500 ₽')
     assert deliver(conn, client, CHAT, digest_of(conn, DROP)) == []
     assert deliver(conn, client, CHAT, digest, force=True)[0].kind == "digest"  # forcing resends the digest only
     assert sum(m["text"].startswith("🚨") for m in api.sent) == 1
@@ -137,7 +137,7 @@ def test_a_source_that_failed_is_named_and_its_numbers_absent(conn):
 
 def test_a_stale_source_is_named_never_zero_and_raises_no_alert(conn, telegram):
     """Metrika has no rows for Thursday: not "0 visits" (which would be a severe alert), but a named gap."""
-    api, client, _ = telegram
+    _, client, _ = telegram
     digest = digest_of(conn, STALE)
     assert "• Яндекс Метрика: нет данных за 04.12 (последние — за 03.12), цифры не показаны" in digest.html
     assert "Визиты:" not in digest.html and "Главный источник" not in digest.html
@@ -149,8 +149,11 @@ def test_a_stale_source_is_named_never_zero_and_raises_no_alert(conn, telegram):
 
 def test_a_store_without_its_counter_file_is_named_and_not_judged(conn):
     with conn.transaction():  # the file of YALTA never arrived; rolled back after
-        conn.execute("update marts.store_traffic_daily set visitors = null, has_counter_data = false "
-                     "where visit_date = %s and counter_folder = 'YALTA'", (NORMAL,))
+        conn.execute(
+            "update marts.store_traffic_daily set visitors = null, has_counter_data = false "
+            "where visit_date = %s and counter_folder = 'YALTA'",
+            (NORMAL,),
+        )
         digest = digest_of(conn, NORMAL)
         raise_rollback()
     assert "• GLAME Ялта Набережная: нет файла счётчика за 02.12, посетители не показаны" in digest.html
@@ -162,8 +165,11 @@ def test_stores_that_sold_but_counted_nobody_are_one_severe_alert(conn, telegram
     """Two counters at zero while their stores sold: both in one alert message, each metric once a day."""
     api, client, _ = telegram
     with conn.transaction():
-        conn.execute("update marts.store_traffic_daily set visitors = 0 where visit_date = %s "
-                     "and counter_folder in ('SEVASTOPOL', 'YALTA')", (NORMAL,))
+        conn.execute(
+            "update marts.store_traffic_daily set visitors = 0 where visit_date = %s "
+            "and counter_folder in ('SEVASTOPOL', 'YALTA')",
+            (NORMAL,),
+        )
         digest = digest_of(conn, NORMAL)
         sent = deliver(conn, client, CHAT, digest)
         again = deliver(conn, client, CHAT, digest_of(conn, NORMAL))
@@ -174,7 +180,8 @@ def test_stores_that_sold_but_counted_nobody_are_one_severe_alert(conn, telegram
     assert api.sent[0]["text"].splitlines() == [
         "🚨 GLAME · 02.12",
         "🔴 Посетители: GLAME Севастополь Молл: 0 — продажи на 80 158 ₽, а счётчик насчитал 0 посетителей",
-        "🔴 Посетители: GLAME Ялта Набережная: 0 — продажи на 106 148 ₽, а счётчик насчитал 0 посетителей"]
+        "🔴 Посетители: GLAME Ялта Набережная: 0 — продажи на 106 148 ₽, а счётчик насчитал 0 посетителей",
+    ]
 
 
 def test_baseline_is_robust_to_one_outlier_week():
@@ -220,16 +227,21 @@ def test_a_single_line_longer_than_a_message_is_shortened_to_plain_text():
 
 def test_sandbox_telegram_follows_the_bot_api_on_bad_html_and_length(telegram):
     _, client, _ = telegram
-    with pytest.raises(TelegramError, match="can't parse entities: Unsupported start tag \"glame\""):
+    with pytest.raises(TelegramError, match='can\'t parse entities: Unsupported start tag "glame"'):
         client.send_message(CHAT, "Выручка <glame> & co")
-    with pytest.raises(TelegramError, match="Can't find end tag corresponding to start tag \"b\""):
+    with pytest.raises(TelegramError, match='Can\'t find end tag corresponding to start tag "b"'):
         client.send_message(CHAT, "<b>не закрыт")
     with pytest.raises(TelegramError, match="message is too long"):
         client.send_message(CHAT, "я" * 4097)
     with pytest.raises(TelegramError, match="message is too long"):  # 🚨 is two UTF-16 units, as Telegram counts
         client.send_message(CHAT, "🚨" * 2049)
     emoji_lines = "\n".join(["🔴" * 20] * 300)  # 6,299 characters but 12,299 units
-    assert [len(client.send_message(CHAT, part)["text"]) for part in split_message(emoji_lines)] == [2078, 2078, 2078, 62]
+    assert [len(client.send_message(CHAT, part)["text"]) for part in split_message(emoji_lines)] == [
+        2078,
+        2078,
+        2078,
+        62,
+    ]
     with pytest.raises(TelegramError, match="chat not found"):
         client.send_message("-100111", "привет")
     assert client.send_message(CHAT, "&lt;ok&gt; <b>жирный</b>")["text"] == "<ok> жирный"
@@ -237,11 +249,14 @@ def test_sandbox_telegram_follows_the_bot_api_on_bad_html_and_length(telegram):
 
 def test_asset_sends_once_with_the_text_as_metadata_and_checks_warn(marts_url, conn, telegram):
     api, _, server = telegram
-    resources = {"warehouse": WarehouseResource(url=marts_url),
-                 "digest_chat": DigestChatResource(bot_token=api.token, chat_id=CHAT, base_url=server.url(api))}
+    resources = {
+        "warehouse": WarehouseResource(url=marts_url),
+        "digest_chat": DigestChatResource(bot_token=api.token, chat_id=CHAT, base_url=server.url(api)),
+    }
     marts = [dg.AssetSpec(key) for key in morning_digest.dependency_keys]
-    defs = dg.Definitions(assets=[morning_digest, *marts], asset_checks=anomaly_checks, jobs=[digest_job],
-                          resources=resources)
+    defs = dg.Definitions(
+        assets=[morning_digest, *marts], asset_checks=anomaly_checks, jobs=[digest_job], resources=resources
+    )
     job = defs.resolve_job_def("digest_job")
     first = job.execute_in_process(tags={DAY_TAG: DROP.isoformat()})
     metadata = first.asset_materializations_for_node(morning_digest.op.name)[0].metadata
@@ -272,8 +287,13 @@ def test_sensor_waits_for_the_daily_run_and_its_models_and_fires_once_a_day():
     day = {RANGE_END: "2025-12-02"}
     assert isinstance(digest_request(instance, today), dg.SkipReason)
     _run(instance, "models_job", {})  # a counter file's models, before the daily run: not the trigger
-    daily = _run(instance, "daily_analytics_job", {**day, "dagster/schedule_name": "daily_analytics_schedule"},
-                 step="vk__group_stats", fail=True)
+    daily = _run(
+        instance,
+        "daily_analytics_job",
+        {**day, "dagster/schedule_name": "daily_analytics_schedule"},
+        step="vk__group_stats",
+        fail=True,
+    )
     assert "waiting for the models" in digest_request(instance, today).skip_message
     _run(instance, "models_job", {"glame/after_run": daily})
     request = digest_request(instance, today)
@@ -312,12 +332,20 @@ def test_digest_is_registered_downstream_of_the_marts():
     assert defs.resolve_job_def("digest_job").name == "digest_job"
     assert "digest_after_daily_models" in {s.name for s in defs.sensors}
     assert {c.asset_key.path[-1] for c in graph.asset_check_keys if c.name == "no_weekday_anomaly"} == {
-        "sales_daily", "store_traffic_daily", "web_traffic_daily", "social_daily"}
+        "sales_daily",
+        "store_traffic_daily",
+        "web_traffic_daily",
+        "social_daily",
+    }
 
 
 def models_run(mart: str) -> dg.DagsterRun:
-    return dg.DagsterRun(job_name="models_job", run_id=uuid.uuid4().hex, status=dg.DagsterRunStatus.SUCCESS,
-                         asset_selection=frozenset({dg.AssetKey(["marts", mart])}))
+    return dg.DagsterRun(
+        job_name="models_job",
+        run_id=uuid.uuid4().hex,
+        status=dg.DagsterRunStatus.SUCCESS,
+        asset_selection=frozenset({dg.AssetKey(["marts", mart])}),
+    )
 
 
 def test_sensor_accepts_a_models_run_the_daily_request_was_folded_into():

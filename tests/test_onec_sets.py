@@ -25,8 +25,16 @@ BONUS_OFF = {"ONEC_BONUS_POINTS_ENDPOINT": "", "ONEC_BONUS_BALANCES_ENDPOINT": "
 MODEL_SCHEMAS = ("staging", "intermediate", "marts")
 
 
-@pytest.mark.parametrize("written", ["/Catalog_Контрагенты", " Catalog_Контрагенты ", '"/Catalog_Контрагенты"',
-                                     "'Catalog_Контрагенты'", "Catalog_Контрагенты"])
+@pytest.mark.parametrize(
+    "written",
+    [
+        "/Catalog_Контрагенты",
+        " Catalog_Контрагенты ",
+        '"/Catalog_Контрагенты"',
+        "'Catalog_Контрагенты'",
+        "Catalog_Контрагенты",
+    ],
+)
 def test_a_set_name_is_the_same_set_however_it_is_written(written):
     assert normalize_entity_set(written) == "Catalog_Контрагенты"
 
@@ -64,8 +72,18 @@ def test_every_set_loads_when_written_with_a_leading_slash(warehouse_url, onec_e
     instance = dg.DagsterInstance.ephemeral()
     assert dg.materialize(daily, resources=resources, partition_key="2025-03-14", instance=instance).success
     assert dg.materialize(whole, resources=resources, instance=instance).success
-    for table in ("onec_sales", "onec_card_sales", "onec_bonus_points", "onec_receipts", "onec_bonus_balances",
-                  "onec_discount_cards", "onec_customers", "onec_products", "onec_stores", "onec_opening_balances"):
+    for table in (
+        "onec_sales",
+        "onec_card_sales",
+        "onec_bonus_points",
+        "onec_receipts",
+        "onec_bonus_balances",
+        "onec_discount_cards",
+        "onec_customers",
+        "onec_products",
+        "onec_stores",
+        "onec_opening_balances",
+    ):
         assert conn.execute(f"select count(*) from raw.{table}").fetchone()[0] > 0, table
 
 
@@ -96,8 +114,8 @@ def test_a_turned_off_asset_materialises_nothing_and_succeeds(warehouse_url, one
 def test_daily_schedule_skips_turned_off_sets_by_name():
     from datetime import date
 
-    from glame_pipelines.defs.schedules import daily_run_request
     from glame_pipelines.definitions import defs
+    from glame_pipelines.defs.schedules import daily_run_request
 
     env = {"ONEC_API_URL": "http://x/odata/standard.odata", "ONEC_API_TOKEN": "t", **BONUS_OFF}
     request = daily_run_request(date(2025, 6, 10), defs.resolve_asset_graph(), env=env)
@@ -114,16 +132,22 @@ def model_fingerprints(url: str, leave_out: set[str]) -> dict[str, str]:
     with psycopg.connect(url) as conn:
         relations = conn.execute(
             "select table_schema, table_name from information_schema.tables where table_schema = any(%s)",
-            (list(MODEL_SCHEMAS),)).fetchall()
-        return {name: conn.execute(f'select md5(coalesce(string_agg(t::text, \'|\' order by t::text), \'\')) '
-                                   f'from {schema}."{name}" t').fetchone()[0]
-                for schema, name in relations if name not in leave_out | BUILD_TIME_MARTS}
+            (list(MODEL_SCHEMAS),),
+        ).fetchall()
+        return {
+            name: conn.execute(
+                f"select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {schema}.\"{name}\" t"
+            ).fetchone()[0]
+            for schema, name in relations
+            if name not in leave_out | BUILD_TIME_MARTS
+        }
 
 
 def downstream_model_names(keys: set[dg.AssetKey]) -> set[str]:
     graph = defs.resolve_asset_graph()
     return {k.path[-1] for k in dg.AssetSelection.assets(*keys).downstream().resolve(graph)} - {
-        k.path[-1] for k in keys}
+        k.path[-1] for k in keys
+    }
 
 
 @pytest.fixture
@@ -133,14 +157,26 @@ def base_without_bonus(onec_api, onec_env):
 
 
 def run_env(warehouse_url: str, onec_env: dict, **extra) -> dict:
-    return {**onec_env, "GLAME_WAREHOUSE_URL": warehouse_url, "GLAME_DAGSTER_PG_URL": _sqlalchemy(warehouse_url),
-            **extra}
+    return {
+        **onec_env,
+        "GLAME_WAREHOUSE_URL": warehouse_url,
+        "GLAME_DAGSTER_PG_URL": _sqlalchemy(warehouse_url),
+        **extra,
+    }
 
 
 def test_without_a_bonus_register_the_bonus_assets_fail_by_name_and_every_other_model_is_built(
-        warehouse_url, base_without_bonus, tmp_path):
-    result = glame("run", "--start", "2025-03-13", "--end", "2025-03-14",
-                   env=run_env(warehouse_url, base_without_bonus), cwd=tmp_path)
+    warehouse_url, base_without_bonus, tmp_path
+):
+    result = glame(
+        "run",
+        "--start",
+        "2025-03-13",
+        "--end",
+        "2025-03-14",
+        env=run_env(warehouse_url, base_without_bonus),
+        cwd=tmp_path,
+    )
     out = result.stdout
     assert result.returncode == 1, out + result.stderr[-3000:]
     failed = sorted(line.split()[1].rstrip(":") for line in out.splitlines() if line.startswith("  FAIL"))
@@ -161,9 +197,11 @@ def test_without_a_bonus_register_the_bonus_assets_fail_by_name_and_every_other_
 
 
 def test_with_the_bonus_sets_turned_off_the_run_succeeds_and_bonus_balances_are_null(
-        warehouse_url, base_without_bonus, tmp_path):
-    result = glame("run", "--start", "2025-03-14", env=run_env(warehouse_url, base_without_bonus, **BONUS_OFF),
-                   cwd=tmp_path)
+    warehouse_url, base_without_bonus, tmp_path
+):
+    result = glame(
+        "run", "--start", "2025-03-14", env=run_env(warehouse_url, base_without_bonus, **BONUS_OFF), cwd=tmp_path
+    )
     out = result.stdout
     assert result.returncode == 0, out + result.stderr[-3000:]
     assert "skip  onec/bonus_points: turned off: ONEC_BONUS_POINTS_ENDPOINT is empty" in out
@@ -171,7 +209,8 @@ def test_with_the_bonus_sets_turned_off_the_run_succeeds_and_bonus_balances_are_
     assert "FAIL" not in out
     with psycopg.connect(warehouse_url) as conn:
         customers, with_balance, revenue = conn.execute(
-            "select count(*), count(bonus_balance), sum(lifetime_revenue) from marts.customer_profile").fetchone()
+            "select count(*), count(bonus_balance), sum(lifetime_revenue) from marts.customer_profile"
+        ).fetchone()
         discounts = conn.execute("select count(discount_amount) from marts.sales_daily").fetchone()[0]
     assert customers > 0 and revenue > 0
     assert with_balance == 0  # null, not zero: the base has no bonus program
@@ -190,10 +229,13 @@ def test_check_prints_a_line_per_set(base_without_bonus, tmp_path):
         by_state.setdefault(state, []).append(line)
     assert len(by_state["published"]) == 6 and "     published      Catalog_Контрагенты" in lines
     assert len(by_state["NOT"]) == 2 and all("leave it empty to turn it off" in line for line in by_state["NOT"])
-    assert any("БонусныеБаллы_RecordType (ONEC_BONUS_POINTS_ENDPOINT) is not published in 1C: HTTP 404 for http://" in line
-               for line in by_state["NOT"])
-    assert by_state["off"] == ["     off            ONEC_RECEIPTS_ENDPOINT is empty: this base has no such set "
-                               "(turned off)"]
+    assert any(
+        "БонусныеБаллы_RecordType (ONEC_BONUS_POINTS_ENDPOINT) is not published in 1C: HTTP 404 for http://" in line
+        for line in by_state["NOT"]
+    )
+    assert by_state["off"] == [
+        "     off            ONEC_RECEIPTS_ENDPOINT is empty: this base has no such set (turned off)"
+    ]
     turned_off = glame("check", "--only", "onec", env={**env, **BONUS_OFF}, cwd=tmp_path)
     assert turned_off.returncode == 0 and turned_off.stdout.startswith("OK   onec"), turned_off.stdout
 
@@ -209,8 +251,8 @@ def test_a_partial_build_runs_no_test_whose_parent_was_left_out(pg_server_url, t
     from dagster_dbt import DbtCliResource
     from marts_fixture import D2, load_fixture
 
-    from glame_pipelines.defs.automation import models_request
     from glame_pipelines.definitions import defs
+    from glame_pipelines.defs.automation import models_request
     from glame_pipelines.defs.dbt.assets import glame_dbt_models
     from glame_pipelines.defs.dbt.manifest import dbt_executable
     from glame_pipelines.defs.dbt.project import dbt_project
@@ -227,34 +269,50 @@ def test_a_partial_build_runs_no_test_whose_parent_was_left_out(pg_server_url, t
             load_fixture(conn)
             assert dbt(url, "build", target=tmp_path / "t").returncode == 0
             # A late line in 1C: sales_daily will change, the left-out unified_daily will not.
-            conn.execute("create temp table late as select * from raw.onec_sales where recorder = 'sr3' and line_number = 1")
+            conn.execute(
+                "create temp table late as select * from raw.onec_sales where recorder = 'sr3' and line_number = 1"
+            )
             conn.execute("update late set line_number = 99, amount = 777")
             conn.execute("insert into raw.onec_sales select * from late")
-            run = dg.DagsterRun(job_name="daily_analytics_job", run_id="partial",
-                                asset_selection=frozenset({dg.AssetKey(["onec", "sales"]),
-                                                           dg.AssetKey(["vk", "group_stats"])}),
-                                tags={WINDOW_START: D2.isoformat(), WINDOW_END: D2.isoformat()})
+            run = dg.DagsterRun(
+                job_name="daily_analytics_job",
+                run_id="partial",
+                asset_selection=frozenset({dg.AssetKey(["onec", "sales"]), dg.AssetKey(["vk", "group_stats"])}),
+                tags={WINDOW_START: D2.isoformat(), WINDOW_END: D2.isoformat()},
+            )
             request = models_request(run, failed={dg.AssetKey(["vk", "group_stats"])}, graph=defs.resolve_asset_graph())
             selected = {k.path[-1] for k in request.asset_selection}
             assert "sales_daily" in selected and "unified_daily" not in selected
-            resources = {"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
-                         "warehouse": WarehouseResource(url=url), "onec": OnecResource()}
-            result = dg.materialize([glame_dbt_models], selection=list(request.asset_selection), resources=resources,
-                                    instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-                                    tags=request.tags)
+            resources = {
+                "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+                "warehouse": WarehouseResource(url=url),
+                "onec": OnecResource(),
+            }
+            result = dg.materialize(
+                [glame_dbt_models],
+                selection=list(request.asset_selection),
+                resources=resources,
+                instance=dg.DagsterInstance.ephemeral(),
+                raise_on_error=False,
+                tags=request.tags,
+            )
             assert result.success
             sales, unified = conn.execute(
                 "select (select sum(revenue) from marts.sales_daily), (select sum(revenue) from marts.unified_daily)"
             ).fetchone()
             assert sales == unified + Decimal(777)  # stale unified_daily: the eager test would have failed
-            counts = {m.asset_key.path[-1]: m.metadata.get("dagster/row_count")
-                      for m in result.asset_materializations_for_node("glame_dbt_models")}
+            counts = {
+                m.asset_key.path[-1]: m.metadata.get("dagster/row_count")
+                for m in result.asset_materializations_for_node("glame_dbt_models")
+            }
             assert counts["sales_daily"].value == conn.execute("select count(*) from marts.sales_daily").fetchone()[0]
             checks = {e.check_name for e in result.get_asset_check_evaluations()}
             assert checks and not any("unified" in c for c in checks)
             # dbt's default (eager) selection would have run it beside sales_daily, and failed.
             eager = dbt(url, "test", "--select", "sales_daily", "--indirect-selection", "eager", target=tmp_path / "t")
-            assert eager.returncode != 0 and "FAIL 1 assert_unified_revenue_equals_sales_daily" in eager.stdout, eager.stdout
+            assert eager.returncode != 0 and "FAIL 1 assert_unified_revenue_equals_sales_daily" in eager.stdout, (
+                eager.stdout
+            )
             # A full build runs every test, that one included: test_marts.test_dbt_build_ran_every_test.
     finally:
         with psycopg.connect(pg_server_url, autocommit=True) as admin:

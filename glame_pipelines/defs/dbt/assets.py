@@ -2,8 +2,8 @@
 
 import json
 import os
-from contextlib import contextmanager
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -82,10 +82,11 @@ def day_figures(conn, model: str) -> dict[str, float | None]:
     date_column, columns = DAY_FIGURES[model]
     row = conn.execute(
         f"select {date_column}::text, {', '.join(f'sum({c})::float8' for c in columns)} from marts.{model} "
-        f"where {date_column} = (select max({date_column}) from marts.{model}) group by 1").fetchone()
+        f"where {date_column} = (select max({date_column}) from marts.{model}) group by 1"
+    ).fetchone()
     if not row:
         return {}
-    return {"latest_day": row[0], **{f"latest_{c}": v for c, v in zip(columns, row[1:])}}
+    return {"latest_day": row[0], **{f"latest_{c}": v for c, v in zip(columns, row[1:], strict=True)}}
 
 
 def mart_of(output_name: str) -> str | None:
@@ -123,8 +124,9 @@ def with_figures(events: Iterator, warehouse: WarehouseResource, manifest: Mappi
 
 
 @dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=GlameTranslator(), pool="dbt")
-def glame_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-                     onec: OnecResource):
+def glame_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, onec: OnecResource
+):
     """Build (run and test) the selected models against the same warehouse the loaders write to.
     Every raw table is created first, so a source that never loaded leaves its models empty, not broken."""
     if warehouse.url:

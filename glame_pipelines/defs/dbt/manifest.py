@@ -31,8 +31,16 @@ def newest_source_mtime() -> float:
 def ensure_manifest() -> Path:
     if not MANIFEST.exists() or MANIFEST.stat().st_mtime < newest_source_mtime():
         subprocess.run(
-            [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-             str(DBT_PROJECT_DIR)],
-            check=True, cwd=DBT_PROJECT_DIR,
+            [
+                dbt_executable(),
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+            ],
+            check=True,
+            cwd=DBT_PROJECT_DIR,
         )
     return MANIFEST

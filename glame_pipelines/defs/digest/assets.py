@@ -11,18 +11,18 @@ re-executing the run (or materialising the asset by hand) sends nothing more; `g
 """
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
 import psycopg
 
-from glame_pipelines.orchestration import failed_assets_of
 from glame_pipelines.defs.digest.resources import DigestChatResource
 from glame_pipelines.defs.shared import WarehouseResource, moscow_today
 from glame_pipelines.digest.delivery import deliver
 from glame_pipelines.digest.report import make_digest
 from glame_pipelines.digest.text import readable
+from glame_pipelines.orchestration import failed_assets_of
 from glame_pipelines.settings import RANGE_END
 
 DAY_TAG, DAILY_RUN_TAG = "glame/digest_day", "glame/daily_run"
@@ -42,8 +42,9 @@ def digest_day(tags: dict[str, str], configured: str = "") -> date:
     return date.fromisoformat(value) if value else moscow_today() - timedelta(1)
 
 
-def daily_run_groups(instance: dg.DagsterInstance, run_id: str | None,
-                     asset_graph: Callable[[], Any]) -> tuple[set[str], set[str]]:
+def daily_run_groups(
+    instance: dg.DagsterInstance, run_id: str | None, asset_graph: Callable[[], Any]
+) -> tuple[set[str], set[str]]:
     """(failed, loaded) source groups of the daily run the digest follows; both empty without one. A source
     counts as failed only where an asset the digest's marts read failed (a base without a bonus program
     fails onec/bonus_points, which no figure of the digest reads: its sales are shown)."""
@@ -55,15 +56,21 @@ def daily_run_groups(instance: dg.DagsterInstance, run_id: str | None,
     return failed, loaded
 
 
-@dg.asset(key=DIGEST_KEY, group_name="digest", deps=[dg.AssetKey(["marts", m]) for m in MARTS],
-          kinds={"telegram", "postgres"})
-def morning_digest(context: dg.AssetExecutionContext, config: DigestConfig, warehouse: WarehouseResource,
-                   digest_chat: DigestChatResource) -> dg.MaterializeResult:
+@dg.asset(
+    key=DIGEST_KEY, group_name="digest", deps=[dg.AssetKey(["marts", m]) for m in MARTS], kinds={"telegram", "postgres"}
+)
+def morning_digest(
+    context: dg.AssetExecutionContext,
+    config: DigestConfig,
+    warehouse: WarehouseResource,
+    digest_chat: DigestChatResource,
+) -> dg.MaterializeResult:
     """Yesterday in one Telegram message (TELEGRAM_DIGEST_CHAT_ID), with the severe anomalies sent before
     it as alerts of their own; the text sent is this materialisation's metadata."""
     day = digest_day(context.run.tags, config.day)
-    failed, loaded = daily_run_groups(context.instance, context.run.tags.get(DAILY_RUN_TAG),
-                                      lambda: context.repository_def.asset_graph)
+    failed, loaded = daily_run_groups(
+        context.instance, context.run.tags.get(DAILY_RUN_TAG), lambda: context.repository_def.asset_graph
+    )
     with warehouse.connect() as conn:
         digest = make_digest(conn, day, failed, loaded)
         sent = []
@@ -74,28 +81,38 @@ def morning_digest(context: dg.AssetExecutionContext, config: DigestConfig, ware
     digest_sent = any(s.kind == "digest" for s in sent)
     if config.send and not digest_sent and not digest_chat.missing():
         context.log.info(f"the digest of {day} was sent already; nothing sent again")
-    return dg.MaterializeResult(metadata={
-        "day": day.isoformat(),
-        "text": dg.MetadataValue.md("```\n" + readable(digest.html) + "\n```"),
-        "html": digest.html,
-        "sent": digest_sent,
-        "alerts_sent": [key for s in sent if s.kind == "alert" for key in s.keys],
-        "complete": digest.complete,
-        "gaps": "; ".join(digest.gaps) or "none",
-        "anomalies": len(digest.anomalies),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "day": day.isoformat(),
+            "text": dg.MetadataValue.md("```\n" + readable(digest.html) + "\n```"),
+            "html": digest.html,
+            "sent": digest_sent,
+            "alerts_sent": [key for s in sent if s.kind == "alert" for key in s.keys],
+            "complete": digest.complete,
+            "gaps": "; ".join(digest.gaps) or "none",
+            "anomalies": len(digest.anomalies),
+        }
+    )
 
 
 # --- checks ---------------------------------------------------------------------------------------------
 
-CHECKED = {"sales_daily": ("onec",), "store_traffic_daily": ("ftp_counters",), "web_traffic_daily": ("yandex_metrika",),
-           "social_daily": ("instagram", "vk")}
+CHECKED = {
+    "sales_daily": ("onec",),
+    "store_traffic_daily": ("ftp_counters",),
+    "web_traffic_daily": ("yandex_metrika",),
+    "social_daily": ("instagram", "vk"),
+}
 
 
 def _anomaly_check(mart: str, sources: tuple[str, ...]) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=dg.AssetKey(["marts", mart]), name="no_weekday_anomaly", blocking=False,
-                    description=f"Yesterday's {', '.join(sources)} figures within their weekday baseline "
-                                "(median and MAD of the same weekday over 8 weeks); warns, never blocks.")
+    @dg.asset_check(
+        asset=dg.AssetKey(["marts", mart]),
+        name="no_weekday_anomaly",
+        blocking=False,
+        description=f"Yesterday's {', '.join(sources)} figures within their weekday baseline "
+        "(median and MAD of the same weekday over 8 weeks); warns, never blocks.",
+    )
     def check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         day = digest_day(context.run.tags)
         try:
@@ -105,17 +122,27 @@ def _anomaly_check(mart: str, sources: tuple[str, ...]) -> dg.AssetChecksDefinit
             return dg.AssetCheckResult(passed=True, metadata={"day": day.isoformat(), "skipped": "no marts yet"})
         found = [a for a in digest.anomalies if a.metric.source in sources]
         return dg.AssetCheckResult(
-            passed=not found, severity=dg.AssetCheckSeverity.WARN,
-            metadata={"day": day.isoformat(), "anomalies": "\n".join(
-                f"{a.metric.label}: {a.metric.value:g} (expected {a.expected or 0:g}){' SEVERE' if a.severe else ''}"
-                for a in found) or "none"})
+            passed=not found,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "day": day.isoformat(),
+                "anomalies": "\n".join(
+                    f"{a.metric.label}: {a.metric.value:g} (expected {a.expected or 0:g})"
+                    + (" SEVERE" if a.severe else "")
+                    for a in found
+                )
+                or "none",
+            },
+        )
+
     return check
 
 
 anomaly_checks = [_anomaly_check(mart, sources) for mart, sources in CHECKED.items()]
 
 digest_job = dg.define_asset_job(
-    "digest_job", selection=dg.AssetSelection.assets(DIGEST_KEY) | dg.AssetSelection.checks(*anomaly_checks),
+    "digest_job",
+    selection=dg.AssetSelection.assets(DIGEST_KEY) | dg.AssetSelection.checks(*anomaly_checks),
     description="The morning digest and the anomaly checks of the marts for one day (tag glame/digest_day).",
     tags={"glame/kind": "digest"},
 )
@@ -125,9 +152,14 @@ digest_job = dg.define_asset_job(
 
 
 def _daily_run(instance: dg.DagsterInstance, day: date) -> dg.RunRecord | None:
-    records = instance.get_run_records(dg.RunsFilter(
-        job_name=DAILY_JOB, tags={RANGE_END: day.isoformat(), "dagster/schedule_name": DAILY_SCHEDULE},
-        statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]), limit=1)
+    records = instance.get_run_records(
+        dg.RunsFilter(
+            job_name=DAILY_JOB,
+            tags={RANGE_END: day.isoformat(), "dagster/schedule_name": DAILY_SCHEDULE},
+            statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE],
+        ),
+        limit=1,
+    )
     return records[0] if records else None
 
 
@@ -135,10 +167,11 @@ def _models_built_after(instance: dg.DagsterInstance, daily: dg.RunRecord) -> bo
     """A successful models run requested for the daily run, or (when its request was folded into a
     models run already waiting) one that started after it ended and built sales_daily."""
     done = [dg.DagsterRunStatus.SUCCESS]
-    if instance.get_run_records(dg.RunsFilter(job_name=MODELS_JOB, statuses=done,
-                                              tags={"glame/after_run": daily.dagster_run.run_id}), limit=1):
+    if instance.get_run_records(
+        dg.RunsFilter(job_name=MODELS_JOB, statuses=done, tags={"glame/after_run": daily.dagster_run.run_id}), limit=1
+    ):
         return True
-    ended = datetime.fromtimestamp(daily.end_time or 0, timezone.utc)
+    ended = datetime.fromtimestamp(daily.end_time or 0, UTC)
     later = instance.get_run_records(dg.RunsFilter(job_name=MODELS_JOB, statuses=done, created_after=ended), limit=20)
     return any(dg.AssetKey(["marts", "sales_daily"]) in (r.dagster_run.asset_selection or ()) for r in later)
 
@@ -150,8 +183,9 @@ def digest_request(instance: dg.DagsterInstance, today: date) -> dg.RunRequest |
         return dg.SkipReason(f"the daily run for {day} has not finished")
     if not _models_built_after(instance, daily):
         return dg.SkipReason(f"waiting for the models built after the daily run for {day}")
-    return dg.RunRequest(run_key=f"digest-{day.isoformat()}",
-                         tags={DAY_TAG: day.isoformat(), DAILY_RUN_TAG: daily.dagster_run.run_id})
+    return dg.RunRequest(
+        run_key=f"digest-{day.isoformat()}", tags={DAY_TAG: day.isoformat(), DAILY_RUN_TAG: daily.dagster_run.run_id}
+    )
 
 
 @dg.sensor(job=digest_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING)
