@@ -9,12 +9,15 @@ dashboards, and serve.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from glame_pipelines.bi import catalog
 from glame_pipelines.warehouse.connection import EMBEDDED_DIR, PROJECT_ROOT, ensure_database, sqlalchemy_url
 
 log = logging.getLogger(__name__)
@@ -32,10 +36,12 @@ BI_DIR = PROJECT_ROOT / "bi"
 ASSETS_DIR = BI_DIR / "assets"
 VENV_BI = Path(os.environ.get("GLAME_BI_VENV", PROJECT_ROOT / ".venv-bi"))
 TASKS = Path(__file__).with_name("superset_tasks.py")
+RENDER = Path(__file__).with_name("render.py")
 READER_ROLE = "glame_superset"  # the login Superset uses; a member of the read-only glame_bi role
 BI_ROLE = "glame_bi"
 ADMIN_USER = "admin"
 DEFAULT_PORT = 8088
+WATCH_SECONDS = 60  # how often a serving launcher looks for a models build that changed the marts
 
 
 class BiError(RuntimeError):
@@ -164,6 +170,90 @@ def set_up(bi: BiSettings, assets: Path = ASSETS_DIR) -> None:
     objects are keyed by the UUIDs in the YAML, so a re-run updates them in place."""
     superset_bin()
     run_step(bi, "Superset set-up", [str(VENV_BI / "bin" / "python"), str(TASKS), "setup", str(Path(assets).resolve())])
+    clear_cache(bi)  # cached charts and lookups of the dashboards as they were before this import
+
+
+def cache_dir(bi: BiSettings) -> Path:
+    """Superset's file cache (bi/superset_config.py puts it under SUPERSET_HOME), shared by its workers."""
+    return bi.home / "cache"
+
+
+def clear_cache(bi: BiSettings) -> int:
+    """Empty the cache, keeping its folders (a running Superset writes into them); returns files removed."""
+    removed = 0
+    for path in cache_dir(bi).rglob("*"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def marts_signature(warehouse_url: str) -> tuple[str, int]:
+    """Changes whenever a models build rewrites the marts: dbt replaces a table (a new oid) or writes rows into
+    an incremental one (the tuple counters grow). Read from Postgres' statistics, so it costs one small query."""
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        oids, writes = conn.execute(
+            "select coalesce(string_agg(relid::text, ',' order by relid), ''), "
+            "coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint "
+            "from pg_stat_user_tables where schemaname = 'marts'"
+        ).fetchone()
+    return oids, writes
+
+
+def chromium_available() -> bool:
+    """The warm-up drives the same headless Chromium as the tests (render.py); without it, no warm-up."""
+    chromium = os.environ.get("GLAME_CHROMIUM", "/usr/bin/chromium")
+    driver = os.environ.get("GLAME_CHROMEDRIVER", "/usr/bin/chromedriver")
+    return all(Path(p).exists() or shutil.which(p) for p in (chromium, driver))
+
+
+def warm(bi: BiSettings, slugs: list[str] | None = None) -> list[dict] | None:
+    """Open every dashboard once in headless Chromium, as a reader would, so that each chart's default view
+    is computed and cached before anyone asks: the cache keys are the browser's own requests, which no
+    server-side replay reproduces. Returns render.py's report per dashboard, or None without Chromium."""
+    if not chromium_available():
+        log.info("Superset warm-up skipped: no headless Chromium (GLAME_CHROMIUM / GLAME_CHROMEDRIVER)")
+        return None
+    slugs = slugs or [d.slug for d in catalog.dashboards()]
+    result = subprocess.run(
+        [str(VENV_BI / "bin" / "python"), str(RENDER), f"http://127.0.0.1:{bi.port}", str(bi.home / "warm-up"), *slugs],
+        env=bi.env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if result.returncode != 0:
+        raise BiError(f"warming the dashboards failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout)
+
+
+class CacheKeeper(threading.Thread):
+    """While Superset serves: warm the dashboards once, then every WATCH_SECONDS compare the marts' signature
+    and, when a models build changed them, empty the cache and warm again. So a chart is cached for a day
+    yet never shows data older than the last build by more than WATCH_SECONDS plus one warm-up."""
+
+    def __init__(self, bi: BiSettings, interval: float = WATCH_SECONDS):
+        super().__init__(name="superset-cache-keeper", daemon=True)
+        self.bi, self.interval, self.stopping = bi, interval, threading.Event()
+
+    def run(self) -> None:
+        signature = None
+        while not self.stopping.is_set():
+            try:
+                current = marts_signature(self.bi.warehouse_url)
+                if current != signature:
+                    if signature is not None:
+                        log.info("the marts changed: emptied Superset's cache (%d files)", clear_cache(self.bi))
+                    started = time.monotonic()
+                    if warm(self.bi) is not None:
+                        log.info("warmed the dashboards in %.0f s", time.monotonic() - started)
+                    signature = current
+            except (BiError, OSError, psycopg.Error, subprocess.TimeoutExpired) as error:
+                log.warning("Superset cache keeper: %s", error)
+            self.stopping.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopping.set()
 
 
 def export(bi: BiSettings, assets: Path = ASSETS_DIR) -> str:
@@ -196,17 +286,28 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120) -> N
     raise BiError(f"Superset did not answer {url}/health within {timeout:.0f} s")
 
 
+def server_concurrency() -> tuple[int, int]:
+    """Gunicorn workers and threads per worker. A dashboard sends all its chart requests at once and each
+    costs ~100 ms of Python: threads of one worker share one GIL and ran them one after another, so there is
+    a worker per core (GLAME_BI_WORKERS, at most 4: each holds ~300 MB) and a few threads each to overlap
+    the waits on Postgres (GLAME_BI_THREADS)."""
+    workers = int(os.environ.get("GLAME_BI_WORKERS") or min(os.cpu_count() or 1, 4))
+    threads = int(os.environ.get("GLAME_BI_THREADS") or 4)
+    return max(workers, 1), max(threads, 1)
+
+
 def start_server(bi: BiSettings, log_file: Path | None = None) -> subprocess.Popen:
     """Superset's web server (gunicorn, threads) on 127.0.0.1, in its own process group."""
     gunicorn = VENV_BI / "bin" / "gunicorn"
+    workers, threads = server_concurrency()
     command = [
         str(gunicorn),
         "-b",
         f"127.0.0.1:{bi.port}",
         "-w",
-        "1",
+        str(workers),
         "--threads",
-        "8",
+        str(threads),
         "-k",
         "gthread",
         "--timeout",
@@ -240,8 +341,11 @@ def stop_server(process: subprocess.Popen) -> None:
 
 
 def serve(bi: BiSettings, on_ready=None) -> int:
-    """Serve until Ctrl-C or SIGTERM, then stop the server (and let the caller stop the rest)."""
+    """Serve until Ctrl-C or SIGTERM, then stop the server (and let the caller stop the rest). Meanwhile a
+    CacheKeeper warms the dashboards and re-warms them after each models build."""
     process = start_server(bi)
+    keeper = CacheKeeper(bi)
+    keeper.start()
     stopping = []
 
     def stop(signum, _frame):
@@ -261,6 +365,7 @@ def serve(bi: BiSettings, on_ready=None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        keeper.stop()
         stop_server(process)
         signal.signal(signal.SIGTERM, previous)
 
