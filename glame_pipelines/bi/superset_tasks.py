@@ -19,7 +19,8 @@ import yaml
 
 ADMIN = "admin"
 DATABASE_FILE = "databases/glame_warehouse.yaml"
-URI_PLACEHOLDER = "postgresql+psycopg2://glame_superset:XXXXXXXXXX@warehouse/glame"
+PASSWORD_MASK = "X" * 10  # what Superset's export writes in place of a database password
+URI_PLACEHOLDER = f"postgresql+psycopg2://glame_superset:{PASSWORD_MASK}@warehouse/glame"
 FIXED_TIMESTAMP = "2026-01-01T00:00:00+00:00"
 
 
@@ -32,7 +33,7 @@ def app_context():
 
 def masked(uri: str) -> str:
     """The URI with its password masked the way Superset's export masks it."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1XXXXXXXXXX@", uri)
+    return re.sub(r"(://[^:/@]+:)[^@]*@", rf"\1{PASSWORD_MASK}@", uri)
 
 
 def ensure_admin() -> None:
