@@ -277,6 +277,18 @@ def test_rebuild_is_idempotent_and_reflects_a_deleted_document(marts):
     ]
 
 
+def test_rebuilding_a_staging_view_keeps_the_views_built_on_it(marts):
+    """dbt's default swap drops the old view with `cascade`, taking every view built on it: a models run that
+    rebuilt stg_onec__products dropped int_sales_lines_enriched, which another run had built and a third read.
+    The project's view materialization replaces a view in place when its columns keep their shape."""
+    conn = marts["conn"]
+    oid = rows(conn, "select 'intermediate.int_sales_lines_enriched'::regclass::oid")
+    again = dbt(marts["url"], "run", "--select", "stg_onec__products", target=marts["target"])
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert rows(conn, "select to_regclass('intermediate.int_sales_lines_enriched')::oid") == oid  # the same view
+    assert rows(conn, "select count(*) > 0 from intermediate.int_sales_lines_enriched") == [(True,)]
+
+
 @pytest.fixture
 def built(pg_server_url, tmp_path):
     """A database of its own with the fixture loaded and fully built: for tests that change the source."""
