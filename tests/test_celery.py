@@ -248,13 +248,20 @@ def test_daily_job_on_two_celery_workers_equals_in_process_and_survives_a_killed
 
 
 def wait_for_step_in_a_worker(instance, workers, timeout: float) -> subprocess.Popen:
-    """The worker executing a 1C step, once the step has run for a second (mid-load)."""
+    """The worker executing a 1C step that has run for half a second and has not ended (mid-load): a step
+    that already ended would leave nothing for the other worker to redo."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         runs = instance.get_runs(limit=1)
         if runs:
+            ended = {
+                record.step_key
+                for kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE)
+                for record in instance.all_logs(runs[0].run_id, of_type=kind)
+            }
             for record in instance.all_logs(runs[0].run_id, of_type=dg.DagsterEventType.STEP_START):
-                if record.step_key.startswith("onec__") and time.time() - record.timestamp > 1:
+                running = record.step_key not in ended
+                if running and record.step_key.startswith("onec__") and time.time() - record.timestamp > 0.5:
                     pid = record.dagster_event.pid
                     for worker in workers:
                         if pid in {p.pid for p in psutil.Process(worker.pid).children(recursive=True)}:
