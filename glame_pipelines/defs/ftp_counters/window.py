@@ -8,15 +8,14 @@ import dagster as dg
 from glame_pipelines.clients.counter_files import CounterFileError, file_day
 from glame_pipelines.clients.http import ApiError
 from glame_pipelines.defs.ftp_counters import assets
-from glame_pipelines.defs.ftp_counters.resources import FtpResource, env_mapping
+from glame_pipelines.defs.ftp_counters.source import SOURCE
 from glame_pipelines.orchestration import LAUNCHED_BY, Outcome, execute
 from glame_pipelines.settings import RANGE_END, RANGE_START
-from glame_pipelines.sources import resource_from_env
 
 
 def load_window(defs: dg.Definitions, first: date, last: date) -> Outcome:
     outcome = Outcome()
-    client = resource_from_env(FtpResource, env_mapping()).client()
+    client = SOURCE.resource_from_env().client()
     try:
         listing = client.list_files()
     except ApiError as error:  # e.g. a revoked password: this source fails, the others are unaffected

@@ -1,7 +1,5 @@
 """1C sales exports (CSV, JSON, XLSX, XLS) dropped in an inbox folder, loaded once per content."""
 
-import os
-
 from glame_pipelines.defs.onec_files.resources import InboxResource
 from glame_pipelines.sources import Source
 
@@ -9,10 +7,7 @@ ENV = {"directory": "GLAME_INBOX_DIR"}
 
 
 def check(resource: InboxResource) -> str:
-    inbox = resource.directory
-    if not os.path.isdir(inbox):
-        raise NotADirectoryError(f"GLAME_INBOX_DIR {inbox} is not a folder")
-    return f"inbox {inbox} holds {len(os.listdir(inbox))} files"
+    return f"inbox {resource.directory} holds {len(resource.files())} sales files"  # files() checks the folder
 
 
 SOURCE = Source(
