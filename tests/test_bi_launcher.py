@@ -137,7 +137,7 @@ def test_the_cache_keeper_warms_at_start_and_clears_and_rewarms_only_after_the_m
             keeper.stop()
             return ("2", 10)
 
-    def warm(bi):
+    def warm(bi, on_start=None):
         warmed.append(bi)
         (launcher.cache_dir(bi) / "data" / f"entry{len(warmed)}").write_text("cached")
         return []

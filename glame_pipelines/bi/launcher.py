@@ -9,6 +9,7 @@ dashboards, and serve.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -207,7 +209,7 @@ def chromium_available() -> bool:
     return all(Path(p).exists() or shutil.which(p) for p in (chromium, driver))
 
 
-def warm(bi: BiSettings, slugs: list[str] | None = None) -> list[dict] | None:
+def warm(bi: BiSettings, slugs: list[str] | None = None, on_start=None) -> list[dict] | None:
     """Open every dashboard once in headless Chromium, as a reader would, so that each chart's default view
     is computed and cached before anyone asks: the cache keys are the browser's own requests, which no
     server-side replay reproduces. Returns render.py's report per dashboard, or None without Chromium."""
@@ -215,16 +217,23 @@ def warm(bi: BiSettings, slugs: list[str] | None = None) -> list[dict] | None:
         log.info("Superset warm-up skipped: no headless Chromium (GLAME_CHROMIUM / GLAME_CHROMEDRIVER)")
         return None
     slugs = slugs or [d.slug for d in catalog.dashboards()]
-    result = subprocess.run(
+    process = subprocess.Popen(
         [str(VENV_BI / "bin" / "python"), str(RENDER), f"http://127.0.0.1:{bi.port}", str(bi.home / "warm-up"), *slugs],
         env=bi.env(),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=900,
+        start_new_session=True,  # its browser is stopped with it, whatever signal reached `glame bi`
     )
-    if result.returncode != 0:
-        raise BiError(f"warming the dashboards failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout)
+    if on_start:
+        on_start(process)
+    try:
+        stdout, stderr = process.communicate(timeout=900)
+    finally:
+        stop_process_trees([(process, signal.SIGTERM)])
+    if process.returncode != 0:
+        raise BiError(f"warming the dashboards failed:\n{stderr[-3000:]}")
+    return json.loads(stdout)
 
 
 class CacheKeeper(threading.Thread):
@@ -235,6 +244,7 @@ class CacheKeeper(threading.Thread):
     def __init__(self, bi: BiSettings, interval: float = WATCH_SECONDS):
         super().__init__(name="superset-cache-keeper", daemon=True)
         self.bi, self.interval, self.stopping = bi, interval, threading.Event()
+        self.warming: subprocess.Popen | None = None
 
     def run(self) -> None:
         signature = None
@@ -245,15 +255,24 @@ class CacheKeeper(threading.Thread):
                     if signature is not None:
                         log.info("the marts changed: emptied Superset's cache (%d files)", clear_cache(self.bi))
                     started = time.monotonic()
-                    if warm(self.bi) is not None:
+                    if warm(self.bi, on_start=self._warming) is not None:
                         log.info("warmed the dashboards in %.0f s", time.monotonic() - started)
                     signature = current
             except (BiError, OSError, psycopg.Error, subprocess.TimeoutExpired) as error:
-                log.warning("Superset cache keeper: %s", error)
+                if not self.stopping.is_set():  # a warm-up cut short by the stop is no failure
+                    log.warning("Superset cache keeper: %s", error)
             self.stopping.wait(self.interval)
 
-    def stop(self) -> None:
+    def _warming(self, process: subprocess.Popen) -> None:
+        self.warming = process
+        if self.stopping.is_set():  # stopped while it was starting
+            stop_process_trees([(process, signal.SIGTERM)])
+
+    def stop(self) -> list[tuple[subprocess.Popen, int]]:
+        """No new warm-up; returns the one under way (its headless Chromium), for the caller to stop with the
+        server, not when it is done."""
         self.stopping.set()
+        return [(self.warming, signal.SIGTERM)] if self.warming is not None else []
 
 
 def export(bi: BiSettings, assets: Path = ASSETS_DIR) -> str:
@@ -331,13 +350,40 @@ def start_server(bi: BiSettings, log_file: Path | None = None) -> subprocess.Pop
 
 
 def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+    stop_process_trees([(process, GUNICORN_QUICK_SHUTDOWN)])
+
+
+# Gunicorn's quick shutdown (its workers stopped at once; SIGTERM would let requests finish for up to its graceful
+# timeout): whoever stops `glame bi` wants it gone, not the warm-up's last requests served.
+GUNICORN_QUICK_SHUTDOWN = signal.SIGINT
+STOP_GRACE_SECONDS = 5
+
+
+def stop_process_trees(processes: list[tuple[subprocess.Popen, int]], grace: float = STOP_GRACE_SECONDS) -> None:
+    """Each process's signal to its group and to each of its descendants (a browser may start helpers in groups
+    of their own), all at once; SIGKILL to what is left after `grace` seconds; the processes are reaped."""
+    tree = []
+    for process, first in processes:
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+            root = psutil.Process(process.pid)
+            members = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for proc in members:
+            with contextlib.suppress(psutil.Error):
+                proc.send_signal(first)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, first)
+        tree += members
+    _, alive = psutil.wait_procs(tree, timeout=grace)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    for process, _ in processes:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
 
 
 def serve(bi: BiSettings, on_ready=None) -> int:
@@ -365,8 +411,7 @@ def serve(bi: BiSettings, on_ready=None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        keeper.stop()
-        stop_server(process)
+        stop_process_trees([(process, GUNICORN_QUICK_SHUTDOWN), *keeper.stop()])
         signal.signal(signal.SIGTERM, previous)
 
 

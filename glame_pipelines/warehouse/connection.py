@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
@@ -104,11 +105,15 @@ def start_embedded(data_dir: Path | None = None) -> str:
     It is left running when this process exits (Dagster's run workers come and go); `stop_embedded`
     stops it.
     """
-    import pgserver
-
     data_dir = Path(data_dir or EMBEDDED_DIR / "pgdata")
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for a runtime folder it does not use here; on a server without a login
+        # session (no XDG_RUNTIME_DIR) that printed a warning on every command
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver
+
+        server = pgserver.get_server(data_dir, cleanup_mode=None)
     return server.get_uri("postgres")
 
 
