@@ -8,6 +8,12 @@ from glame_pipelines.clients.http import MalformedRecord, required, whole_number
 from glame_pipelines.clients.instagram import ACCOUNT_TOTAL_METRICS, InstagramClient, parse_timestamp
 from glame_pipelines.defs.instagram.resources import InstagramResource
 from glame_pipelines.defs.instagram.source import SOURCE
+from glame_pipelines.defs.instagram.tables import (
+    INSTAGRAM_ACCOUNT_DAILY,
+    INSTAGRAM_MEDIA,
+    INSTAGRAM_MEDIA_INSIGHTS,
+    INSTAGRAM_STORIES,
+)
 from glame_pipelines.defs.shared import (
     WarehouseResource,
     count_rows,
@@ -21,12 +27,6 @@ from glame_pipelines.defs.shared import (
     reported_as_failure,
 )
 from glame_pipelines.warehouse.loader import Rejects, Window, load, table_exists
-from glame_pipelines.warehouse.tables import (
-    INSTAGRAM_ACCOUNT_DAILY,
-    INSTAGRAM_MEDIA,
-    INSTAGRAM_MEDIA_INSIGHTS,
-    INSTAGRAM_STORIES,
-)
 
 GROUP, LABEL = SOURCE.name, SOURCE.label
 SNAPSHOT_FIELDS = ("followers_count", "follows_count", "media_count")

@@ -10,6 +10,7 @@ import dagster as dg
 
 from glame_pipelines.clients.http import MalformedRecord, required, whole_number
 from glame_pipelines.clients.onec import OnecClient, clean_ref, parse_onec_datetime
+from glame_pipelines.defs.onec import tables
 from glame_pipelines.defs.onec.resources import OnecResource, env_variable
 from glame_pipelines.defs.onec.source import SOURCE
 from glame_pipelines.defs.shared import (
@@ -19,7 +20,6 @@ from glame_pipelines.defs.shared import (
     replace_rejects,
     reported_as_failure,
 )
-from glame_pipelines.warehouse import tables
 from glame_pipelines.warehouse.loader import LoadResult, RawTable, Rejects, Window, convert_records, load
 
 GROUP, LABEL = SOURCE.name, SOURCE.label

@@ -17,8 +17,9 @@ from glame_pipelines.defs.shared import (
 )
 from glame_pipelines.defs.telegram.resources import TelegramResource
 from glame_pipelines.defs.telegram.source import SOURCE
+from glame_pipelines.defs.telegram.tables import TELEGRAM_CHANNEL_DAILY, TELEGRAM_CHANNEL_POSTS
 from glame_pipelines.warehouse.loader import Rejects, load, table_exists
-from glame_pipelines.warehouse.tables import SOURCE_STATE, TELEGRAM_CHANNEL_DAILY, TELEGRAM_CHANNEL_POSTS
+from glame_pipelines.warehouse.tables import SOURCE_STATE
 
 GROUP, LABEL = SOURCE.name, SOURCE.label
 OFFSET_STATE = "telegram:update_offset"

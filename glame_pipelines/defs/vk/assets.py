@@ -21,9 +21,9 @@ from glame_pipelines.defs.shared import (
 )
 from glame_pipelines.defs.vk.resources import VkResource
 from glame_pipelines.defs.vk.source import SOURCE
+from glame_pipelines.defs.vk.tables import VK_GROUP_DAILY, VK_GROUP_STATS, VK_WALL_POSTS
 from glame_pipelines.settings import TIMEZONE
 from glame_pipelines.warehouse.loader import Rejects, load
-from glame_pipelines.warehouse.tables import VK_GROUP_DAILY, VK_GROUP_STATS, VK_WALL_POSTS
 
 MOSCOW = ZoneInfo(TIMEZONE)
 GROUP, LABEL = SOURCE.name, SOURCE.label

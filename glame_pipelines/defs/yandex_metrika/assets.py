@@ -24,7 +24,7 @@ from glame_pipelines.defs.shared import (
 )
 from glame_pipelines.defs.yandex_metrika.resources import MetrikaResource
 from glame_pipelines.defs.yandex_metrika.source import SOURCE
-from glame_pipelines.warehouse.tables import YANDEX_METRIKA_DEMOGRAPHICS, YANDEX_METRIKA_TRAFFIC
+from glame_pipelines.defs.yandex_metrika.tables import YANDEX_METRIKA_DEMOGRAPHICS, YANDEX_METRIKA_TRAFFIC
 
 GROUP, LABEL = SOURCE.name, SOURCE.label
 SAMPLED = -3  # rows end with (sampled, sample_share, payload)

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from glame_extra.defs.wildberries.source import SOURCE, WildberriesResource
+from glame_extra.defs.wildberries.tables import WILDBERRIES_ORDERS
 from glame_pipelines.defs.shared import (
     WarehouseResource,
     daily_partitions,
@@ -10,18 +11,7 @@ from glame_pipelines.defs.shared import (
     partition_days,
     reported_as_failure,
 )
-from glame_pipelines.warehouse.loader import Column, RawTable, ensure_table
-
-WILDBERRIES_ORDERS = RawTable(
-    "wildberries_orders",
-    (
-        Column("seller_id", "text", "The seller."),
-        Column("date", "date", "Moscow day."),
-        Column("orders", "integer", "Orders that day."),
-    ),
-    ("seller_id", "date"),
-    "Orders per day of a Wildberries seller.",
-)
+from glame_pipelines.warehouse.loader import ensure_table
 
 
 @dg.asset(
