@@ -5,6 +5,7 @@ named by GLAME_SOURCE_PACKAGES the way a brand would keep a private source outsi
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ import psycopg
 import pytest
 
 from glame_pipelines.sources import all_sources
+from glame_pipelines.warehouse import tables as warehouse_tables
 from glame_pipelines.warehouse.connection import sqlalchemy_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +119,16 @@ with psycopg.connect(os.environ["GLAME_WAREHOUSE_URL"]) as conn:
         assert conn.execute("select to_regclass('raw.wildberries_orders')").fetchone()[0] is None
     result = python(code, {"GLAME_WAREHOUSE_URL": warehouse_url}, tmp_path)
     assert result.returncode == 0 and "rows 0" in result.stdout, result.stdout + result.stderr[-3000:]
+
+
+def test_every_raw_table_belongs_to_one_source_or_to_the_warehouse(monkeypatch):
+    """A raw table is named once: a second source declaring the same name would silently share its rows."""
+    names = [table.name for table in warehouse_tables.all_raw_tables()]
+    assert len(names) == len(set(names)) and {"load_rejects", "source_state", "onec_sales"} <= set(names)
+    twin = dataclasses.replace(all_sources()["vk"], name="vk_again")
+    monkeypatch.setattr(warehouse_tables, "all_sources", lambda: {**all_sources(), twin.name: twin})
+    with pytest.raises(ValueError, match="vk_group_stats"):
+        warehouse_tables.all_raw_tables()
 
 
 # --- one definition of each thing ------------------------------------------------------------------------
