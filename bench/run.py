@@ -32,6 +32,7 @@ from onec_server import row  # noqa: E402
 from sales_history import add_catalogs, add_sales  # noqa: E402
 
 from glame_pipelines.defs.onec.assets import sales_row  # noqa: E402
+from glame_pipelines.defs.onec.tables import ONEC_SALES  # noqa: E402
 from glame_pipelines.warehouse.connection import (  # noqa: E402
     dbt_env,
     ensure_database,
@@ -40,7 +41,7 @@ from glame_pipelines.warehouse.connection import (  # noqa: E402
     with_database,
 )
 from glame_pipelines.warehouse.loader import ensure_table  # noqa: E402
-from glame_pipelines.warehouse.tables import ONEC_SALES, all_raw_tables  # noqa: E402
+from glame_pipelines.warehouse.tables import all_raw_tables  # noqa: E402
 
 SMOKE = os.environ.get("BENCH_SMOKE", "") not in ("", "0")
 

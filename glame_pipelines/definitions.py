@@ -7,7 +7,7 @@ import dagster as dg
 
 from glame_pipelines.defs.executors import executor_from_env
 from glame_pipelines.defs.freshness import with_freshness
-from glame_pipelines.defs.shared import WarehouseResource
+from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.sources import PROJECT_SOURCES, all_sources, env_fields, source_packages
 from glame_pipelines.warehouse.connection import WAREHOUSE_URL_ENV
 

@@ -21,6 +21,7 @@ from typing import Any
 import dagster as dg
 
 from glame_pipelines.clients.http import RetryPolicy
+from glame_pipelines.warehouse.loader import RawTable
 
 SOURCE_PACKAGES_ENV = "GLAME_SOURCE_PACKAGES"
 PROJECT_SOURCES = "glame_pipelines.defs"
@@ -61,6 +62,8 @@ class Source:
     sets of variables. A `daily` source's assets are daily-partitioned: the daily schedule and `glame run`
     load them over a window of Moscow days. Any other source names in `load` its own way for `glame run` to
     load a window (per-file partitions, an inbox), by reference, since that loader needs the source's assets.
+    `tables` are its raw landing tables (declared in its folder's `tables.py`): the dbt step creates the
+    missing ones before a build, so a source that never loaded leaves its models empty, not broken.
     """
 
     name: str
@@ -69,6 +72,7 @@ class Source:
     variables: Mapping[str, str] | Callable[[], Mapping[str, str]]
     required: tuple[str, ...]
     check: Callable[[Any], str]
+    tables: tuple[RawTable, ...] = ()
     alternatives: tuple[tuple[tuple[str, ...], ...], ...] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)  # old variable name -> its meaning
     daily: bool = True

@@ -89,7 +89,7 @@ def onec_env(sandbox: SandboxServer, onec_api: OnecApi) -> dict[str, str]:
 
 def onec_resources(warehouse_url: str, onec_env: dict[str, str], **overrides) -> dict:
     from glame_pipelines.defs.onec.resources import OnecResource
-    from glame_pipelines.defs.shared import WarehouseResource
+    from glame_pipelines.defs.warehouse import WarehouseResource
 
     onec = OnecResource(
         api_url=onec_env["ONEC_API_URL"],
@@ -121,9 +121,9 @@ def web_sandbox(web_apis):
 
 def web_resources(warehouse_url: str, server, apis: dict) -> dict:
     from glame_pipelines.defs.instagram.resources import InstagramResource
-    from glame_pipelines.defs.shared import WarehouseResource
     from glame_pipelines.defs.telegram.resources import TelegramResource
     from glame_pipelines.defs.vk.resources import VkResource
+    from glame_pipelines.defs.warehouse import WarehouseResource
     from glame_pipelines.defs.yandex_metrika.resources import MetrikaResource
 
     m, i, v, t = apis["metrika"], apis["instagram"], apis["vk"], apis["telegram"]

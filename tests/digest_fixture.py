@@ -15,8 +15,14 @@ from datetime import UTC, date, datetime, timedelta
 
 from marts_fixture import ORDER, SHIFT, sale
 
-from glame_pipelines.warehouse import tables as t
+from glame_pipelines.defs.ftp_counters.tables import FTP_COUNTER_VISITS
+from glame_pipelines.defs.instagram.tables import INSTAGRAM_ACCOUNT_DAILY, INSTAGRAM_MEDIA, INSTAGRAM_MEDIA_INSIGHTS
+from glame_pipelines.defs.onec.tables import ONEC_PRODUCTS, ONEC_RECEIPTS, ONEC_SALES, ONEC_STORES
+from glame_pipelines.defs.telegram.tables import TELEGRAM_CHANNEL_DAILY, TELEGRAM_CHANNEL_POSTS
+from glame_pipelines.defs.vk.tables import VK_GROUP_DAILY, VK_GROUP_STATS, VK_WALL_POSTS
+from glame_pipelines.defs.yandex_metrika.tables import YANDEX_METRIKA_TRAFFIC
 from glame_pipelines.warehouse.loader import ensure_table, load
+from glame_pipelines.warehouse.tables import all_raw_tables
 
 NORMAL, DROP, STALE = date(2025, 12, 2), date(2025, 12, 3), date(2025, 12, 4)
 FIRST = NORMAL - timedelta(weeks=8, days=1)  # the Monday before the first baseline Tuesday
@@ -51,15 +57,15 @@ def utc(day: date, hour: int) -> datetime:
 def store_rows(day: date, rng: random.Random) -> dict:
     """A shift report per store (one line per receipt), the receipts, a counter file, some returns. The
     1C name of CENTRUM needs HTML escaping; the counters' names come from the store mapping seed."""
-    out: dict = {t.ONEC_SALES: [], t.ONEC_RECEIPTS: [], t.FTP_COUNTER_VISITS: []}
+    out: dict = {ONEC_SALES: [], ONEC_RECEIPTS: [], FTP_COUNTER_VISITS: []}
     for folder, (key, _, revenue, receipts, visitors) in STORES.items():
         factor = WEEKDAY[day.weekday()]
         count = round(receipts * factor * noise(rng))
         total = revenue * factor * noise(rng) * (0.4 if (day, folder) == (DROP, "CENTRUM") else 1)
         recorder = f"shift-{folder}-{day:%y%m%d}"
         for n in range(count):
-            out[t.ONEC_SALES].append(sale(recorder, n + 1, SHIFT, at(day, 21), key, PRODUCT, 1, round(total / count)))
-            out[t.ONEC_RECEIPTS].append(
+            out[ONEC_SALES].append(sale(recorder, n + 1, SHIFT, at(day, 21), key, PRODUCT, 1, round(total / count)))
+            out[ONEC_RECEIPTS].append(
                 (
                     f"r-{folder}-{day:%y%m%d}-{n}",
                     "StandardODATA.Document_ЧекККМ",
@@ -71,11 +77,11 @@ def store_rows(day: date, rng: random.Random) -> dict:
                 )
             )
         if day.weekday() in (1, 6) and folder == "CENTRUM":  # returns on Tuesdays and Sundays
-            out[t.ONEC_SALES].append(
+            out[ONEC_SALES].append(
                 sale(recorder, count + 1, SHIFT, at(day, 21), key, PRODUCT, -1, -round(3_000 * noise(rng)))
             )
         people = round(visitors * factor * noise(rng))
-        out[t.FTP_COUNTER_VISITS].append(
+        out[FTP_COUNTER_VISITS].append(
             (
                 folder,
                 f"{folder}/{day:%y%m%d}.txt",
@@ -91,7 +97,7 @@ def store_rows(day: date, rng: random.Random) -> dict:
             )
         )
     for n in range(round(7 * noise(rng, 0.1))):
-        out[t.ONEC_SALES].append(
+        out[ONEC_SALES].append(
             sale(f"order-{day:%y%m%d}-{n}", 1, ORDER, at(day, 15), ONLINE, PRODUCT, 1, round(6_000 * noise(rng)))
         )
     return out
@@ -99,11 +105,11 @@ def store_rows(day: date, rng: random.Random) -> dict:
 
 def web_and_social_rows(day: date, index: int, rng: random.Random) -> dict:
     factor = WEEKDAY[day.weekday()]
-    out: dict = {t.YANDEX_METRIKA_TRAFFIC: []}
+    out: dict = {YANDEX_METRIKA_TRAFFIC: []}
     if day != STALE:
         for source, share in zip(SOURCES, (600, 300, 150), strict=True):
             visits = round(share * factor * noise(rng))
-            out[t.YANDEX_METRIKA_TRAFFIC].append(
+            out[YANDEX_METRIKA_TRAFFIC].append(
                 (
                     "98765432",
                     day,
@@ -123,7 +129,7 @@ def web_and_social_rows(day: date, index: int, rng: random.Random) -> dict:
                 )
             )
     followers = 10_000 + 12 * index
-    out[t.INSTAGRAM_ACCOUNT_DAILY] = [
+    out[INSTAGRAM_ACCOUNT_DAILY] = [
         (
             IG_ACCOUNT,
             day,
@@ -143,13 +149,13 @@ def web_and_social_rows(day: date, index: int, rng: random.Random) -> dict:
             {},
         )
     ]
-    out[t.VK_GROUP_STATS] = [
+    out[VK_GROUP_STATS] = [
         (VK_GROUP, day, 2_500, 900, 2_000, round(1_800 * factor * noise(rng)), 900, 1_500, 120, 15, 6, 9, 4, 0, {})
     ]
-    out[t.VK_GROUP_DAILY] = [(VK_GROUP, day, "GLAME", 5_000 + 5 * index, {})]
-    out[t.TELEGRAM_CHANNEL_DAILY] = [(TG_CHAT, day, "glame_jewelry", "GLAME", "channel", 3_000 + 2 * index, {})]
+    out[VK_GROUP_DAILY] = [(VK_GROUP, day, "GLAME", 5_000 + 5 * index, {})]
+    out[TELEGRAM_CHANNEL_DAILY] = [(TG_CHAT, day, "glame_jewelry", "GLAME", "channel", 3_000 + 2 * index, {})]
     media = f"179{index:05d}"
-    out[t.INSTAGRAM_MEDIA] = [
+    out[INSTAGRAM_MEDIA] = [
         (
             media,
             IG_ACCOUNT,
@@ -162,18 +168,18 @@ def web_and_social_rows(day: date, index: int, rng: random.Random) -> dict:
             {},
         )
     ]
-    out[t.INSTAGRAM_MEDIA_INSIGHTS] = [(media, day, 2_000, 3_000, 150 + index, 10, 5, 20, 185 + index, None, {})]
-    out[t.VK_WALL_POSTS] = [(f"-{VK_GROUP}", 1_000 + index, utc(day, 14), 60, 4, 2, 1_500, {"text": "Новинки"})]
-    out[t.TELEGRAM_CHANNEL_POSTS] = [(TG_CHAT, 500 + index, utc(day, 16), False, "Пост <GLAME> & новинки", {})]
+    out[INSTAGRAM_MEDIA_INSIGHTS] = [(media, day, 2_000, 3_000, 150 + index, 10, 5, 20, 185 + index, None, {})]
+    out[VK_WALL_POSTS] = [(f"-{VK_GROUP}", 1_000 + index, utc(day, 14), 60, 4, 2, 1_500, {"text": "Новинки"})]
+    out[TELEGRAM_CHANNEL_POSTS] = [(TG_CHAT, 500 + index, utc(day, 16), False, "Пост <GLAME> & новинки", {})]
     return out
 
 
 def rows() -> dict:
     rng = random.Random(14)
     out: dict = {
-        t.ONEC_STORES: [(key, str(n), name, False, {}) for n, (key, name, *_) in enumerate(STORES.values())]
+        ONEC_STORES: [(key, str(n), name, False, {}) for n, (key, name, *_) in enumerate(STORES.values())]
         + [(ONLINE, "9", "Интернет-магазин", False, {})],
-        t.ONEC_PRODUCTS: [(PRODUCT, "00-1", "Кольцо Aurora", False, {"Артикул": "11111", "IsFolder": False})],
+        ONEC_PRODUCTS: [(PRODUCT, "00-1", "Кольцо Aurora", False, {"Артикул": "11111", "IsFolder": False})],
     }
     for index, day in enumerate(days()):
         for part in (store_rows(day, rng), web_and_social_rows(day, index, rng)):
@@ -183,7 +189,7 @@ def rows() -> dict:
 
 
 def load_fixture(conn) -> None:
-    for table in t.all_raw_tables():
+    for table in all_raw_tables():
         ensure_table(conn, table)
     for table, table_rows in rows().items():
         load(conn, table, table_rows, run_id="digest-fixture")

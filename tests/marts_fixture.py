@@ -4,8 +4,25 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from glame_pipelines.warehouse import tables as t
+from glame_pipelines.defs.ftp_counters.tables import FTP_COUNTER_VISITS
+from glame_pipelines.defs.instagram.tables import INSTAGRAM_ACCOUNT_DAILY
+from glame_pipelines.defs.onec.tables import (
+    ONEC_BONUS_BALANCES,
+    ONEC_CARD_SALES,
+    ONEC_CUSTOMERS,
+    ONEC_DISCOUNT_CARDS,
+    ONEC_OPENING_BALANCES,
+    ONEC_PRODUCTS,
+    ONEC_RECEIPTS,
+    ONEC_SALES,
+    ONEC_STORES,
+)
+from glame_pipelines.defs.onec_files.tables import ONEC_SALES_FILES
+from glame_pipelines.defs.telegram.tables import TELEGRAM_CHANNEL_DAILY
+from glame_pipelines.defs.vk.tables import VK_GROUP_DAILY, VK_GROUP_STATS, VK_WALL_POSTS
+from glame_pipelines.defs.yandex_metrika.tables import YANDEX_METRIKA_TRAFFIC
 from glame_pipelines.warehouse.loader import ensure_table, load
+from glame_pipelines.warehouse.tables import all_raw_tables
 
 CENTRUM = "b5b075c2-a355-5256-83ea-c38497c7bca8"
 YALTA = "32b3ea24-1e4b-50b5-8a81-ef8348413b7f"
@@ -39,16 +56,16 @@ def sale(recorder, line, kind, moment, store, product, qty, amount, customer=Non
 
 
 ROWS = {
-    t.ONEC_STORES: [
+    ONEC_STORES: [
         (CENTRUM, "1", "GLAME ТЦ Центрум", False, {}),
         (YALTA, "2", "GLAME Ялта", False, {}),
         (ONLINE, "3", "Интернет-магазин", False, {}),
     ],
-    t.ONEC_PRODUCTS: [
+    ONEC_PRODUCTS: [
         (P1, "00-1", "Кольцо Aurora", False, {"Артикул": "11111", "IsFolder": False}),
         (P2, "00-2", "Пакет подарочный", False, {"Артикул": "", "IsFolder": False}),
     ],
-    t.ONEC_SALES: [
+    ONEC_SALES: [
         sale("sr1", 1, SHIFT, at(D1, 22), CENTRUM, P1, 2, 10000),
         sale("sr1", 2, SHIFT, at(D1, 22), CENTRUM, P2, 1, 50),
         sale("sr1", 3, SHIFT, at(D1, 22), CENTRUM, P1, -1, -5000),  # a return
@@ -57,20 +74,20 @@ ROWS = {
         sale("sr3", 2, SHIFT, at(D2, 22), CENTRUM, P1, 1, 999, active=False),  # does not count
         sale("ord1", 1, ORDER, at(D1, 14), ONLINE, P1, 1, 4000, customer=C1),
     ],
-    t.ONEC_OPENING_BALANCES: [
+    ONEC_OPENING_BALANCES: [
         sale("ob1", 1, MIGRATION, datetime(2023, 7, 31), CENTRUM, P1, 3, 30000, customer=C1),
         sale("ob1", 2, MIGRATION, datetime(2023, 7, 31), CENTRUM, P1, 1, 12000, customer=C2),
     ],
-    t.ONEC_RECEIPTS: [
+    ONEC_RECEIPTS: [
         ("r1", "StandardODATA.Document_ЧекККМ", at(D1, 12), C1, CENTRUM, "10050", {"Posted": True}),
         ("r2", "StandardODATA.Document_ЧекККМ", at(D1, 13), None, CENTRUM, "0", {"Posted": True}),
         ("r3", "StandardODATA.Document_ЧекККМВозврат", at(D1, 18), None, CENTRUM, "-5000", {"Posted": True}),
     ],
-    t.ONEC_CARD_SALES: [
+    ONEC_CARD_SALES: [
         ("r1", 1, "StandardODATA.Document_ЧекККМ", at(D1, 12), True, K1, C1, P1, "2", "10000", "500", {}),
         ("r1", 2, "StandardODATA.Document_ЧекККМ", at(D1, 12), True, K1, C1, P2, "1", "50", "0", {}),
     ],
-    t.ONEC_CUSTOMERS: [
+    ONEC_CUSTOMERS: [
         (
             C1,
             "1",
@@ -86,24 +103,22 @@ ROWS = {
             {"ОсновныеСведения": "ФИО: Петрова Мария\nТелефон: +7 978 765 43 21\nГород: Керчь", "IsFolder": False},
         ),
     ],
-    t.ONEC_DISCOUNT_CARDS: [
-        (K1, "000001", "Карта", False, {"КодКартыШтрихкод": "79781234567", "ВладелецКарты_Key": C1})
-    ],
-    t.ONEC_BONUS_BALANCES: [(K1, "300", "0", {})],
-    t.FTP_COUNTER_VISITS: [
+    ONEC_DISCOUNT_CARDS: [(K1, "000001", "Карта", False, {"КодКартыШтрихкод": "79781234567", "ВладелецКарты_Key": C1})],
+    ONEC_BONUS_BALANCES: [(K1, "300", "0", {})],
+    FTP_COUNTER_VISITS: [
         ("CENTRUM", "CENTRUM/250310.txt", 2, D1, at(D1, 10), at(D1, 11), 60, 58, "megacount_text", "MC", {}),
         ("CENTRUM", "CENTRUM/250310.txt", 3, D1, at(D1, 11), at(D1, 12), 40, 40, "megacount_text", "MC", {}),
     ],
-    t.YANDEX_METRIKA_TRAFFIC: [
+    YANDEX_METRIKA_TRAFFIC: [
         ("1", D1, "Search engine traffic", 30, 25, 10, 90, 20, 3, 120, 1, 4000, False, 1, {}),
         ("1", D1, "Direct traffic", 20, 15, 5, 40, 50, 2, 60, None, None, False, 1, {}),
     ],
-    t.INSTAGRAM_ACCOUNT_DAILY: [("ig", D1, 1000, 10, 50, 500, 900, 40, 70, 60, 5, 3, 2, 30, 4, {})],
-    t.VK_GROUP_STATS: [("g", D1, 100, 80, 60, 300, 120, 200, 11, 2, 1, 3, 1, 0, {})],
-    t.VK_GROUP_DAILY: [("g", D1, "GLAME", 1500, {})],
-    t.VK_WALL_POSTS: [("-g", 7, datetime(2025, 3, 10, 9, tzinfo=UTC), 10, 2, 1, None, {"text": "без просмотров"})],
-    t.TELEGRAM_CHANNEL_DAILY: [("-100", D1, "glame", "GLAME", "channel", 200, {})],
-    t.ONEC_SALES_FILES: [
+    INSTAGRAM_ACCOUNT_DAILY: [("ig", D1, 1000, 10, 50, 500, 900, 40, 70, 60, 5, 3, 2, 30, 4, {})],
+    VK_GROUP_STATS: [("g", D1, 100, 80, 60, 300, 120, 200, 11, 2, 1, 3, 1, 0, {})],
+    VK_GROUP_DAILY: [("g", D1, "GLAME", 1500, {})],
+    VK_WALL_POSTS: [("-g", 7, datetime(2025, 3, 10, 9, tzinfo=UTC), 10, 2, 1, None, {"text": "без просмотров"})],
+    TELEGRAM_CHANNEL_DAILY: [("-100", D1, "glame", "GLAME", "channel", 200, {})],
+    ONEC_SALES_FILES: [
         (
             "h1",
             1,
@@ -139,7 +154,7 @@ ROWS = {
 
 
 def load_fixture(conn) -> None:
-    for table in t.all_raw_tables():
+    for table in all_raw_tables():
         ensure_table(conn, table)
     for table, rows in ROWS.items():
         load(conn, table, rows, run_id="fixture")

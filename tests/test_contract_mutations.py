@@ -40,8 +40,8 @@ from glame_pipelines.clients.onec import OnecClient, OnecError
 from glame_pipelines.clients.telegram import TelegramClient, TelegramError
 from glame_pipelines.clients.vk import VkClient, VkError
 from glame_pipelines.defs.instagram.assets import SNAPSHOT_FIELDS, media_head, media_row
+from glame_pipelines.defs.loads import readable
 from glame_pipelines.defs.onec.assets import catalog_row, receipt_row
-from glame_pipelines.defs.shared import readable
 from glame_pipelines.defs.telegram.assets import post_row as telegram_post_row
 from glame_pipelines.defs.vk.assets import post_row as vk_post_row
 from glame_pipelines.defs.vk.assets import stats_row

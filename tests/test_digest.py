@@ -27,7 +27,7 @@ from glame_pipelines.defs.digest.assets import (
     morning_digest,
 )
 from glame_pipelines.defs.digest.resources import DigestChatResource
-from glame_pipelines.defs.shared import WarehouseResource
+from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.digest.baseline import Metric, Thresholds, baseline, judge
 from glame_pipelines.digest.delivery import deliver, sent_log
 from glame_pipelines.digest.figures import read_figures

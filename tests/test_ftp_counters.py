@@ -14,8 +14,8 @@ from conftest import ftp_resource
 from glame_pipelines.clients.ftp import FtpClient
 from glame_pipelines.defs.ftp_counters.assets import counter_files, every_store_day_has_a_file, visits
 from glame_pipelines.defs.ftp_counters.sensors import batches, ftp_counter_files_sensor, plan, run_request
-from glame_pipelines.defs.shared import WarehouseResource, moscow_today
-from glame_pipelines.settings import RANGE_END, RANGE_START
+from glame_pipelines.defs.warehouse import WarehouseResource
+from glame_pipelines.settings import RANGE_END, RANGE_START, moscow_today
 
 MEGACOUNT = "device_name: MEGACOUNT_3D\n10:00-11:00 in: {a} out: {b}\n11:00-12:00 in: 7 out: 6\ntotal_in: {t}\n"
 

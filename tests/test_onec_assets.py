@@ -11,7 +11,7 @@ from conftest import SANDBOX_TODAY, onec_resources
 
 from glame_pipelines.defs.onec.assets import bonus_balances, catalog_assets, opening_balances, register_assets
 from glame_pipelines.defs.onec.resources import OnecResource
-from glame_pipelines.defs.shared import WarehouseResource
+from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.sandbox.onec import expected_sales
 from glame_pipelines.sandbox.retail import OPENING_BALANCES, PHYSICAL_STORES
 

@@ -256,7 +256,7 @@ def test_a_partial_build_runs_no_test_whose_parent_was_left_out(pg_server_url, t
     from glame_pipelines.defs.dbt.assets import glame_dbt_models
     from glame_pipelines.defs.dbt.manifest import dbt_executable
     from glame_pipelines.defs.dbt.project import dbt_project
-    from glame_pipelines.defs.shared import WarehouseResource
+    from glame_pipelines.defs.warehouse import WarehouseResource
     from glame_pipelines.settings import WINDOW_END, WINDOW_START
     from glame_pipelines.warehouse.connection import with_database
 

@@ -18,7 +18,7 @@ from sales_exports import HEADER, pairs_pivot, quantity_pivot, write_sheet
 
 from glame_pipelines.clients.sales_files import SalesFileError, read, split_label
 from glame_pipelines.defs.onec_files.assets import InboxResource, import_sales_file, sales, sales_inbox_sensor
-from glame_pipelines.defs.shared import WarehouseResource
+from glame_pipelines.defs.warehouse import WarehouseResource
 
 ROOT = Path(__file__).resolve().parents[1]
 

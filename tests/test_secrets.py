@@ -11,10 +11,10 @@ from conftest import onec_resources, replaced, web_resources
 
 from glame_pipelines.defs.instagram.assets import account_daily, media, stories
 from glame_pipelines.defs.onec.assets import register_assets
-from glame_pipelines.defs.shared import moscow_today
 from glame_pipelines.defs.telegram.assets import channel_daily, channel_posts
 from glame_pipelines.defs.vk.assets import group_daily, group_stats, wall_posts
 from glame_pipelines.defs.yandex_metrika.assets import traffic
+from glame_pipelines.settings import moscow_today
 
 SECRETS = {
     "metrika": "y0_SECRETmetrikaTOKEN7f3a9c",

@@ -302,7 +302,7 @@ def clean_visits(site, paths: list[str]) -> list[tuple]:
     from conftest import ftp_resource
 
     from glame_pipelines.defs.ftp_counters.assets import counter_files, visits
-    from glame_pipelines.defs.shared import WarehouseResource
+    from glame_pipelines.defs.warehouse import WarehouseResource
 
     name = f"glame_test_clean_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(site["server"], autocommit=True) as conn:

@@ -5,6 +5,7 @@ named by GLAME_SOURCE_PACKAGES the way a brand would keep a private source outsi
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ import psycopg
 import pytest
 
 from glame_pipelines.sources import all_sources
+from glame_pipelines.warehouse import tables as warehouse_tables
 from glame_pipelines.warehouse.connection import sqlalchemy_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,6 +97,38 @@ def test_a_throwaway_source_is_loaded_by_glame_run_only(warehouse_url, tmp_path)
     with psycopg.connect(warehouse_url) as conn:
         rows = conn.execute("select date, orders from raw.wildberries_orders order by date").fetchall()
     assert rows == [(last - timedelta(n), (last - timedelta(n)).day) for n in (2, 1, 0)]
+
+
+def test_a_throwaway_source_has_its_raw_table_created_by_the_dbt_step(warehouse_url, tmp_path):
+    """The dbt step creates every raw table before it builds, so a source that never loaded leaves its models
+    empty, not broken. Its list once came from a central module that knew only this project's sources: the
+    throwaway source's table, declared in its own folder, must be created by that step too."""
+    code = """
+import os
+import dagster as dg
+import psycopg
+from glame_pipelines.definitions import defs
+seed = dg.AssetKey(["reference", "sales_channels"])  # the smallest thing the dbt step builds
+step = defs.resolve_assets_def(seed)  # bound to the definitions' resources, the warehouse's URL among them
+result = dg.materialize([step], selection=[seed], instance=dg.DagsterInstance.ephemeral())
+assert result.success, "dbt step"
+with psycopg.connect(os.environ["GLAME_WAREHOUSE_URL"]) as conn:
+    print("rows", conn.execute("select count(*) from raw.wildberries_orders").fetchone()[0])
+"""
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute("select to_regclass('raw.wildberries_orders')").fetchone()[0] is None
+    result = python(code, {"GLAME_WAREHOUSE_URL": warehouse_url}, tmp_path)
+    assert result.returncode == 0 and "rows 0" in result.stdout, result.stdout + result.stderr[-3000:]
+
+
+def test_every_raw_table_belongs_to_one_source_or_to_the_warehouse(monkeypatch):
+    """A raw table is named once: a second source declaring the same name would silently share its rows."""
+    names = [table.name for table in warehouse_tables.all_raw_tables()]
+    assert len(names) == len(set(names)) and {"load_rejects", "source_state", "onec_sales"} <= set(names)
+    twin = dataclasses.replace(all_sources()["vk"], name="vk_again")
+    monkeypatch.setattr(warehouse_tables, "all_sources", lambda: {**all_sources(), twin.name: twin})
+    with pytest.raises(ValueError, match="vk_group_stats"):
+        warehouse_tables.all_raw_tables()
 
 
 # --- one definition of each thing ------------------------------------------------------------------------

@@ -18,12 +18,13 @@ from glame_pipelines.defs.ftp_counters.assets import counter_files, visits
 from glame_pipelines.defs.instagram.assets import account_daily, media
 from glame_pipelines.defs.onec.assets import register_assets
 from glame_pipelines.defs.onec.resources import OnecResource
-from glame_pipelines.defs.shared import WarehouseResource, moscow_today
 from glame_pipelines.defs.telegram.assets import channel_daily, channel_posts
 from glame_pipelines.defs.vk.assets import group_stats, wall_posts
+from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.defs.yandex_metrika.assets import demographic_rows, demographics
 from glame_pipelines.sandbox.onec import DEFAULT_LOGIN, DEFAULT_PASSWORD
 from glame_pipelines.sandbox.server import Api, Request, Response, SandboxServer
+from glame_pipelines.settings import moscow_today
 
 DAY = "2025-03-14"
 LATEST = (moscow_today() - timedelta(1)).isoformat()

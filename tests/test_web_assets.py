@@ -9,10 +9,10 @@ import pytest
 from conftest import replaced, web_resources
 
 from glame_pipelines.defs.instagram.assets import account_daily, media, media_insights, stories
-from glame_pipelines.defs.shared import moscow_today
 from glame_pipelines.defs.telegram.assets import channel_daily, channel_posts
 from glame_pipelines.defs.vk.assets import group_daily, group_stats, wall_posts
 from glame_pipelines.defs.yandex_metrika.assets import demographics, traffic
+from glame_pipelines.settings import moscow_today
 
 DAY = "2025-03-14"
 LATEST = (moscow_today() - timedelta(1)).isoformat()

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from glame_pipelines.defs.shared import step_retry_policy
+from glame_pipelines.defs.failures import step_retry_policy
 from glame_pipelines.orchestration import MODEL_GROUPS
 from glame_pipelines.sources import daily_sources
 

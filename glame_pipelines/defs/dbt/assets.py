@@ -12,7 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from glame_pipelines.defs.dbt.manifest import ensure_manifest
 from glame_pipelines.defs.dbt.project import dbt_project
 from glame_pipelines.defs.onec.resources import OnecResource
-from glame_pipelines.defs.shared import WarehouseResource
+from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.settings import WINDOW_END, WINDOW_START
 from glame_pipelines.warehouse.connection import dbt_env
 from glame_pipelines.warehouse.loader import ensure_table

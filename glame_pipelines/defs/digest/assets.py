@@ -18,12 +18,12 @@ import dagster as dg
 import psycopg
 
 from glame_pipelines.defs.digest.resources import DigestChatResource
-from glame_pipelines.defs.shared import WarehouseResource, moscow_today
+from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.digest.delivery import deliver
 from glame_pipelines.digest.report import make_digest
 from glame_pipelines.digest.text import readable
 from glame_pipelines.orchestration import failed_assets_of
-from glame_pipelines.settings import RANGE_END
+from glame_pipelines.settings import RANGE_END, moscow_today
 
 DAY_TAG, DAILY_RUN_TAG = "glame/digest_day", "glame/daily_run"
 DAILY_JOB, DAILY_SCHEDULE, MODELS_JOB = "daily_analytics_job", "daily_analytics_schedule", "models_job"

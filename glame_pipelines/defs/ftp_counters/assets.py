@@ -9,11 +9,13 @@ import dagster as dg
 
 from glame_pipelines.clients.counter_files import CounterFileError, ParsedFile, days_of, file_day, parse
 from glame_pipelines.defs.dbt.project import DBT_PROJECT_DIR
+from glame_pipelines.defs.failures import reported_as_failure
 from glame_pipelines.defs.ftp_counters.resources import FtpResource
 from glame_pipelines.defs.ftp_counters.source import SOURCE
-from glame_pipelines.defs.shared import WarehouseResource, moscow_today, reported_as_failure
+from glame_pipelines.defs.ftp_counters.tables import FTP_COUNTER_FILES, FTP_COUNTER_REJECTS, FTP_COUNTER_VISITS
+from glame_pipelines.defs.warehouse import WarehouseResource
+from glame_pipelines.settings import moscow_today
 from glame_pipelines.warehouse.loader import Window, load, table_exists
-from glame_pipelines.warehouse.tables import FTP_COUNTER_FILES, FTP_COUNTER_REJECTS, FTP_COUNTER_VISITS
 
 GROUP, LABEL = SOURCE.name, SOURCE.label
 STORE_MAPPING = DBT_PROJECT_DIR / "seeds" / "store_mapping.csv"

@@ -7,10 +7,10 @@ import os
 import dagster as dg
 
 from glame_pipelines.clients.ftp import RemoteFile
+from glame_pipelines.defs.failures import step_retry_policy
 from glame_pipelines.defs.ftp_counters import assets
 from glame_pipelines.defs.ftp_counters.resources import FtpResource
 from glame_pipelines.defs.ftp_counters.source import SOURCE
-from glame_pipelines.defs.shared import step_retry_policy
 from glame_pipelines.settings import RANGE_END, RANGE_START, TIMEZONE
 
 ftp_counter_files_job = dg.define_asset_job(

@@ -1,6 +1,7 @@
 """FTP people counters: one file per store per day, dropped by the in-store counters."""
 
 from glame_pipelines.defs.ftp_counters.resources import USER_ALIAS, FtpResource, env_mapping
+from glame_pipelines.defs.ftp_counters.tables import TABLES
 from glame_pipelines.sources import SandboxHook, Source, check_retry
 
 
@@ -20,6 +21,7 @@ SOURCE = Source(
     alternatives=((("FTP_USER",), (USER_ALIAS,)),),
     aliases={USER_ALIAS: "the old name of FTP_USER, read when FTP_USER is unset (rename it)"},
     check=check,
+    tables=TABLES,
     daily=False,  # one dynamic partition per file, loaded by the arrival sensor
     load="glame_pipelines.defs.ftp_counters.window:load_window",
     sandbox=SandboxHook(env=lambda sandbox: sandbox.ftp.env()),

@@ -6,27 +6,19 @@ import dagster as dg
 
 from glame_pipelines.clients.http import MalformedRecord, required, whole_number
 from glame_pipelines.clients.instagram import ACCOUNT_TOTAL_METRICS, InstagramClient, parse_timestamp
+from glame_pipelines.defs.failures import reported_as_failure
 from glame_pipelines.defs.instagram.resources import InstagramResource
 from glame_pipelines.defs.instagram.source import SOURCE
-from glame_pipelines.defs.shared import (
-    WarehouseResource,
-    count_rows,
-    daily_partitions,
-    is_latest_day,
-    load_day,
-    moscow_midnight,
-    partition_days,
-    readable,
-    replace_rejects,
-    reported_as_failure,
-)
-from glame_pipelines.warehouse.loader import Rejects, Window, load, table_exists
-from glame_pipelines.warehouse.tables import (
+from glame_pipelines.defs.instagram.tables import (
     INSTAGRAM_ACCOUNT_DAILY,
     INSTAGRAM_MEDIA,
     INSTAGRAM_MEDIA_INSIGHTS,
     INSTAGRAM_STORIES,
 )
+from glame_pipelines.defs.loads import count_rows, load_day, readable, replace_rejects
+from glame_pipelines.defs.partitions import daily_partitions, is_latest_day, moscow_midnight, partition_days
+from glame_pipelines.defs.warehouse import WarehouseResource
+from glame_pipelines.warehouse.loader import Rejects, Window, load, table_exists
 
 GROUP, LABEL = SOURCE.name, SOURCE.label
 SNAPSHOT_FIELDS = ("followers_count", "follows_count", "media_count")

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
+from glame_pipelines.defs.failures import step_retry_policy
 from glame_pipelines.defs.instagram import assets
 from glame_pipelines.defs.instagram.source import SOURCE
-from glame_pipelines.defs.shared import step_retry_policy
 from glame_pipelines.settings import TIMEZONE
 
 instagram_stories_job = dg.define_asset_job(

@@ -1,6 +1,7 @@
 """Instagram (Graph API): the business account per day, posts with their insights, live stories."""
 
 from glame_pipelines.defs.instagram.resources import ENV, InstagramResource
+from glame_pipelines.defs.instagram.tables import TABLES
 from glame_pipelines.sandbox.web import InstagramApi
 from glame_pipelines.sources import SandboxHook, Source, check_retry
 
@@ -27,5 +28,6 @@ SOURCE = Source(
     variables=ENV,
     required=("INSTAGRAM_ACCESS_TOKEN", "INSTAGRAM_BUSINESS_ACCOUNT_ID"),
     check=check,
+    tables=TABLES,
     sandbox=SandboxHook(env=sandbox_env, apis=lambda world: [InstagramApi(world.seed, today=world.today)]),
 )

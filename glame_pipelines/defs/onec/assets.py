@@ -10,16 +10,13 @@ import dagster as dg
 
 from glame_pipelines.clients.http import MalformedRecord, required, whole_number
 from glame_pipelines.clients.onec import OnecClient, clean_ref, parse_onec_datetime
+from glame_pipelines.defs.failures import reported_as_failure
+from glame_pipelines.defs.loads import replace_rejects
+from glame_pipelines.defs.onec import tables
 from glame_pipelines.defs.onec.resources import OnecResource, env_variable
 from glame_pipelines.defs.onec.source import SOURCE
-from glame_pipelines.defs.shared import (
-    WarehouseResource,
-    daily_partitions,
-    partition_days,
-    replace_rejects,
-    reported_as_failure,
-)
-from glame_pipelines.warehouse import tables
+from glame_pipelines.defs.partitions import daily_partitions, partition_days
+from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.warehouse.loader import LoadResult, RawTable, Rejects, Window, convert_records, load
 
 GROUP, LABEL = SOURCE.name, SOURCE.label

@@ -2,6 +2,7 @@
 
 from glame_pipelines.defs.onec.check import check
 from glame_pipelines.defs.onec.resources import ENV, OnecResource, turned_off_assets
+from glame_pipelines.defs.onec.tables import TABLES
 from glame_pipelines.sandbox.onec import DEFAULT_LOGIN, DEFAULT_PASSWORD, OnecApi
 from glame_pipelines.sources import SandboxHook, Source
 
@@ -20,6 +21,7 @@ SOURCE = Source(
     required=("ONEC_API_URL",),
     alternatives=((("ONEC_API_TOKEN",), ("ONEC_USERNAME", "ONEC_PASSWORD")),),
     check=check,
+    tables=TABLES,
     turned_off=turned_off_assets,
     sandbox=SandboxHook(env=sandbox_env, apis=lambda world: [OnecApi(world)]),
 )

@@ -8,12 +8,14 @@ import psycopg
 
 from glame_pipelines.clients.ftp import RemoteFile
 from glame_pipelines.clients.sales_files import SalesFile, SalesFileError, read
+from glame_pipelines.defs.failures import reported_as_failure
 from glame_pipelines.defs.ftp_counters.sensors import plan
+from glame_pipelines.defs.loads import replace_rejects
 from glame_pipelines.defs.onec_files.resources import InboxResource
 from glame_pipelines.defs.onec_files.source import SOURCE
-from glame_pipelines.defs.shared import WarehouseResource, replace_rejects, reported_as_failure
+from glame_pipelines.defs.onec_files.tables import ONEC_SALES_FILE_MONTHS, ONEC_SALES_FILES
+from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.warehouse.loader import Rejects, Window, load, table_exists
-from glame_pipelines.warehouse.tables import ONEC_SALES_FILE_MONTHS, ONEC_SALES_FILES
 
 GROUP = SOURCE.name
 

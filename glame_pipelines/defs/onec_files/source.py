@@ -1,6 +1,7 @@
 """1C sales exports (CSV, JSON, XLSX, XLS) dropped in an inbox folder, loaded once per content."""
 
 from glame_pipelines.defs.onec_files.resources import InboxResource
+from glame_pipelines.defs.onec_files.tables import TABLES
 from glame_pipelines.sources import Source
 
 ENV = {"directory": "GLAME_INBOX_DIR"}
@@ -19,6 +20,7 @@ SOURCE = Source(
     variables=ENV,
     required=("GLAME_INBOX_DIR",),
     check=check,
+    tables=TABLES,
     daily=False,  # the inbox sensor imports a file as soon as it has settled
     load="glame_pipelines.defs.onec_files.window:load_window",
     freshness=False,  # the inbox fills when people drop files

@@ -4,21 +4,15 @@ import dagster as dg
 
 from glame_pipelines.clients.http import required, unix_time, whole_number
 from glame_pipelines.clients.telegram import UpdatesUnavailable
-from glame_pipelines.defs.shared import (
-    WarehouseResource,
-    count_rows,
-    daily_partitions,
-    is_latest_day,
-    load_day,
-    partition_days,
-    readable,
-    replace_rejects,
-    reported_as_failure,
-)
+from glame_pipelines.defs.failures import reported_as_failure
+from glame_pipelines.defs.loads import count_rows, load_day, readable, replace_rejects
+from glame_pipelines.defs.partitions import daily_partitions, is_latest_day, partition_days
 from glame_pipelines.defs.telegram.resources import TelegramResource
 from glame_pipelines.defs.telegram.source import SOURCE
+from glame_pipelines.defs.telegram.tables import TELEGRAM_CHANNEL_DAILY, TELEGRAM_CHANNEL_POSTS
+from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.warehouse.loader import Rejects, load, table_exists
-from glame_pipelines.warehouse.tables import SOURCE_STATE, TELEGRAM_CHANNEL_DAILY, TELEGRAM_CHANNEL_POSTS
+from glame_pipelines.warehouse.tables import SOURCE_STATE
 
 GROUP, LABEL = SOURCE.name, SOURCE.label
 OFFSET_STATE = "telegram:update_offset"

@@ -1,6 +1,7 @@
 """Telegram (Bot API): the channel's subscribers per day and its posts."""
 
 from glame_pipelines.defs.telegram.resources import ENV, TelegramResource
+from glame_pipelines.defs.telegram.tables import TABLES
 from glame_pipelines.sandbox.web import TelegramApi
 from glame_pipelines.sources import SandboxHook, Source, check_retry
 
@@ -29,5 +30,6 @@ SOURCE = Source(
     variables=ENV,
     required=("TELEGRAM_BOT_TOKEN", "TELEGRAM_CHANNEL_USERNAME"),
     check=check,
+    tables=TABLES,
     sandbox=SandboxHook(env=sandbox_env, apis=lambda world: [TelegramApi(world.seed)]),
 )

@@ -7,23 +7,15 @@ import dagster as dg
 
 from glame_pipelines.clients.http import MalformedRecord, number, required, unix_time, whole_number
 from glame_pipelines.clients.vk import STAT_FIELDS
-from glame_pipelines.defs.shared import (
-    WarehouseResource,
-    count_rows,
-    daily_partitions,
-    is_latest_day,
-    load_day,
-    moscow_midnight,
-    partition_days,
-    readable,
-    replace_rejects,
-    reported_as_failure,
-)
+from glame_pipelines.defs.failures import reported_as_failure
+from glame_pipelines.defs.loads import count_rows, load_day, readable, replace_rejects
+from glame_pipelines.defs.partitions import daily_partitions, is_latest_day, moscow_midnight, partition_days
 from glame_pipelines.defs.vk.resources import VkResource
 from glame_pipelines.defs.vk.source import SOURCE
+from glame_pipelines.defs.vk.tables import VK_GROUP_DAILY, VK_GROUP_STATS, VK_WALL_POSTS
+from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.settings import TIMEZONE
 from glame_pipelines.warehouse.loader import Rejects, load
-from glame_pipelines.warehouse.tables import VK_GROUP_DAILY, VK_GROUP_STATS, VK_WALL_POSTS
 
 MOSCOW = ZoneInfo(TIMEZONE)
 GROUP, LABEL = SOURCE.name, SOURCE.label

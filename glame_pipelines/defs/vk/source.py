@@ -1,6 +1,7 @@
 """VK: community statistics per Moscow day, the members snapshot, and the wall."""
 
 from glame_pipelines.defs.vk.resources import ENV, VkResource
+from glame_pipelines.defs.vk.tables import TABLES
 from glame_pipelines.sandbox.web import VkApi
 from glame_pipelines.sources import SandboxHook, Source, check_retry
 
@@ -29,5 +30,6 @@ SOURCE = Source(
     variables=ENV,
     required=("VK_ACCESS_TOKEN", "VK_GROUP_ID"),
     check=check,
+    tables=TABLES,
     sandbox=SandboxHook(env=sandbox_env, apis=lambda world: [VkApi(world.seed, today=world.today)]),
 )

@@ -14,17 +14,13 @@ from glame_pipelines.clients.metrika import (
     MetrikaClient,
     ReportRow,
 )
-from glame_pipelines.defs.shared import (
-    WarehouseResource,
-    count_rows,
-    daily_partitions,
-    load_day,
-    partition_days,
-    reported_as_failure,
-)
+from glame_pipelines.defs.failures import reported_as_failure
+from glame_pipelines.defs.loads import count_rows, load_day
+from glame_pipelines.defs.partitions import daily_partitions, partition_days
+from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.defs.yandex_metrika.resources import MetrikaResource
 from glame_pipelines.defs.yandex_metrika.source import SOURCE
-from glame_pipelines.warehouse.tables import YANDEX_METRIKA_DEMOGRAPHICS, YANDEX_METRIKA_TRAFFIC
+from glame_pipelines.defs.yandex_metrika.tables import YANDEX_METRIKA_DEMOGRAPHICS, YANDEX_METRIKA_TRAFFIC
 
 GROUP, LABEL = SOURCE.name, SOURCE.label
 SAMPLED = -3  # rows end with (sampled, sample_share, payload)

@@ -1,6 +1,7 @@
 """Yandex.Metrika (Reporting API): site traffic by day and traffic source, and demographics."""
 
 from glame_pipelines.defs.yandex_metrika.resources import ENV, MetrikaResource
+from glame_pipelines.defs.yandex_metrika.tables import TABLES
 from glame_pipelines.sandbox.web import MetrikaApi
 from glame_pipelines.sources import SandboxHook, Source, check_retry
 
@@ -27,5 +28,6 @@ SOURCE = Source(
     variables=ENV,
     required=("YANDEX_METRIKA_COUNTER_ID", "YANDEX_METRIKA_OAUTH_TOKEN"),
     check=check,
+    tables=TABLES,
     sandbox=SandboxHook(env=sandbox_env, apis=lambda world: [MetrikaApi(world.seed)]),
 )

@@ -3,25 +3,12 @@
 import dagster as dg
 
 from glame_extra.defs.wildberries.source import SOURCE, WildberriesResource
-from glame_pipelines.defs.shared import (
-    WarehouseResource,
-    daily_partitions,
-    load_day,
-    partition_days,
-    reported_as_failure,
-)
-from glame_pipelines.warehouse.loader import Column, RawTable, ensure_table
-
-WILDBERRIES_ORDERS = RawTable(
-    "wildberries_orders",
-    (
-        Column("seller_id", "text", "The seller."),
-        Column("date", "date", "Moscow day."),
-        Column("orders", "integer", "Orders that day."),
-    ),
-    ("seller_id", "date"),
-    "Orders per day of a Wildberries seller.",
-)
+from glame_extra.defs.wildberries.tables import WILDBERRIES_ORDERS
+from glame_pipelines.defs.failures import reported_as_failure
+from glame_pipelines.defs.loads import load_day
+from glame_pipelines.defs.partitions import daily_partitions, partition_days
+from glame_pipelines.defs.warehouse import WarehouseResource
+from glame_pipelines.warehouse.loader import ensure_table
 
 
 @dg.asset(

@@ -4,6 +4,7 @@ copies this package beside the project proves a source is one folder and nothing
 import dagster as dg
 from pydantic import Field
 
+from glame_extra.defs.wildberries.tables import TABLES
 from glame_pipelines.sources import CheckFailed, Source
 
 
@@ -27,4 +28,5 @@ SOURCE = Source(
     variables={"api_token": "WILDBERRIES_API_TOKEN", "seller_id": "WILDBERRIES_SELLER_ID"},
     required=("WILDBERRIES_API_TOKEN",),
     check=check,
+    tables=TABLES,
 )
