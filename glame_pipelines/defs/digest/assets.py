@@ -6,8 +6,9 @@ failed) and runs started after it have built every mart of the digest that it fe
 automation requests them after the load), it requests `digest_job` with the run key `digest-<day>`, so
 Dagster launches it at most once per day whatever else runs: the counter-file and inbox loads rebuild
 models all day long but never carry the schedule's tag, so they never send a digest.
-The digest and each alert are also recorded in `ops.telegram_messages` as they are sent, so re-executing the run (or materialising the asset by hand) sends nothing more; `glame digest --date D
---send`, or the asset's `force` config, sends the digest again on purpose.
+The digest and each alert are also recorded in `ops.telegram_messages` as they are sent, so re-executing
+the run (or materialising the asset by hand) sends nothing more; `glame digest --date D --send`,
+or the asset's `force` config, sends the digest again on purpose.
 """
 
 from collections.abc import Callable
