@@ -15,6 +15,7 @@ from glame_pipelines.defs.dbt.manifest import ensure_manifest
 from glame_pipelines.defs.dbt.project import dbt_project
 from glame_pipelines.defs.onec.resources import OnecResource
 from glame_pipelines.defs.shared import WarehouseResource, daily_partitions
+from glame_pipelines.sources import all_sources
 from glame_pipelines.warehouse.connection import dbt_env
 from glame_pipelines.warehouse.loader import ensure_table
 from glame_pipelines.warehouse.tables import all_raw_tables
@@ -42,6 +43,18 @@ class GlameTranslator(DagsterDbtTranslator):
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
         """Every model and seed follows its loads by declaration (see `defs/dbt/automation.py`)."""
         return model_condition()
+
+    def get_partition_mapping(
+        self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
+    ) -> dg.PartitionMapping | None:
+        """A model reads every partition of a source that is not loaded by day (a counter file is not a day):
+        any of them updated is news for the model's latest days."""
+        parent = dbt_parent_resource_props
+        if parent["resource_type"] == "source" and parent["source_name"] in {
+            s.name for s in all_sources().values() if not s.daily
+        }:
+            return dg.AllPartitionMapping()
+        return super().get_partition_mapping(dbt_resource_props, dbt_parent_resource_props)
 
 
 # A partial build (some sources failed, their models left out) runs only the tests whose parents were all
