@@ -93,7 +93,7 @@ def indirect_selection(mode: str) -> Iterator[None]:
 def run_window(context: dg.AssetExecutionContext) -> tuple[str, str] | None:
     """The run's Moscow days (its partition or partition range, inclusive), which the incremental models
     rebuild and the windowed tests check; None for a run without partitions (dbt's own 7-day default)."""
-    if not context.has_partition_key_range:
+    if not (context.has_partition_key or context.has_partition_key_range):
         return None
     window = context.partition_time_window
     return window.start.date().isoformat(), (window.end - timedelta(days=1)).date().isoformat()
