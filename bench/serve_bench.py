@@ -147,11 +147,18 @@ class Serve:
         return found
 
     def wait_runs(self, job: str, count: int, since: float, timeout: float = 900) -> list[dg.DagsterRun]:
+        """Runs of `job` created since `since`; for "models_job", the models automation's runs (the models
+        are built by the `models_automation` sensor, whose runs carry its name)."""
         deadline = time.monotonic() + timeout
+        filters = (
+            dg.RunsFilter(tags={"dagster/sensor_name": "models_automation"})
+            if job == "models_job"
+            else dg.RunsFilter(job_name=job)
+        )
         while time.monotonic() < deadline:
             runs = [
                 r
-                for r in self.instance.get_runs(dg.RunsFilter(job_name=job))
+                for r in self.instance.get_runs(filters)
                 if self.instance.get_run_record_by_id(r.run_id).create_timestamp.timestamp() >= since
             ]
             done = [r for r in runs if r.is_finished]

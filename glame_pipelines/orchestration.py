@@ -7,7 +7,7 @@ from datetime import date
 
 import dagster as dg
 
-from glame_pipelines.settings import RANGE_END, RANGE_START, WINDOW_END, WINDOW_START
+from glame_pipelines.settings import RANGE_END, RANGE_START
 from glame_pipelines.sources import turned_off_assets
 
 MODEL_GROUPS = ("reference", "staging", "intermediate", "marts")
@@ -109,12 +109,13 @@ def run_sources(defs: dg.Definitions, groups: list[str], first: date, last: date
 def run_models(
     defs: dg.Definitions, failed: set[dg.AssetKey] = frozenset(), window: tuple[date, date] | None = None
 ) -> Outcome:
-    """Build the dbt models, leaving out those downstream of an asset that just failed."""
+    """Build the dbt models for the window's days (their partition range; one run, one dbt build), leaving
+    out those downstream of an asset that just failed. Its tag keeps the automation from building them again."""
     graph = defs.resolve_asset_graph()
     models = dg.AssetSelection.groups(*MODEL_GROUPS).resolve(graph)
     if failed:
         models -= dg.AssetSelection.assets(*failed).downstream().resolve(graph)
     tags = dict(LAUNCHED_BY)
     if window:
-        tags.update({WINDOW_START: window[0].isoformat(), WINDOW_END: window[1].isoformat()})
+        tags.update({RANGE_START: window[0].isoformat(), RANGE_END: window[1].isoformat()})
     return execute(defs, "models_job", sorted(models), tags, "WARNING")

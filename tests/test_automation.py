@@ -1,15 +1,17 @@
-"""The daily schedule's selection, the models-after-loads requests, and the failure alert."""
+"""The daily schedule's selection, the models' automation after loads, and the failure alert."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 from conftest import fast_retry  # noqa: F401 - shared helpers live there
 
 from glame_pipelines.definitions import defs
-from glame_pipelines.defs import alerts, automation, schedules
+from glame_pipelines.defs import alerts, schedules
+from glame_pipelines.settings import RANGE_END, RANGE_START
 
 ONEC_ENV = {"ONEC_API_URL": "http://x/odata/standard.odata", "ONEC_API_TOKEN": "t"}
 VK_ENV = {"VK_ACCESS_TOKEN": "t", "VK_GROUP_ID": "1"}
@@ -42,52 +44,130 @@ def test_schedule_is_at_six_moscow():
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 * * *", "Europe/Moscow")
 
 
+NOW = datetime(2025, 6, 10, 6, 30, tzinfo=ZoneInfo("Europe/Moscow"))  # after the daily run of 2025-06-10
+WEEK = [f"2025-06-{day:02d}" for day in range(3, 10)]  # the schedule's window: 2025-06-03 .. 2025-06-09
+
+
+class Site:
+    """An instance and the models' automation evaluated on it tick by tick, as the sensor does."""
+
+    def __init__(self):
+        self.instance = dg.DagsterInstance.ephemeral()
+        self.graph = defs.resolve_asset_graph()
+        self.cursor = None
+        self.tick()  # the first evaluation only sets the baseline
+
+    def tick(self) -> dict[str, list[str]]:
+        """What the sensor requests now: model name -> its days."""
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=self.instance, cursor=self.cursor, evaluation_time=NOW
+        )
+        self.cursor = result.cursor
+        return {
+            r.key.path[-1]: sorted(r.true_subset.expensively_compute_partition_keys())
+            for r in result.results
+            if r.true_subset.size
+        }
+
+    def load(self, *keys: dg.AssetKey, days=WEEK, tags=None, fail=False) -> None:
+        """A run that loads `keys` over `days` (one partition range, as the daily run does), or fails."""
+        stubs = [self._stub(key, fail) for key in keys]
+        dg.materialize(
+            stubs,
+            instance=self.instance,
+            tags={**(tags or {}), RANGE_START: days[0], RANGE_END: days[-1]},
+            raise_on_error=False,
+        )
+
+    def load_files(self, paths: list[str]) -> None:
+        self.instance.add_dynamic_partitions("ftp_counter_files", paths)
+        self.load(dg.AssetKey(["ftp_counters", "visits"]), days=paths)
+
+    def _stub(self, key: dg.AssetKey, fail: bool) -> dg.AssetsDefinition:
+        @dg.asset(key=key, partitions_def=self.graph.get(key).partitions_def)
+        def stub() -> None:
+            if fail:
+                raise dg.Failure(description="the source failed")
+
+        return stub
+
+
+ONEC_SALES, VK_STATS = dg.AssetKey(["onec", "sales"]), dg.AssetKey(["vk", "group_stats"])
+
+
 def test_models_after_a_partial_failure_leave_out_what_depends_on_the_failed_source():
-    run = dg.DagsterRun(
-        job_name="daily_analytics_job",
-        run_id="r1",
-        asset_selection=frozenset({dg.AssetKey(["onec", "sales"]), dg.AssetKey(["vk", "group_stats"])}),
-        tags={"glame/window_start": "2025-06-03", "glame/window_end": "2025-06-09"},
-    )
-    request = automation.models_request(run, failed={dg.AssetKey(["onec", "sales"])}, graph=defs.resolve_asset_graph())
-    names = {k.path[-1] for k in request.asset_selection}
-    assert "stg_vk__group_stats" in names and "social_daily" in names
-    assert not names & {"stg_onec__sales", "sales_daily", "unified_daily"}
-    assert request.tags["glame/window_start"] == "2025-06-03"
-    full = automation.models_request(run, failed=set(), graph=defs.resolve_asset_graph())
-    assert {"sales_daily", "unified_daily", "social_daily"} <= {k.path[-1] for k in full.asset_selection}
+    site = Site()
+    site.load(VK_STATS)
+    site.load(ONEC_SALES, fail=True)
+    requested = site.tick()
+    assert "stg_vk__group_stats" in requested and "social_daily" in requested
+    assert not set(requested) & {"stg_onec__sales", "sales_daily", "unified_daily"}
+    assert requested["social_daily"] == WEEK  # the run's days become the models' partitions (dbt's window)
+    full = Site()
+    full.load(VK_STATS, ONEC_SALES)
+    requested = full.tick()
+    assert {"sales_daily", "unified_daily", "social_daily"} <= set(requested)
+    assert requested["sales_daily"] == WEEK
 
 
 def test_a_failed_optional_1c_set_leaves_out_only_what_reads_it():
     """A base without a bonus program: the failed bonus assets must not keep the sales marts from being built."""
-    run = dg.DagsterRun(
-        job_name="daily_analytics_job",
-        run_id="r3",
-        asset_selection=frozenset(
-            {dg.AssetKey(["onec", name]) for name in ("sales", "bonus_points", "bonus_balances", "customers")}
-        ),
-    )
-    failed = {dg.AssetKey(["onec", "bonus_points"]), dg.AssetKey(["onec", "bonus_balances"])}
-    names = {
-        k.path[-1]
-        for k in automation.models_request(run, failed=failed, graph=defs.resolve_asset_graph()).asset_selection
-    }
+    site = Site()
+    site.load(*(dg.AssetKey(["onec", name]) for name in ("sales", "customers")))
+    site.load(dg.AssetKey(["onec", "bonus_points"]), dg.AssetKey(["onec", "bonus_balances"]), fail=True)
+    names = set(site.tick())
     assert {"stg_onec__sales", "sales_daily", "unified_daily", "customer_purchases", "stg_onec__customers"} <= names
     assert not names & {"stg_onec__bonus_points", "stg_onec__bonus_balances", "customer_profile"}
 
 
 def test_a_counter_file_rebuilds_store_traffic_without_waiting_for_the_morning():
-    run = dg.DagsterRun(
-        job_name="ftp_counter_files_job",
-        run_id="r2",
-        asset_selection=frozenset({dg.AssetKey(["ftp_counters", "visits"])}),
-    )
-    names = {
-        k.path[-1]
-        for k in automation.models_request(run, failed=set(), graph=defs.resolve_asset_graph()).asset_selection
-    }
+    site = Site()
+    site.load_files(["A/250609.txt"])
+    names = set(site.tick())
     assert {"stg_ftp_counters__visits", "store_traffic_daily", "unified_daily"} <= names
     assert "customer_profile" not in names
+
+
+def test_the_daily_run_is_one_build_of_its_window_and_glame_run_none():
+    """Every model of the daily run's sources asks for the same days: one partition range, which Dagster runs
+    as one run (one partitions definition, single-run backfill policy). A load by `glame run` asks for
+    nothing: it builds its models itself."""
+    site = Site()
+    site.load(*(k for k in site.graph.get_all_asset_keys() if k.path[0] in ("onec", "vk", "yandex_metrika")))
+    requested = site.tick()
+    assert {"sales_daily", "web_traffic_daily", "social_daily", "unified_daily", "stg_onec__customers"} <= set(
+        requested
+    )
+    assert {tuple(days) for days in requested.values()} == {tuple(WEEK)}
+    assert site.tick() == {}  # requested once; nothing new
+    site.load(ONEC_SALES, VK_STATS, tags={"glame/launched_by": "glame run"})
+    assert site.tick() == {}
+
+
+def test_a_year_of_backfill_is_one_build_of_the_year():
+    site = Site()
+    year = [d.isoformat() for d in (date(2024, 6, 10) + timedelta(n) for n in range(365))]
+    site.load(ONEC_SALES, days=year)
+    requested = site.tick()
+    assert requested["sales_daily"] == year and {len(days) for days in requested.values()} == {365}
+
+
+def test_a_backlog_of_files_does_not_queue_one_models_run_per_file():
+    """100 counter files loaded while the models wait: one request, then none while it is pending."""
+    site = Site()
+    site.load_files([f"A/2506{n:02d}.txt" for n in range(1, 8)])
+    first = site.tick()
+    assert "store_traffic_daily" in first
+    job = defs.resolve_implicit_global_asset_job_def()
+    selection = [dg.AssetKey(["staging", "stg_ftp_counters__visits"]), dg.AssetKey(["marts", "store_traffic_daily"])]
+    site.instance.create_run_for_job(
+        job,
+        asset_selection=frozenset(selection),
+        tags={RANGE_START: WEEK[0], RANGE_END: WEEK[-1]},
+    )  # the run the first request became, still queued
+    for batch in range(5):  # 100 files in five loads, each followed by a tick
+        site.load_files([f"B/{batch}{n:02d}.txt" for n in range(20)])
+        assert "store_traffic_daily" not in site.tick()
 
 
 def failure_context(job_name: str, reason: str) -> dg.RunFailureSensorContext:
@@ -145,18 +225,3 @@ def test_failed_run_is_logged_without_a_chat(monkeypatch):
     context = failure_context("failing_vk_job", "VK rejected the access token (code 5)")
     assert "failing_vk_job failed" in alerts.alert_text(context)
     alerts.alert_on_run_failure(context)
-
-
-def test_a_backlog_of_files_does_not_queue_one_models_run_per_file():
-    run = dg.DagsterRun(
-        job_name="ftp_counter_files_job",
-        run_id="r3",
-        asset_selection=frozenset({dg.AssetKey(["ftp_counters", "visits"])}),
-    )
-    request = automation.models_request(run, failed=set(), graph=defs.resolve_asset_graph())
-    everything = set(request.asset_selection) | {dg.AssetKey(["marts", "customer_profile"])}
-    assert automation.covered_by_waiting_run(request, [set(request.asset_selection)])
-    assert automation.covered_by_waiting_run(request, [everything])
-    assert not automation.covered_by_waiting_run(request, [])
-    narrow = {dg.AssetKey(["staging", "stg_ftp_counters__visits"])}
-    assert not automation.covered_by_waiting_run(request, [narrow])

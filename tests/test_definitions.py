@@ -5,7 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from glame_pipelines.definitions import defs
-from glame_pipelines.defs.dbt.assets import build_args, run_window
+from glame_pipelines.defs.dbt.assets import build_args
+from glame_pipelines.defs.partitions import daily_partitions
 from glame_pipelines.sources import all_sources
 
 RAW = {
@@ -105,8 +106,7 @@ def test_jobs_schedules_and_sensors():
     assert {s.name for s in defs.sensors} >= {
         "ftp_counter_files_sensor",
         "sales_inbox_sensor",
-        "models_after_loads",
-        "models_after_partial_loads",
+        "models_automation",
         "alert_on_run_failure",
     }
 
@@ -118,8 +118,14 @@ def test_dbt_build_arguments():
         "--vars",
         '{"start_date": "2025-06-03", "end_date": "2025-06-09"}',
     ]
-    assert run_window({"glame/window_start": "2025-06-03", "glame/window_end": "2025-06-09"}) == (
-        "2025-06-03",
-        "2025-06-09",
-    )
-    assert run_window({}) is None
+
+
+def test_models_are_daily_partitioned_and_follow_their_loads():
+    """The days of a run become dbt's window; one partitions definition and a single-run policy make a
+    range one run; every model carries the automation condition, evaluated by one sensor."""
+    graph = defs.resolve_asset_graph()
+    models = dg.AssetSelection.groups("reference", "staging", "intermediate", "marts").resolve(graph)
+    assert {graph.get(k).partitions_def for k in models} == {daily_partitions}
+    assert {graph.get(k).backfill_policy for k in models} == {dg.BackfillPolicy.single_run()}
+    assert all(graph.get(k).automation_condition is not None for k in models)
+    assert defs.resolve_sensor_def("models_automation").default_status == dg.DefaultSensorStatus.RUNNING

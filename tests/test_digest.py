@@ -295,7 +295,7 @@ def test_sensor_waits_for_the_daily_run_and_its_models_and_fires_once_a_day():
         fail=True,
     )
     assert "waiting for the models" in digest_request(instance, today).skip_message
-    _run(instance, "models_job", {"glame/after_run": daily})
+    instance.add_run(models_run("sales_daily"))  # the automation's run after the daily run
     request = digest_request(instance, today)
     assert request.run_key == "digest-2025-12-02"  # Dagster launches one run per run key: once a day
     assert request.tags == {DAY_TAG: "2025-12-02", "glame/daily_run": daily}
@@ -349,8 +349,8 @@ def models_run(mart: str) -> dg.DagsterRun:
 
 
 def test_sensor_accepts_a_models_run_the_daily_request_was_folded_into():
-    """models_after_loads skips a request a waiting models run covers: that run, started after the daily
-    run and building sales_daily, is the one the digest follows."""
+    """A models run started after the daily run and building sales_daily (the automation's, whichever job
+    it ran in) is the one the digest follows."""
     instance = dg.DagsterInstance.ephemeral()
     schedule = {"dagster/schedule_name": "daily_analytics_schedule"}
     _run(instance, "daily_analytics_job", {RANGE_END: "2025-12-02", **schedule})

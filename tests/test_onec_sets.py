@@ -252,12 +252,10 @@ def test_a_partial_build_runs_no_test_whose_parent_was_left_out(pg_server_url, t
     from marts_fixture import D2, load_fixture
 
     from glame_pipelines.definitions import defs
-    from glame_pipelines.defs.automation import models_request
     from glame_pipelines.defs.dbt.assets import glame_dbt_models
     from glame_pipelines.defs.dbt.manifest import dbt_executable
     from glame_pipelines.defs.dbt.project import dbt_project
     from glame_pipelines.defs.warehouse import WarehouseResource
-    from glame_pipelines.settings import WINDOW_END, WINDOW_START
     from glame_pipelines.warehouse.connection import with_database
 
     name = f"glame_partial_{uuid.uuid4().hex[:8]}"
@@ -274,14 +272,15 @@ def test_a_partial_build_runs_no_test_whose_parent_was_left_out(pg_server_url, t
             )
             conn.execute("update late set line_number = 99, amount = 777")
             conn.execute("insert into raw.onec_sales select * from late")
-            run = dg.DagsterRun(
-                job_name="daily_analytics_job",
-                run_id="partial",
-                asset_selection=frozenset({dg.AssetKey(["onec", "sales"]), dg.AssetKey(["vk", "group_stats"])}),
-                tags={WINDOW_START: D2.isoformat(), WINDOW_END: D2.isoformat()},
+            # What the automation builds after a load of 1C and VK where VK failed (test_automation): the
+            # models downstream of 1C's sales, without those downstream of VK's group stats.
+            graph = defs.resolve_asset_graph()
+            models = (
+                dg.AssetSelection.assets(dg.AssetKey(["onec", "sales"])).downstream()
+                - dg.AssetSelection.assets(dg.AssetKey(["vk", "group_stats"])).downstream()
             )
-            request = models_request(run, failed={dg.AssetKey(["vk", "group_stats"])}, graph=defs.resolve_asset_graph())
-            selected = {k.path[-1] for k in request.asset_selection}
+            request = sorted((models & dg.AssetSelection.groups("staging", "intermediate", "marts")).resolve(graph))
+            selected = {k.path[-1] for k in request}
             assert "sales_daily" in selected and "unified_daily" not in selected
             resources = {
                 "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
@@ -290,11 +289,11 @@ def test_a_partial_build_runs_no_test_whose_parent_was_left_out(pg_server_url, t
             }
             result = dg.materialize(
                 [glame_dbt_models],
-                selection=list(request.asset_selection),
+                selection=request,
                 resources=resources,
                 instance=dg.DagsterInstance.ephemeral(),
                 raise_on_error=False,
-                tags=request.tags,
+                partition_key=D2.isoformat(),
             )
             assert result.success
             sales, unified = conn.execute(

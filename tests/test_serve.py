@@ -214,6 +214,12 @@ def runs(instance, job: str, statuses=None) -> list[dg.DagsterRun]:
     return list(instance.get_runs(dg.RunsFilter(job_name=job, statuses=statuses)))
 
 
+def model_runs(instance) -> list[dg.DagsterRun]:
+    """The runs that build the models: the automation sensor's, and models_job's (submitted by hand)."""
+    automation = instance.get_runs(dg.RunsFilter(tags={"dagster/sensor_name": "models_automation"}))
+    return [*automation, *runs(instance, "models_job")]
+
+
 def step_spans(instance, run_ids, step_filter) -> list[tuple[float, float, str]]:
     """(start, end, run:step) of every step matching the filter, from the instance's event log."""
     spans = []
@@ -247,7 +253,7 @@ def stop(topology: Topology) -> float:
 
 
 def test_serve_sensor_run_models_pools_and_clean_stop(site):
-    """A counter file on FTP: the daemon's sensor queues one run, the models follow through the queue;
+    """A counter file on FTP: the daemon's sensor queues one run, the models' automation follows through the queue;
     two 1C loads and two models builds submitted at once never overlap; SIGTERM ends everything."""
     instance, env = site["instance"], site["env"]
     topology = Topology(env, site["home"] / "serve-1.log")
@@ -265,18 +271,17 @@ def test_serve_sensor_run_models_pools_and_clean_stop(site):
             "the counter files' run",
         )
         assert len(loads) == 1 and loads[0].tags.get("glame/files") == str(len(list(site["ftp"].root.rglob("*.txt"))))
+        traffic = dg.AssetKey(["marts", "store_traffic_daily"])
         after = wait_for(
-            lambda: (
-                topology.watch()
-                and [r for r in runs(instance, "models_job") if r.tags.get("glame/after_run") == loads[0].run_id]
-            ),
+            lambda: topology.watch() and [r for r in model_runs(instance) if traffic in (r.asset_selection or ())],
             420,
             "the models run the load requests",
         )[0]
         # a second build of the same models requested while the first is queued or running
         selection = [list(key.path) for key in after.asset_selection]
-        model_runs = [after.run_id, client.submit_job_execution("models_job", asset_selection=selection)]
-        for run_id in [*onec_runs, *model_runs]:
+        days = {k: v for k, v in after.tags.items() if k.startswith("dagster/") and "partition" in k}
+        built = [after.run_id, client.submit_job_execution("models_job", asset_selection=selection, tags=days)]
+        for run_id in [*onec_runs, *built]:
             wait_for(lambda run_id=run_id: instance.get_run_by_id(run_id).is_finished, 600, f"run {run_id}")
             assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS, run_id
         for run in [loads[0], after]:  # through the queue, not launched directly
@@ -287,7 +292,7 @@ def test_serve_sensor_run_models_pools_and_clean_stop(site):
         onec_spans = step_spans(instance, onec_runs, lambda key: key.startswith("onec__"))
         assert len(onec_spans) == 4
         assert_no_overlap(onec_spans)
-        finished = [r.run_id for r in runs(instance, "models_job") if r.is_finished]  # the 1C loads' ones too
+        finished = [r.run_id for r in model_runs(instance) if r.is_finished]  # the 1C loads' ones too
         # The dbt build steps (pool `dbt`); a models run's other steps are the marts' anomaly checks (reads only)
         dbt_spans = step_spans(instance, finished, lambda key: key == "glame_dbt_models")
         assert len(dbt_spans) >= 2

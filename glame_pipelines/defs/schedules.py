@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from glame_pipelines.defs import jobs
-from glame_pipelines.settings import RANGE_END, RANGE_START, TIMEZONE, WINDOW_END, WINDOW_START
+from glame_pipelines.settings import RANGE_END, RANGE_START, TIMEZONE
 from glame_pipelines.sources import daily_sources, turned_off_assets
 
 TRAILING_DAYS = 7  # 1C documents are re-posted for about a week; Metrika adds its own 2-day lookback
@@ -42,8 +42,6 @@ def daily_run_request(today: date, graph, env: Mapping[str, str] | None = None) 
         tags={
             RANGE_START: first.isoformat(),
             RANGE_END: last.isoformat(),
-            WINDOW_START: first.isoformat(),
-            WINDOW_END: last.isoformat(),
             "glame/skipped_sources": "; ".join(skipped) or "none",
         },
     )
@@ -56,6 +54,7 @@ def daily_run_request(today: date, graph, env: Mapping[str, str] | None = None) 
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 def daily_analytics_schedule(context: dg.ScheduleEvaluationContext):
-    """06:00 Moscow: every configured source for yesterday plus a trailing week (late data), then the models."""
+    """06:00 Moscow: every configured source for yesterday plus a trailing week (late data), then the models
+    (their automation conditions request the same days)."""
     today = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
     return daily_run_request(today, context.repository_def.asset_graph)

@@ -4,16 +4,19 @@ import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from glame_pipelines.defs.dbt.automation import model_condition
 from glame_pipelines.defs.dbt.manifest import ensure_manifest
 from glame_pipelines.defs.dbt.project import dbt_project
 from glame_pipelines.defs.onec.resources import OnecResource
+from glame_pipelines.defs.partitions import daily_partitions
 from glame_pipelines.defs.warehouse import WarehouseResource
-from glame_pipelines.settings import WINDOW_END, WINDOW_START
+from glame_pipelines.sources import all_sources
 from glame_pipelines.warehouse.connection import dbt_env
 from glame_pipelines.warehouse.loader import ensure_table
 from glame_pipelines.warehouse.tables import all_raw_tables
@@ -37,6 +40,22 @@ class GlameTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "model":
             return dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "models"
         return super().get_group_name(dbt_resource_props)
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        """Every model and seed follows its loads by declaration (see `defs/dbt/automation.py`)."""
+        return model_condition()
+
+    def get_partition_mapping(
+        self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
+    ) -> dg.PartitionMapping | None:
+        """A model reads every partition of a source that is not loaded by day (a counter file is not a day):
+        any of them updated is news for the model's latest days."""
+        parent = dbt_parent_resource_props
+        if parent["resource_type"] == "source" and parent["source_name"] in {
+            s.name for s in all_sources().values() if not s.daily
+        }:
+            return dg.AllPartitionMapping()
+        return super().get_partition_mapping(dbt_resource_props, dbt_parent_resource_props)
 
 
 # A partial build (some sources failed, their models left out) runs only the tests whose parents were all
@@ -72,10 +91,13 @@ def indirect_selection(mode: str) -> Iterator[None]:
             os.environ["DBT_INDIRECT_SELECTION"] = previous
 
 
-def run_window(tags: Mapping[str, str]) -> tuple[str, str] | None:
-    if tags.get(WINDOW_START) and tags.get(WINDOW_END):
-        return tags[WINDOW_START], tags[WINDOW_END]
-    return None
+def run_window(context: dg.AssetExecutionContext) -> tuple[str, str] | None:
+    """The run's Moscow days (its partition or partition range, inclusive), which the incremental models
+    rebuild and the windowed tests check; None for a run without partitions (dbt's own 7-day default)."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    window = context.partition_time_window
+    return window.start.date().isoformat(), (window.end - timedelta(days=1)).date().isoformat()
 
 
 def day_figures(conn, model: str) -> dict[str, float | None]:
@@ -123,7 +145,14 @@ def with_figures(events: Iterator, warehouse: WarehouseResource, manifest: Mappi
             yield event
 
 
-@dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=GlameTranslator(), pool="dbt")
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=GlameTranslator(),
+    pool="dbt",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
 def glame_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, onec: OnecResource
 ):
@@ -135,5 +164,5 @@ def glame_dbt_models(
             for table in all_raw_tables():
                 ensure_table(conn, table)
     with indirect_selection(INDIRECT_SELECTION):
-        invocation = dbt.cli(build_args(run_window(context.run.tags), onec.turned_off()), context=context)
+        invocation = dbt.cli(build_args(run_window(context), onec.turned_off()), context=context)
     yield from with_figures(invocation.stream(), warehouse, invocation.manifest)

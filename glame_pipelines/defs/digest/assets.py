@@ -2,12 +2,13 @@
 
 When it is sent: `digest_after_daily_models` polls every few minutes for the day the daily schedule
 loaded (yesterday in Moscow). Once the schedule's run for that day has finished (succeeded or partly
-failed) and a models run built after it has succeeded, it requests `digest_job` with the run key
-`digest-<day>`, so Dagster launches it at most once per day whatever else runs: the counter-file and
-inbox loads rebuild models all day long but never carry the schedule's tag, so they never send a
-digest. The digest and each alert are also recorded in `ops.telegram_messages` as they are sent, so
-re-executing the run (or materialising the asset by hand) sends nothing more; `glame digest --date D
---send`, or the asset's `force` config, sends the digest again on purpose.
+failed) and runs started after it have built every mart of the digest that it fed (the models'
+automation requests them after the load), it requests `digest_job` with the run key `digest-<day>`, so
+Dagster launches it at most once per day whatever else runs: the counter-file and inbox loads rebuild
+models all day long but never carry the schedule's tag, so they never send a digest.
+The digest and each alert are also recorded in `ops.telegram_messages` as they are sent, so re-executing
+the run (or materialising the asset by hand) sends nothing more; `glame digest --date D --send`,
+or the asset's `force` config, sends the digest again on purpose.
 """
 
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from glame_pipelines.orchestration import failed_assets_of
 from glame_pipelines.settings import RANGE_END, moscow_today
 
 DAY_TAG, DAILY_RUN_TAG = "glame/digest_day", "glame/daily_run"
-DAILY_JOB, DAILY_SCHEDULE, MODELS_JOB = "daily_analytics_job", "daily_analytics_schedule", "models_job"
+DAILY_JOB, DAILY_SCHEDULE = "daily_analytics_job", "daily_analytics_schedule"
 MARTS = ("sales_daily", "store_traffic_daily", "web_traffic_daily", "social_daily")  # what the digest reads
 DIGEST_KEY = dg.AssetKey(["digest", "morning"])
 
@@ -163,25 +164,35 @@ def _daily_run(instance: dg.DagsterInstance, day: date) -> dg.RunRecord | None:
     return records[0] if records else None
 
 
-def _models_built_after(instance: dg.DagsterInstance, daily: dg.RunRecord) -> bool:
-    """A successful models run requested for the daily run, or (when its request was folded into a
-    models run already waiting) one that started after it ended and built sales_daily."""
-    done = [dg.DagsterRunStatus.SUCCESS]
-    if instance.get_run_records(
-        dg.RunsFilter(job_name=MODELS_JOB, statuses=done, tags={"glame/after_run": daily.dagster_run.run_id}), limit=1
-    ):
-        return True
+def fed_marts(instance: dg.DagsterInstance, daily: dg.DagsterRun, graph) -> set[dg.AssetKey]:
+    """The digest's marts downstream of what the daily run loaded (its failed assets left out); sales_daily
+    when the run names no assets."""
+    loaded = set(daily.asset_selection or ())
+    if not loaded or graph is None:
+        return {dg.AssetKey(["marts", "sales_daily"])}
+    loaded -= failed_assets_of(instance, daily, graph)
+    marts = dg.AssetSelection.assets(*(dg.AssetKey(["marts", m]) for m in MARTS))
+    return (dg.AssetSelection.assets(*loaded).downstream() & marts).resolve(graph) if loaded else set()
+
+
+def _models_built_after(instance: dg.DagsterInstance, daily: dg.RunRecord, graph=None) -> bool:
+    """Successful runs started after the daily run ended (the automation's, whatever their job) have built
+    every mart of the digest the daily run fed: a counter file's store_traffic_daily alone is not it."""
     ended = datetime.fromtimestamp(daily.end_time or 0, UTC)
-    later = instance.get_run_records(dg.RunsFilter(job_name=MODELS_JOB, statuses=done, created_after=ended), limit=20)
-    return any(dg.AssetKey(["marts", "sales_daily"]) in (r.dagster_run.asset_selection or ()) for r in later)
+    later = instance.get_run_records(
+        dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS], created_after=ended), limit=50
+    )
+    built = {key for r in later for key in (r.dagster_run.asset_selection or ())}
+    return fed_marts(instance, daily.dagster_run, graph) <= built
 
 
-def digest_request(instance: dg.DagsterInstance, today: date) -> dg.RunRequest | dg.SkipReason:
+def digest_request(instance: dg.DagsterInstance, today: date, graph=None) -> dg.RunRequest | dg.SkipReason:
+    """`graph`: the code location's asset graph, to tell which marts the daily run fed."""
     day = today - timedelta(1)
     daily = _daily_run(instance, day)
     if daily is None:
         return dg.SkipReason(f"the daily run for {day} has not finished")
-    if not _models_built_after(instance, daily):
+    if not _models_built_after(instance, daily, graph):
         return dg.SkipReason(f"waiting for the models built after the daily run for {day}")
     return dg.RunRequest(
         run_key=f"digest-{day.isoformat()}", tags={DAY_TAG: day.isoformat(), DAILY_RUN_TAG: daily.dagster_run.run_id}
@@ -191,4 +202,4 @@ def digest_request(instance: dg.DagsterInstance, today: date) -> dg.RunRequest |
 @dg.sensor(job=digest_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING)
 def digest_after_daily_models(context: dg.SensorEvaluationContext):
     """Once per Moscow day, after the daily schedule's run and its models: see the module's docstring."""
-    return digest_request(context.instance, moscow_today())
+    return digest_request(context.instance, moscow_today(), context.repository_def.asset_graph)
