@@ -108,9 +108,11 @@ import os
 import dagster as dg
 import psycopg
 from glame_pipelines.definitions import defs
+from glame_pipelines.defs.partitions import daily_partitions
 seed = dg.AssetKey(["reference", "sales_channels"])  # the smallest thing the dbt step builds
 step = defs.resolve_assets_def(seed)  # bound to the definitions' resources, the warehouse's URL among them
-result = dg.materialize([step], selection=[seed], instance=dg.DagsterInstance.ephemeral())
+day = daily_partitions.get_last_partition_key()  # the dbt assets are built by Moscow day
+result = dg.materialize([step], selection=[seed], instance=dg.DagsterInstance.ephemeral(), partition_key=day)
 assert result.success, "dbt step"
 with psycopg.connect(os.environ["GLAME_WAREHOUSE_URL"]) as conn:
     print("rows", conn.execute("select count(*) from raw.wildberries_orders").fetchone()[0])
