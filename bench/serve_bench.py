@@ -8,7 +8,7 @@
 - memory: RSS of each long-running process (code server, webserver, daemon) sampled while the sensors
   tick (the FTP sensor every 30 s, the others every minute).
 
-Run alone: `.venv/bin/python bench/serve_bench.py [backlog|daily|memory ...]`.
+Run alone: `.venv/bin/python bench/serve_bench.py [backlog|daily|memory ...] [--memory-minutes 60]`.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def daily_asset_graph():
 
 
 SOURCE_PREFIXES = ("ONEC_", "YANDEX_", "INSTAGRAM_", "VK_", "TELEGRAM_", "FTP_", "GLAME_", "DAGSTER_")
-MEMORY_MINUTES = float(os.environ.get("BENCH_MEMORY_MINUTES", "10"))
+MEMORY_MINUTES = float(os.environ.get("BENCH_MEMORY_MINUTES", "60"))
 HISTORY_LINES = int(os.environ.get("BENCH_HISTORY_LINES", "1000000"))
 
 
@@ -161,13 +161,16 @@ class Serve:
         raise TimeoutError(f"{job}: {count} runs not finished in {timeout} s")
 
 
+RUN_WORKER_WORDS = ("multiprocessing", "dbt", "execute_run", "execute_step")  # a run's processes, not a server's
+
+
 def tree_rss(proc: psutil.Process, exclude_runs: bool = True) -> int:
     """RSS of a process and its persistent children (run workers and dbt are not the server's memory)."""
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
         try:
             line = " ".join(p.cmdline())
-            if exclude_runs and p is not proc and ("multiprocessing" in line or "dbt" in line):
+            if exclude_runs and p is not proc and any(word in line for word in RUN_WORKER_WORDS):
                 continue
             total += p.memory_info().rss
         except psutil.NoSuchProcess:
@@ -340,51 +343,128 @@ def bench_daily(base: str) -> list[str]:
     ]
 
 
-def bench_memory(base: str) -> list[str]:
+MEMORY_SAMPLE_SECONDS = 30
+MEMORY_WARMUP_SECONDS = 120
+
+
+def bench_memory(base: str, minutes: float | None = None) -> list[str]:
+    """RSS of each long-running process over `minutes` (default BENCH_MEMORY_MINUTES, an hour) of sensor
+    ticks. Each sample is printed as it is taken, so a run cut short still leaves its figures in the log."""
+    minutes = MEMORY_MINUTES if minutes is None else minutes
     warehouse = fresh_db(base, "memory")
     world = RetailWorld()
     root = Path(tempfile.mkdtemp(prefix="glame-ftp-bench-"))
     write_counter_files(world, root, world.today - timedelta(3), world.today)
     samples: dict[str, list[tuple[float, int]]] = {}
+    load_before = os.getloadavg()
     try:
         with FtpSandbox(root) as ftp, Serve(warehouse, ftp.env()) as serve:
-            time.sleep(120)  # let the first load and models run pass: steady state is what is measured
+            time.sleep(MEMORY_WARMUP_SECONDS)  # the first load and models run pass: steady state is measured
             started = time.time()
-            while time.time() - started < MEMORY_MINUTES * 60:
-                for name, proc in serve.long_running().items():
-                    samples.setdefault(name, []).append((time.time() - started, tree_rss(proc)))
-                time.sleep(30)
+            while True:
+                elapsed = time.time() - started
+                for name, proc in sorted(serve.long_running().items()):
+                    rss = tree_rss(proc)
+                    samples.setdefault(name, []).append((elapsed, rss))
+                    print(f"memory-sample\t{elapsed:.0f}\t{name}\t{rss}", flush=True)
+                if elapsed >= minutes * 60:
+                    break
+                time.sleep(min(MEMORY_SAMPLE_SECONDS, max(minutes * 60 - elapsed, 1)))
+            ticks = sensor_tick_count(serve.instance, started)
     finally:
         drop_db(base, warehouse)
+    return memory_report(samples, minutes, ticks, load_before, os.getloadavg())
+
+
+def sensor_tick_count(instance: dg.DagsterInstance, since: float) -> dict[str, int]:
+    """How many ticks each sensor made during the measured span: the memory figures are per this much work."""
+    counts = {}
+    for state in instance.all_instigator_state():
+        if state.instigator_type.value != "SENSOR":
+            continue
+        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, after=since, limit=100_000)
+        counts[state.instigator_name] = len(ticks)
+    return counts
+
+
+def rss_at(points: list[tuple[float, int]], seconds: float) -> float:
+    """The sample nearest to `seconds` into the span, in MB."""
+    return min(points, key=lambda p: abs(p[0] - seconds))[1] / 2**20
+
+
+def slope_mb_per_hour(points: list[tuple[float, int]]) -> float:
+    """Least-squares slope of RSS over time: one number for 'growing or flat' that a single sample's
+    noise (a run's import, a garbage collection) does not swing."""
+    if len(points) < 2:
+        return 0.0
+    xs = [p[0] / 3600 for p in points]
+    ys = [p[1] / 2**20 for p in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0.0
+
+
+def memory_report(
+    samples: dict[str, list[tuple[float, int]]],
+    minutes: float,
+    ticks: dict[str, int],
+    load_before: tuple[float, ...],
+    load_after: tuple[float, ...],
+) -> list[str]:
+    """The memory section: RSS at each quarter of the span, the whole-span slope and the second half's
+    slope (a warm-up shows in the first, a leak in both)."""
+    marks = [minutes * 60 * q / 4 for q in range(5)]
+    header = " | ".join(f"{m / 60:g} min, MB" for m in marks)
     lines = [
         "## Memory of the long-running processes while the sensors tick",
         "",
-        f"RSS sampled every 30 s for {MEMORY_MINUTES:g} minutes after a 2-minute warm-up (sensors: FTP every "
-        "30 s, inbox and run-status sensors every minute). The hourly figure is extrapolated linearly from "
-        "the measured span, not measured.",
+        f"RSS (each process with its persistent children; run workers and dbt excluded) sampled every "
+        f"{MEMORY_SAMPLE_SECONDS} s for {minutes:g} minutes after a {MEMORY_WARMUP_SECONDS // 60}-minute warm-up "
+        f"under `glame serve` (sensor ticks in the span: "
+        f"{', '.join(f'{name} {count}' for name, count in sorted(ticks.items())) or 'none recorded'}). "
+        f"Load average (1 / 5 min) before: {load_before[0]:.1f} / {load_before[1]:.1f}, at the end: "
+        f"{load_after[0]:.1f} / {load_after[1]:.1f}.",
         "",
-        "| process | first, MB | last, MB | max, MB | change over the span, MB | extrapolated to 1 h, MB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        f"| process | {header} | max, MB | slope, MB/h | slope of the second half, MB/h |",
+        "| --- |" + " ---: |" * (len(marks) + 3),
     ]
     for name, points in sorted(samples.items()):
-        first, last = points[0][1] / 2**20, points[-1][1] / 2**20
-        span = max(points[-1][0] - points[0][0], 1)
+        half = [p for p in points if p[0] >= minutes * 30]
         lines.append(
-            f"| {name} | {first:.0f} | {last:.0f} | {max(p[1] for p in points) / 2**20:.0f} "
-            f"| {last - first:+.0f} | {(last - first) * 3600 / span:+.0f} |"
+            f"| {name} | "
+            + " | ".join(f"{rss_at(points, m):.0f}" for m in marks)
+            + f" | {max(p[1] for p in points) / 2**20:.0f} | {slope_mb_per_hour(points):+.1f}"
+            f" | {slope_mb_per_hour(half):+.1f} |"
         )
     return [*lines, ""]
 
 
 STEPS = {"backlog": bench_backlog, "daily": bench_daily, "memory": bench_memory}
 
+
+def parse_args(argv: list[str]):
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("steps", nargs="*", help=f"steps to run among {', '.join(STEPS)} (default: all)")
+    parser.add_argument(
+        "--memory-minutes", type=float, default=MEMORY_MINUTES, help="span of the memory step (default 60)"
+    )
+    args = parser.parse_args(argv)
+    unknown = [step for step in args.steps if step not in STEPS]
+    if unknown:
+        parser.error(f"unknown step(s): {', '.join(unknown)}")
+    return args
+
+
 if __name__ == "__main__":
     from run import configured_server
 
+    args = parse_args(sys.argv[1:])
     base_url = configured_server()
     if not base_url:
         sys.exit("serve_bench.py alone needs GLAME_WAREHOUSE_URL or GLAME_TEST_DATABASE_URL (a Postgres server)")
-    for step in sys.argv[1:] or list(STEPS):
-        section = STEPS[step](base_url)
+    for step in args.steps or list(STEPS):
+        section = bench_memory(base_url, args.memory_minutes) if step == "memory" else STEPS[step](base_url)
         print("\n".join(section), flush=True)
         (ROOT / "bench" / f"results-serve-{step}.md").write_text("\n".join(section) + "\n")
