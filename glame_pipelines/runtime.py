@@ -52,13 +52,18 @@ def prepare() -> Runtime:
     return Runtime(warehouse_url, embedded)
 
 
-POOLS = ("onec", "yandex_metrika", "dbt")  # the `pool=` of the assets; dagster.yaml gives each 1 by default
+MODELS_POOL = "dbt"  # the dbt assets' pool: two builds replacing the same window must never interleave
 
 
 def pool_limits(env=None) -> dict[str, int]:
-    """GLAME_POOL_LIMIT_<POOL> overrides (e.g. GLAME_POOL_LIMIT_DBT=1), default 1 each."""
+    """Each pool by its actual name (a source's is named after its base or counter, see Source.pool_name)
+    with its limit: GLAME_POOL_LIMIT_<SOURCE> (e.g. GLAME_POOL_LIMIT_ONEC), GLAME_POOL_LIMIT_DBT, default 1."""
+    from glame_pipelines.sources import all_sources
+
     env = os.environ if env is None else env
-    return {pool: int(env.get(f"GLAME_POOL_LIMIT_{pool.upper()}") or 1) for pool in POOLS}
+    owners = {source.name: source.pool_name(env) for source in all_sources().values() if source.pool}
+    owners["dbt"] = MODELS_POOL
+    return {pool: int(env.get(f"GLAME_POOL_LIMIT_{owner.upper()}") or 1) for owner, pool in owners.items()}
 
 
 def apply_pool_limits(env=None) -> dict[str, int]:

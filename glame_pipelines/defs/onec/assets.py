@@ -23,6 +23,7 @@ from glame_pipelines.warehouse import tables
 from glame_pipelines.warehouse.loader import LoadResult, RawTable, Rejects, Window, convert_records, load
 
 GROUP, LABEL = SOURCE.name, SOURCE.label
+POOL = SOURCE.pool_name()  # one per base, named from the configuration the definitions load with
 MIGRATION_DOCUMENT = "Document_ВводНачальныхОстатков"
 
 
@@ -278,7 +279,7 @@ def _register_asset(register: Register) -> dg.AssetsDefinition:
         name=register.name,
         key_prefix=GROUP,
         group_name=GROUP,
-        pool=GROUP,
+        pool=POOL,
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=register.description,
@@ -335,7 +336,7 @@ def _catalog_asset(catalog: Catalog) -> dg.AssetsDefinition:
         name=catalog.name,
         key_prefix=GROUP,
         group_name=GROUP,
-        pool=GROUP,
+        pool=POOL,
         description=catalog.description,
         kinds={"odata", "postgres"},
         metadata={"table": f"raw.{catalog.table.name}"},
@@ -357,7 +358,7 @@ def _catalog_asset(catalog: Catalog) -> dg.AssetsDefinition:
 @dg.asset(
     key_prefix=GROUP,
     group_name=GROUP,
-    pool=GROUP,
+    pool=POOL,
     kinds={"odata", "postgres"},
     metadata={"table": "raw.onec_opening_balances"},
 )
@@ -388,7 +389,7 @@ def opening_balances(
 @dg.asset(
     key_prefix=GROUP,
     group_name=GROUP,
-    pool=GROUP,
+    pool=POOL,
     kinds={"odata", "postgres"},
     metadata={"table": "raw.onec_bonus_balances"},
     output_required=False,

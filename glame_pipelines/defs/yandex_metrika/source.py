@@ -2,7 +2,13 @@
 
 from glame_pipelines.defs.yandex_metrika.resources import ENV, MetrikaResource
 from glame_pipelines.sandbox.web import MetrikaApi
-from glame_pipelines.sources import SandboxHook, Source, check_retry
+from glame_pipelines.sources import SandboxHook, Source, check_retry, pool_for
+
+
+def pool(env) -> str:
+    """Reporting API quotas are per user and counter: one request stream at a time per counter."""
+    counter = (env.get(ENV["counter_id"]) or "").strip()
+    return pool_for("yandex_metrika", ",".join(sorted(c.strip() for c in counter.split(",") if c.strip())))
 
 
 def check(resource: MetrikaResource) -> str:
@@ -28,4 +34,5 @@ SOURCE = Source(
     required=("YANDEX_METRIKA_COUNTER_ID", "YANDEX_METRIKA_OAUTH_TOKEN"),
     check=check,
     sandbox=SandboxHook(env=sandbox_env, apis=lambda world: [MetrikaApi(world.seed)]),
+    pool=pool,
 )
