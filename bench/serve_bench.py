@@ -4,7 +4,7 @@
   runs; wall time until the store-traffic marts are built (one load run, one models run);
 - daily: the daily schedule's run request (yesterday plus the trailing week, every source) submitted
   through the queue over a year of 1C history in the warehouse; wall time from the tick to the last
-  mart built by the models run that follows;
+  mart built after it (the marts' materialisations, whatever runs the models: sensor or automation);
 - memory: RSS of each long-running process (code server, webserver, daemon) sampled while the sensors
   tick (the FTP sensor every 30 s, the others every minute).
 
@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,6 +74,26 @@ def fresh_db(base: str, prefix: str) -> str:
 def drop_db(base: str, url: str) -> None:
     with psycopg.connect(with_database(base, "postgres"), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{url.rsplit("/", 1)[1].split("?")[0]}" with (force)')
+
+
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+TRAFFIC_MARTS = {dg.AssetKey(["marts", "store_traffic_daily"]), dg.AssetKey(["marts", "unified_daily"])}
+
+
+@dataclass(frozen=True)
+class MartsBuilt:
+    at: float  # the last mart's materialisation
+    runs: set[str]  # the runs whose materialisations those were
+
+
+def marts_downstream(graph, keys) -> set[dg.AssetKey]:
+    """The marts a load of `keys` feeds: what the dashboards wait for after it."""
+    return {k for k in dg.AssetSelection.assets(*keys).downstream().resolve(graph) if k.path[0] == "marts"}
 
 
 class Serve:
@@ -160,6 +181,25 @@ class Serve:
             time.sleep(1)
         raise TimeoutError(f"{job}: {count} runs not finished in {timeout} s")
 
+    def wait_marts(self, marts: set[dg.AssetKey], since: float, timeout: float = 900) -> MartsBuilt:
+        """Until every mart has been materialised after `since` and no run still in progress builds any of
+        them; whichever way the models are triggered (a run-status sensor's models_job, or declarative
+        automation), this is when the dashboards have the new data."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            latest = {key: self.instance.get_latest_materialization_event(key) for key in marts}
+            fresh = {key: e for key, e in latest.items() if e is not None and e.timestamp >= since}
+            if len(fresh) == len(marts) and not self.building(marts):
+                return MartsBuilt(max(e.timestamp for e in fresh.values()), {e.run_id for e in fresh.values()})
+            time.sleep(1)
+        missing = sorted(k.to_user_string() for k, e in latest.items() if e is None or e.timestamp < since)
+        raise TimeoutError(f"marts not built in {timeout} s: {', '.join(missing) or 'a build still running'}")
+
+    def building(self, marts: set[dg.AssetKey]) -> bool:
+        """A run queued or in progress that selects any of the marts."""
+        waiting = self.instance.get_runs(dg.RunsFilter(statuses=IN_PROGRESS))
+        return any(marts & set(run.asset_selection or ()) for run in waiting)
+
 
 RUN_WORKER_WORDS = ("multiprocessing", "dbt", "execute_run", "execute_step")  # a run's processes, not a server's
 
@@ -246,9 +286,10 @@ def bench_backlog(base: str) -> list[str]:
             started = time.time()
             files = write_counter_files(world, root, world.today - timedelta(365), world.today)
             loads = serve.wait_runs("ftp_counter_files_job", 1, started)
-            models = serve.wait_runs("models_job", 1, started)
+            built = serve.wait_marts(TRAFFIC_MARTS, max(finished_at(serve.instance, r) for r in loads))
+            models = [serve.instance.get_run_by_id(run_id) for run_id in built.runs]
             loaded_at = max(finished_at(serve.instance, r) for r in loads)
-            built_at = max(finished_at(serve.instance, r) for r in models)
+            built_at = built.at
             largest = max(loads, key=lambda r: int(r.tags.get("glame/files", "1")))
             parts = run_timeline(serve.instance, largest)
             created_at = created_at_of(serve, loads)
@@ -270,7 +311,8 @@ def bench_backlog(base: str) -> list[str]:
         "",
         f"{len(files):,} files (3 stores x 365 days) dropped on the sandbox FTP while `glame serve` runs "
         f"(sensor every {POLL_SECONDS} s, a file ready at its second sight): {len(loads)} load run(s) and "
-        f"{len(models)} models run(s), {'all succeeded' if ok else 'NOT ALL SUCCEEDED'}; {loaded:,} files loaded, "
+        f"{len(models)} run(s) building the marts after it, {'all succeeded' if ok else 'NOT ALL SUCCEEDED'}; "
+        f"{loaded:,} files loaded, "
         f"{days:,} store-days in marts.store_traffic_daily. Load average (1 / 5 min) before: "
         f"{load_before[0]:.1f} / {load_before[1]:.1f}, after the backlog: {load_after[0]:.1f} / {load_after[1]:.1f}.",
         "",
@@ -280,7 +322,7 @@ def bench_backlog(base: str) -> list[str]:
         f"| {created_at - started:.0f} |",
         f"| the load run started (queue, run process) | {parts['started'] - started:.0f} |",
         f"| the last file loaded (run finished) | {loaded_at - started:.0f} |",
-        f"| the store-traffic marts built | {built_at - started:.0f} |",
+        f"| the store-traffic marts built (their last materialisation) | {built_at - started:.0f} |",
         "",
         f"The largest load run ({largest.tags.get('glame/files', '1')} files), part by part:",
         "",
@@ -302,6 +344,7 @@ def bench_daily(base: str) -> list[str]:
     warehouse = fresh_db(base, "daily")
     world = RetailWorld()
     first_day = world.today - timedelta(365 + 30)
+    load_before = os.getloadavg()
     try:
         with psycopg.connect(warehouse, autocommit=True) as conn:
             for table in all_raw_tables():
@@ -313,7 +356,9 @@ def bench_daily(base: str) -> list[str]:
         sandbox, env = build_sandbox(world=world, counter_days=0)
         env.pop("FTP_HOST", None)  # the counter files are the backlog bench's; here the daily sources
         with sandbox, Serve(warehouse, env) as serve:
-            request = daily_run_request(world.today, daily_asset_graph(), env)
+            graph = daily_asset_graph()
+            request = daily_run_request(world.today, graph, env)
+            marts = marts_downstream(graph, request.asset_selection)
             tick = time.time()
             serve.client().submit_job_execution(
                 "daily_analytics_job",
@@ -321,10 +366,14 @@ def bench_daily(base: str) -> list[str]:
                 asset_selection=[list(k.path) for k in request.asset_selection],
             )
             loads = serve.wait_runs("daily_analytics_job", 1, tick)
-            models = serve.wait_runs("models_job", 1, tick)
-            ok = all(r.status == dg.DagsterRunStatus.SUCCESS for r in [*loads, *models])
             loaded_at = finished_at(serve.instance, loads[0])
-            built_at = max(finished_at(serve.instance, r) for r in models)
+            built = serve.wait_marts(marts, loaded_at)
+            models = [serve.instance.get_run_by_id(run_id) for run_id in built.runs]
+            ok = all(r.status == dg.DagsterRunStatus.SUCCESS for r in [*loads, *models])
+            timelines = [run_timeline(serve.instance, r) for r in [loads[0], *models]]
+            steps = step_durations(serve.instance, [loads[0], *models])
+            built_at = built.at
+            load_after = os.getloadavg()
     finally:
         drop_db(base, warehouse)
     return [
@@ -332,15 +381,53 @@ def bench_daily(base: str) -> list[str]:
         "",
         f"{HISTORY_LINES:,} 1C sales lines of a year already in the warehouse and built into the marts; the "
         f"schedule's run request for {world.today} (yesterday and the trailing week, every source of the sandbox "
-        "but the FTP counters) submitted through the run queue at the tick, then the models run the load "
-        f"requests. {'Both succeeded' if ok else 'NOT ALL SUCCEEDED'}.",
+        "but the FTP counters) submitted through the run queue at the tick; then the marts downstream of what it "
+        f"loaded ({len(marts)}) built by whatever builds the models after a load ({len(models)} run(s)). "
+        f"{'All succeeded' if ok else 'NOT ALL SUCCEEDED'}. Load average (1 / 5 min) before: {load_before[0]:.1f} / "
+        f"{load_before[1]:.1f}, at the end: {load_after[0]:.1f} / {load_after[1]:.1f}.",
         "",
         "| from the tick to | wall, s |",
         "| --- | ---: |",
-        f"| the sources loaded | {loaded_at - tick:.0f} |",
+        f"| the sources loaded (the load run finished) | {loaded_at - tick:.0f} |",
         f"| the last mart built | {built_at - tick:.0f} |",
         "",
+        "Each run, from the tick (s):",
+        "",
+        "| run | created | started (queue, run process) | first step started | finished |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {run.job_name} {run.run_id[:8]} | {t['created'] - tick:.1f} | {t['started'] - tick:.1f} "
+            f"| {t['step_started'] - tick:.1f} | {t['finished'] - tick:.1f} |"
+            for run, t in zip([loads[0], *models], timelines, strict=True)
+        ),
+        "",
+        "Each step (s from the tick; steps of one run may overlap, one pool each):",
+        "",
+        "| run | step | start | end | duration |",
+        "| --- | --- | ---: | ---: | ---: |",
+        *(
+            f"| {job} | {step} | {start - tick:.1f} | {end - tick:.1f} | {end - start:.1f} |"
+            for job, step, start, end in steps
+        ),
+        "",
     ]
+
+
+def step_durations(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> list[tuple[str, str, float, float]]:
+    """(job, step, start, end) of every step of the runs, from their event logs, in start order: where a
+    run's time goes (a source, dbt, an asset check)."""
+    out = []
+    for run in runs:
+        starts: dict[str, float] = {}
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            if not event or not entry.step_key:
+                continue
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                starts[entry.step_key] = entry.timestamp
+            elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+                out.append((run.job_name, entry.step_key, starts.get(entry.step_key, entry.timestamp), entry.timestamp))
+    return sorted(out, key=lambda row: row[2])
 
 
 MEMORY_SAMPLE_SECONDS = 30
