@@ -1,14 +1,15 @@
 """Yandex.Metrika (Reporting API): site traffic by day and traffic source, and demographics."""
 
+from collections.abc import Mapping
+
 from glame_pipelines.defs.yandex_metrika.resources import ENV, MetrikaResource
 from glame_pipelines.sandbox.web import MetrikaApi
 from glame_pipelines.sources import SandboxHook, Source, check_retry, pool_for
 
 
-def pool(env) -> str:
+def pool(env: Mapping[str, str]) -> str:
     """Reporting API quotas are per user and counter: one request stream at a time per counter."""
-    counter = (env.get(ENV["counter_id"]) or "").strip()
-    return pool_for("yandex_metrika", ",".join(sorted(c.strip() for c in counter.split(",") if c.strip())))
+    return pool_for("yandex_metrika", (env.get(ENV["counter_id"]) or "").strip())
 
 
 def check(resource: MetrikaResource) -> str:
