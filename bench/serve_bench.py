@@ -4,11 +4,11 @@
   runs; wall time until the store-traffic marts are built (one load run, one models run);
 - daily: the daily schedule's run request (yesterday plus the trailing week, every source) submitted
   through the queue over a year of 1C history in the warehouse; wall time from the tick to the last
-  mart built by the models run that follows;
+  mart built after it (the marts' materialisations, whatever runs the models: sensor or automation);
 - memory: RSS of each long-running process (code server, webserver, daemon) sampled while the sensors
   tick (the FTP sensor every 30 s, the others every minute).
 
-Run alone: `.venv/bin/python bench/serve_bench.py [backlog|daily|memory ...]`.
+Run alone: `.venv/bin/python bench/serve_bench.py [backlog|daily|memory ...] [--memory-minutes 60]`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def daily_asset_graph():
 
 
 SOURCE_PREFIXES = ("ONEC_", "YANDEX_", "INSTAGRAM_", "VK_", "TELEGRAM_", "FTP_", "GLAME_", "DAGSTER_")
-MEMORY_MINUTES = float(os.environ.get("BENCH_MEMORY_MINUTES", "10"))
+MEMORY_MINUTES = float(os.environ.get("BENCH_MEMORY_MINUTES", "60"))
 HISTORY_LINES = int(os.environ.get("BENCH_HISTORY_LINES", "1000000"))
 
 
@@ -73,6 +74,26 @@ def fresh_db(base: str, prefix: str) -> str:
 def drop_db(base: str, url: str) -> None:
     with psycopg.connect(with_database(base, "postgres"), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{url.rsplit("/", 1)[1].split("?")[0]}" with (force)')
+
+
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+TRAFFIC_MARTS = {dg.AssetKey(["marts", "store_traffic_daily"]), dg.AssetKey(["marts", "unified_daily"])}
+
+
+@dataclass(frozen=True)
+class MartsBuilt:
+    at: float  # the last mart's materialisation
+    runs: set[str]  # the runs whose materialisations those were
+
+
+def marts_downstream(graph, keys) -> set[dg.AssetKey]:
+    """The marts a load of `keys` feeds: what the dashboards wait for after it."""
+    return {k for k in dg.AssetSelection.assets(*keys).downstream().resolve(graph) if k.path[0] == "marts"}
 
 
 class Serve:
@@ -167,6 +188,28 @@ class Serve:
             time.sleep(1)
         raise TimeoutError(f"{job}: {count} runs not finished in {timeout} s")
 
+    def wait_marts(self, marts: set[dg.AssetKey], since: float, timeout: float = 900) -> MartsBuilt:
+        """Until every mart has been materialised after `since` and no run still in progress builds any of
+        them; whichever way the models are triggered (a run-status sensor's models_job, or declarative
+        automation), this is when the dashboards have the new data."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            latest = {key: self.instance.get_latest_materialization_event(key) for key in marts}
+            fresh = {key: e for key, e in latest.items() if e is not None and e.timestamp >= since}
+            if len(fresh) == len(marts) and not self.building(marts):
+                return MartsBuilt(max(e.timestamp for e in fresh.values()), {e.run_id for e in fresh.values()})
+            time.sleep(1)
+        missing = sorted(k.to_user_string() for k, e in latest.items() if e is None or e.timestamp < since)
+        raise TimeoutError(f"marts not built in {timeout} s: {', '.join(missing) or 'a build still running'}")
+
+    def building(self, marts: set[dg.AssetKey]) -> bool:
+        """A run queued or in progress that selects any of the marts."""
+        waiting = self.instance.get_runs(dg.RunsFilter(statuses=IN_PROGRESS))
+        return any(marts & set(run.asset_selection or ()) for run in waiting)
+
+
+RUN_WORKER_WORDS = ("multiprocessing", "dbt", "execute_run", "execute_step")  # a run's processes, not a server's
+
 
 def tree_rss(proc: psutil.Process, exclude_runs: bool = True) -> int:
     """RSS of a process and its persistent children (run workers and dbt are not the server's memory)."""
@@ -174,7 +217,7 @@ def tree_rss(proc: psutil.Process, exclude_runs: bool = True) -> int:
     for p in [proc, *proc.children(recursive=True)]:
         try:
             line = " ".join(p.cmdline())
-            if exclude_runs and p is not proc and ("multiprocessing" in line or "dbt" in line):
+            if exclude_runs and p is not proc and any(word in line for word in RUN_WORKER_WORDS):
                 continue
             total += p.memory_info().rss
         except psutil.NoSuchProcess:
@@ -250,9 +293,10 @@ def bench_backlog(base: str) -> list[str]:
             started = time.time()
             files = write_counter_files(world, root, world.today - timedelta(365), world.today)
             loads = serve.wait_runs("ftp_counter_files_job", 1, started)
-            models = serve.wait_runs("models_job", 1, started)
+            built = serve.wait_marts(TRAFFIC_MARTS, max(finished_at(serve.instance, r) for r in loads))
+            models = [serve.instance.get_run_by_id(run_id) for run_id in built.runs]
             loaded_at = max(finished_at(serve.instance, r) for r in loads)
-            built_at = max(finished_at(serve.instance, r) for r in models)
+            built_at = built.at
             largest = max(loads, key=lambda r: int(r.tags.get("glame/files", "1")))
             parts = run_timeline(serve.instance, largest)
             created_at = created_at_of(serve, loads)
@@ -274,7 +318,8 @@ def bench_backlog(base: str) -> list[str]:
         "",
         f"{len(files):,} files (3 stores x 365 days) dropped on the sandbox FTP while `glame serve` runs "
         f"(sensor every {POLL_SECONDS} s, a file ready at its second sight): {len(loads)} load run(s) and "
-        f"{len(models)} models run(s), {'all succeeded' if ok else 'NOT ALL SUCCEEDED'}; {loaded:,} files loaded, "
+        f"{len(models)} run(s) building the marts after it, {'all succeeded' if ok else 'NOT ALL SUCCEEDED'}; "
+        f"{loaded:,} files loaded, "
         f"{days:,} store-days in marts.store_traffic_daily. Load average (1 / 5 min) before: "
         f"{load_before[0]:.1f} / {load_before[1]:.1f}, after the backlog: {load_after[0]:.1f} / {load_after[1]:.1f}.",
         "",
@@ -284,7 +329,7 @@ def bench_backlog(base: str) -> list[str]:
         f"| {created_at - started:.0f} |",
         f"| the load run started (queue, run process) | {parts['started'] - started:.0f} |",
         f"| the last file loaded (run finished) | {loaded_at - started:.0f} |",
-        f"| the store-traffic marts built | {built_at - started:.0f} |",
+        f"| the store-traffic marts built (their last materialisation) | {built_at - started:.0f} |",
         "",
         f"The largest load run ({largest.tags.get('glame/files', '1')} files), part by part:",
         "",
@@ -306,6 +351,7 @@ def bench_daily(base: str) -> list[str]:
     warehouse = fresh_db(base, "daily")
     world = RetailWorld()
     first_day = world.today - timedelta(365 + 30)
+    load_before = os.getloadavg()
     try:
         with psycopg.connect(warehouse, autocommit=True) as conn:
             for table in all_raw_tables():
@@ -317,7 +363,9 @@ def bench_daily(base: str) -> list[str]:
         sandbox, env = build_sandbox(world=world, counter_days=0)
         env.pop("FTP_HOST", None)  # the counter files are the backlog bench's; here the daily sources
         with sandbox, Serve(warehouse, env) as serve:
-            request = daily_run_request(world.today, daily_asset_graph(), env)
+            graph = daily_asset_graph()
+            request = daily_run_request(world.today, graph, env)
+            marts = marts_downstream(graph, request.asset_selection)
             tick = time.time()
             serve.client().submit_job_execution(
                 "daily_analytics_job",
@@ -325,10 +373,14 @@ def bench_daily(base: str) -> list[str]:
                 asset_selection=[list(k.path) for k in request.asset_selection],
             )
             loads = serve.wait_runs("daily_analytics_job", 1, tick)
-            models = serve.wait_runs("models_job", 1, tick)
-            ok = all(r.status == dg.DagsterRunStatus.SUCCESS for r in [*loads, *models])
             loaded_at = finished_at(serve.instance, loads[0])
-            built_at = max(finished_at(serve.instance, r) for r in models)
+            built = serve.wait_marts(marts, loaded_at)
+            models = [serve.instance.get_run_by_id(run_id) for run_id in built.runs]
+            ok = all(r.status == dg.DagsterRunStatus.SUCCESS for r in [*loads, *models])
+            timelines = [run_timeline(serve.instance, r) for r in [loads[0], *models]]
+            steps = step_durations(serve.instance, [loads[0], *models])
+            built_at = built.at
+            load_after = os.getloadavg()
     finally:
         drop_db(base, warehouse)
     return [
@@ -336,62 +388,177 @@ def bench_daily(base: str) -> list[str]:
         "",
         f"{HISTORY_LINES:,} 1C sales lines of a year already in the warehouse and built into the marts; the "
         f"schedule's run request for {world.today} (yesterday and the trailing week, every source of the sandbox "
-        "but the FTP counters) submitted through the run queue at the tick, then the models run the load "
-        f"requests. {'Both succeeded' if ok else 'NOT ALL SUCCEEDED'}.",
+        "but the FTP counters) submitted through the run queue at the tick; then the marts downstream of what it "
+        f"loaded ({len(marts)}) built by whatever builds the models after a load ({len(models)} run(s)). "
+        f"{'All succeeded' if ok else 'NOT ALL SUCCEEDED'}. Load average (1 / 5 min) before: {load_before[0]:.1f} / "
+        f"{load_before[1]:.1f}, at the end: {load_after[0]:.1f} / {load_after[1]:.1f}.",
         "",
         "| from the tick to | wall, s |",
         "| --- | ---: |",
-        f"| the sources loaded | {loaded_at - tick:.0f} |",
+        f"| the sources loaded (the load run finished) | {loaded_at - tick:.0f} |",
         f"| the last mart built | {built_at - tick:.0f} |",
+        "",
+        "Each run, from the tick (s):",
+        "",
+        "| run | created | started (queue, run process) | first step started | finished |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {run.job_name} {run.run_id[:8]} | {t['created'] - tick:.1f} | {t['started'] - tick:.1f} "
+            f"| {t['step_started'] - tick:.1f} | {t['finished'] - tick:.1f} |"
+            for run, t in zip([loads[0], *models], timelines, strict=True)
+        ),
+        "",
+        "Each step (s from the tick; steps of one run may overlap, one pool each):",
+        "",
+        "| run | step | start | end | duration |",
+        "| --- | --- | ---: | ---: | ---: |",
+        *(
+            f"| {job} | {step} | {start - tick:.1f} | {end - tick:.1f} | {end - start:.1f} |"
+            for job, step, start, end in steps
+        ),
         "",
     ]
 
 
-def bench_memory(base: str) -> list[str]:
+def step_durations(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> list[tuple[str, str, float, float]]:
+    """(job, step, start, end) of every step of the runs, from their event logs, in start order: where a
+    run's time goes (a source, dbt, an asset check)."""
+    out = []
+    for run in runs:
+        starts: dict[str, float] = {}
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            if not event or not entry.step_key:
+                continue
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                starts[entry.step_key] = entry.timestamp
+            elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+                out.append((run.job_name, entry.step_key, starts.get(entry.step_key, entry.timestamp), entry.timestamp))
+    return sorted(out, key=lambda row: row[2])
+
+
+MEMORY_SAMPLE_SECONDS = 30
+MEMORY_WARMUP_SECONDS = 120
+
+
+def bench_memory(base: str, minutes: float | None = None) -> list[str]:
+    """RSS of each long-running process over `minutes` (default BENCH_MEMORY_MINUTES, an hour) of sensor
+    ticks. Each sample is printed as it is taken, so a run cut short still leaves its figures in the log."""
+    minutes = MEMORY_MINUTES if minutes is None else minutes
     warehouse = fresh_db(base, "memory")
     world = RetailWorld()
     root = Path(tempfile.mkdtemp(prefix="glame-ftp-bench-"))
     write_counter_files(world, root, world.today - timedelta(3), world.today)
     samples: dict[str, list[tuple[float, int]]] = {}
+    load_before = os.getloadavg()
     try:
         with FtpSandbox(root) as ftp, Serve(warehouse, ftp.env()) as serve:
-            time.sleep(120)  # let the first load and models run pass: steady state is what is measured
+            time.sleep(MEMORY_WARMUP_SECONDS)  # the first load and models run pass: steady state is measured
             started = time.time()
-            while time.time() - started < MEMORY_MINUTES * 60:
-                for name, proc in serve.long_running().items():
-                    samples.setdefault(name, []).append((time.time() - started, tree_rss(proc)))
-                time.sleep(30)
+            while True:
+                elapsed = time.time() - started
+                for name, proc in sorted(serve.long_running().items()):
+                    rss = tree_rss(proc)
+                    samples.setdefault(name, []).append((elapsed, rss))
+                    print(f"memory-sample\t{elapsed:.0f}\t{name}\t{rss}", flush=True)
+                if elapsed >= minutes * 60:
+                    break
+                time.sleep(min(MEMORY_SAMPLE_SECONDS, max(minutes * 60 - elapsed, 1)))
+            ticks = sensor_tick_count(serve.instance, started)
     finally:
         drop_db(base, warehouse)
+    return memory_report(samples, minutes, ticks, load_before, os.getloadavg())
+
+
+def sensor_tick_count(instance: dg.DagsterInstance, since: float) -> dict[str, int]:
+    """How many ticks each sensor made during the measured span: the memory figures are per this much work."""
+    counts = {}
+    for state in instance.all_instigator_state():
+        if state.instigator_type.value != "SENSOR":
+            continue
+        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, after=since, limit=100_000)
+        counts[state.instigator_name] = len(ticks)
+    return counts
+
+
+def rss_at(points: list[tuple[float, int]], seconds: float) -> float:
+    """The sample nearest to `seconds` into the span, in MB."""
+    return min(points, key=lambda p: abs(p[0] - seconds))[1] / 2**20
+
+
+def slope_mb_per_hour(points: list[tuple[float, int]]) -> float:
+    """Least-squares slope of RSS over time: one number for 'growing or flat' that a single sample's
+    noise (a run's import, a garbage collection) does not swing."""
+    if len(points) < 2:
+        return 0.0
+    xs = [p[0] / 3600 for p in points]
+    ys = [p[1] / 2**20 for p in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0.0
+
+
+def memory_report(
+    samples: dict[str, list[tuple[float, int]]],
+    minutes: float,
+    ticks: dict[str, int],
+    load_before: tuple[float, ...],
+    load_after: tuple[float, ...],
+) -> list[str]:
+    """The memory section: RSS at each quarter of the span, the whole-span slope and the second half's
+    slope (a warm-up shows in the first, a leak in both)."""
+    marks = [minutes * 60 * q / 4 for q in range(5)]
+    header = " | ".join(f"{m / 60:g} min, MB" for m in marks)
     lines = [
         "## Memory of the long-running processes while the sensors tick",
         "",
-        f"RSS sampled every 30 s for {MEMORY_MINUTES:g} minutes after a 2-minute warm-up (sensors: FTP every "
-        "30 s, inbox and run-status sensors every minute). The hourly figure is extrapolated linearly from "
-        "the measured span, not measured.",
+        f"RSS (each process with its persistent children; run workers and dbt excluded) sampled every "
+        f"{MEMORY_SAMPLE_SECONDS} s for {minutes:g} minutes after a {MEMORY_WARMUP_SECONDS // 60}-minute warm-up "
+        f"under `glame serve` (sensor ticks in the span: "
+        f"{', '.join(f'{name} {count}' for name, count in sorted(ticks.items())) or 'none recorded'}). "
+        f"Load average (1 / 5 min) before: {load_before[0]:.1f} / {load_before[1]:.1f}, at the end: "
+        f"{load_after[0]:.1f} / {load_after[1]:.1f}.",
         "",
-        "| process | first, MB | last, MB | max, MB | change over the span, MB | extrapolated to 1 h, MB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        f"| process | {header} | max, MB | slope, MB/h | slope of the second half, MB/h |",
+        "| --- |" + " ---: |" * (len(marks) + 3),
     ]
     for name, points in sorted(samples.items()):
-        first, last = points[0][1] / 2**20, points[-1][1] / 2**20
-        span = max(points[-1][0] - points[0][0], 1)
+        half = [p for p in points if p[0] >= minutes * 30]
         lines.append(
-            f"| {name} | {first:.0f} | {last:.0f} | {max(p[1] for p in points) / 2**20:.0f} "
-            f"| {last - first:+.0f} | {(last - first) * 3600 / span:+.0f} |"
+            f"| {name} | "
+            + " | ".join(f"{rss_at(points, m):.0f}" for m in marks)
+            + f" | {max(p[1] for p in points) / 2**20:.0f} | {slope_mb_per_hour(points):+.1f}"
+            f" | {slope_mb_per_hour(half):+.1f} |"
         )
     return [*lines, ""]
 
 
 STEPS = {"backlog": bench_backlog, "daily": bench_daily, "memory": bench_memory}
 
+
+def parse_args(argv: list[str]):
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("steps", nargs="*", help=f"steps to run among {', '.join(STEPS)} (default: all)")
+    parser.add_argument(
+        "--memory-minutes", type=float, default=MEMORY_MINUTES, help="span of the memory step (default 60)"
+    )
+    args = parser.parse_args(argv)
+    unknown = [step for step in args.steps if step not in STEPS]
+    if unknown:
+        parser.error(f"unknown step(s): {', '.join(unknown)}")
+    return args
+
+
 if __name__ == "__main__":
     from run import configured_server
 
+    args = parse_args(sys.argv[1:])
     base_url = configured_server()
     if not base_url:
         sys.exit("serve_bench.py alone needs GLAME_WAREHOUSE_URL or GLAME_TEST_DATABASE_URL (a Postgres server)")
-    for step in sys.argv[1:] or list(STEPS):
-        section = STEPS[step](base_url)
+    for step in args.steps or list(STEPS):
+        section = bench_memory(base_url, args.memory_minutes) if step == "memory" else STEPS[step](base_url)
         print("\n".join(section), flush=True)
         (ROOT / "bench" / f"results-serve-{step}.md").write_text("\n".join(section) + "\n")

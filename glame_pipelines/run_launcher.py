@@ -13,11 +13,17 @@ from __future__ import annotations
 import json
 
 import dagster as dg
-from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus  # no public path in 1.13
+
+# Dagster's private API, here and nowhere else in the project. 1.13.27 exports none of these: the package's
+# top level offers DefaultRunLauncher only (there is no `dagster.core` in 1.x), and Dagster's own launchers
+# (dagster-k8s, dagster-docker) import the health-check types from the same private paths.
+# tests/test_run_launcher.py fails loudly, naming what moved, when an upgrade changes any of them.
+from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.tags import GRPC_INFO_TAG
 from dagster._grpc.client import DagsterGrpcClient
 from dagster._grpc.types import CanCancelExecutionRequest, CanCancelExecutionResult
-from dagster_shared.serdes import deserialize_value
+
+CAN_CANCEL_TIMEOUT_SECONDS = 15
 
 
 class MonitoredRunLauncher(dg.DefaultRunLauncher):
@@ -35,10 +41,16 @@ class MonitoredRunLauncher(dg.DefaultRunLauncher):
         if not info:
             return CheckRunHealthResult(WorkerStatus.RUNNING, "no code server address on the run; not judged")
         address = json.loads(info)
-        client = DagsterGrpcClient(host=address.get("host"), port=address.get("port"), socket=address.get("socket"))
+        client = DagsterGrpcClient(
+            host=address.get("host") or "localhost",
+            port=address.get("port"),
+            socket=address.get("socket"),
+            use_ssl=bool(address.get("use_ssl", False)),
+        )
         try:
-            reply = client.can_cancel_execution(CanCancelExecutionRequest(run_id=run.run_id), timeout=15)
-            alive = deserialize_value(reply, CanCancelExecutionResult).can_cancel
+            request = CanCancelExecutionRequest(run_id=run.run_id)
+            reply = client.can_cancel_execution(request, timeout=CAN_CANCEL_TIMEOUT_SECONDS)
+            alive = dg.deserialize_value(reply, CanCancelExecutionResult).can_cancel
         except Exception as error:
             return CheckRunHealthResult(
                 WorkerStatus.RUNNING, f"code server unreachable ({type(error).__name__})", transient=True

@@ -23,6 +23,11 @@ from glame_pipelines.warehouse.connection import (
 
 log = logging.getLogger(__name__)
 WAREHOUSE_DB = "glame"
+# Dagster settings every process of ours runs with (an operator's value wins). A run over 1,095 counter
+# files reports 1,095 partition materialisations; written one insert each they took ~110 s of the backlog's
+# run, with a batch size Dagster stores a step's partition events in batched inserts. The run workers read it
+# from the environment they inherit from the code server, which inherits it from `glame serve`.
+DAGSTER_DEFAULTS = {"DAGSTER_EVENT_BATCH_SIZE": "1000"}
 
 
 @dataclass(frozen=True)
@@ -42,16 +47,23 @@ def prepare() -> Runtime:
     os.environ.setdefault("GLAME_DAGSTER_ARTIFACTS", str(EMBEDDED_DIR / "dagster"))
     os.environ.setdefault("GLAME_DAGSTER_COMPUTE_LOGS", str(EMBEDDED_DIR / "dagster" / "compute_logs"))
     os.environ.update(dbt_env(warehouse_url))
+    for name, value in DAGSTER_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     return Runtime(warehouse_url, embedded)
 
 
-POOLS = ("onec", "yandex_metrika", "dbt")  # the `pool=` of the assets; dagster.yaml gives each 1 by default
+MODELS_POOL = "dbt"  # the dbt assets' pool: two builds replacing the same window must never interleave
 
 
 def pool_limits(env=None) -> dict[str, int]:
-    """GLAME_POOL_LIMIT_<POOL> overrides (e.g. GLAME_POOL_LIMIT_DBT=1), default 1 each."""
+    """Each pool by its actual name (a source's is named after its base or counter, see Source.pool_name)
+    with its limit: GLAME_POOL_LIMIT_<SOURCE> (e.g. GLAME_POOL_LIMIT_ONEC), GLAME_POOL_LIMIT_DBT, default 1."""
+    from glame_pipelines.sources import all_sources
+
     env = os.environ if env is None else env
-    return {pool: int(env.get(f"GLAME_POOL_LIMIT_{pool.upper()}") or 1) for pool in POOLS}
+    owners = {source.name: source.pool_name(env) for source in all_sources().values() if source.pool}
+    owners["dbt"] = MODELS_POOL
+    return {pool: int(env.get(f"GLAME_POOL_LIMIT_{owner.upper()}") or 1) for owner, pool in owners.items()}
 
 
 def apply_pool_limits(env=None) -> dict[str, int]:

@@ -32,6 +32,7 @@ RUNTIME_ENV = (
     "GLAME_DB_USER",
     "GLAME_DB_PASSWORD",
     "GLAME_DB_NAME",
+    "DAGSTER_EVENT_BATCH_SIZE",
 )
 SERVE_ENV = ("GLAME_UI_HOST", "GLAME_UI_PORT", "GLAME_GRPC_HOST", "GLAME_GRPC_PORT")
 STOP_GRACE_SECONDS = 6  # SIGTERM, then SIGKILL: all gone within the 15 s an operator waits, even on a loaded machine

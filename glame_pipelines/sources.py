@@ -81,11 +81,20 @@ class Source:
     turned_off: Callable[[Mapping[str, str] | None], dict[dg.AssetKey, str]] = lambda env=None: {}
     sandbox: SandboxHook | None = None
     key: str = ""  # the resource key its assets ask for, when not the source's name
+    pool: Callable[[Mapping[str, str]], str] | None = None  # (environment) -> the pool its assets take
     order: int = 100  # where it comes in `glame check`, `glame run` and `glame status` (1C first)
 
     @property
     def resource_key(self) -> str:
         return self.key or self.name
+
+    def pool_name(self, env: Mapping[str, str] | None = None) -> str | None:
+        """The concurrency pool of the source's assets, named from what it talks to (a 1C base, a Metrika
+        counter) so the limit holds per base or counter: two installations (code locations) on one instance
+        share a pool only when they share the base. Read when the definitions load; no pool if `pool` is unset."""
+        if self.pool is None:
+            return None
+        return self.pool(os.environ if env is None else env)
 
     def mapping(self) -> dict[str, str]:
         """Resource field -> variable, as read now (an alias may stand in for a variable)."""
@@ -121,6 +130,13 @@ class Source:
     def resource_from_env(self) -> dg.ConfigurableResource:
         """The resource as the definitions bind it, for code that runs outside Dagster (`glame check`)."""
         return resource_from_env(self.resource, self.mapping())
+
+
+def pool_for(source: str, identity: str | None) -> str:
+    """`<source>:<identity>` (a pool name may hold anything but whitespace); the bare source's name while
+    the source is unconfigured, so the definitions still load."""
+    identity = "_".join((identity or "").split())
+    return f"{source}:{identity}" if identity else source
 
 
 def env_fields(resource: type[dg.ConfigurableResource], mapping: Mapping[str, str]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from glame_pipelines import serve
-from glame_pipelines.runtime import prepare
+from glame_pipelines.runtime import DAGSTER_DEFAULTS, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -121,3 +121,32 @@ def test_helm_values_serve_the_module_and_mirror_dagster_yaml():
     )
     assert values["retention"]["sensor"]["purgeAfterDays"] == instance["retention"]["sensor"]["purge_after_days"]
     assert values["retention"]["schedule"]["purgeAfterDays"] == instance["retention"]["schedule"]["purge_after_days"]
+
+
+def test_deploy_files_set_the_dagster_defaults_glame_serve_sets():
+    """`glame serve` hands its processes DAGSTER_DEFAULTS (the event batch size the counter backlog relies
+    on); a deployment with another value, or without it, would store a year of partition events one by one."""
+    systemd = dict(
+        line.split("=", 1)
+        for line in (DEPLOY / "systemd" / "glame.env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["x-glame-env"]
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    code = {e["name"]: e["value"] for e in values["dagster-user-deployments"]["deployments"][0]["env"]}
+    runs = dict(item.split("=", 1) for item in values["runLauncher"]["config"]["k8sRunLauncher"]["envVars"])
+    for name, value in DAGSTER_DEFAULTS.items():
+        assert name in serve.RUNTIME_ENV
+        for where, env in (("systemd", systemd), ("compose", compose), ("helm code", code), ("helm runs", runs)):
+            assert env.get(name) == value, (where, name)
+
+
+def test_prepare_keeps_an_operators_dagster_setting(monkeypatch):
+    """The defaults are defaults: an operator's DAGSTER_EVENT_BATCH_SIZE is what the processes get."""
+    for name in serve.RUNTIME_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GLAME_WAREHOUSE_URL", "postgresql://glame:pw@db.example:5432/glame")
+    monkeypatch.setenv("GLAME_DAGSTER_PG_URL", "postgresql+psycopg2://glame:pw@db.example:5432/dagster")
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "50")
+    prepare()
+    assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "50"

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+
+import psycopg
 import pytest
 
-from glame_pipelines.warehouse.loader import Column, RawTable, Rejects, Window, convert_records, load
+from glame_pipelines.warehouse.loader import (
+    Column,
+    RawTable,
+    Rejects,
+    Window,
+    convert_records,
+    ensure_table,
+    load,
+)
 
 TABLE = RawTable("things", (Column("id", "text"), Column("day", "date"), Column("amount", "numeric")), ("id",))
 
@@ -157,3 +168,27 @@ def test_a_failure_while_streaming_into_a_new_window_writes_nothing(conn):
     with pytest.raises(ConnectionError):
         load(conn, TABLE, broken, window=day_window("2025-01-02"))
     assert snapshot(conn) == before
+
+
+def test_first_loads_of_two_tables_at_once_into_an_empty_warehouse(warehouse_url):
+    """Two steps of different sources starting together on a new warehouse (Celery workers, a first daily
+    run) each created the `raw` schema: `create schema if not exists` is not safe against a concurrent
+    one, and a load failed with a duplicate-key error on pg_namespace."""
+    tables = [RawTable(f"first_{n}", TABLE.columns, TABLE.key, schema="fresh") for n in range(6)]
+    barrier = threading.Barrier(len(tables))
+    errors = []
+
+    def first_load(table: RawTable) -> None:
+        with psycopg.connect(warehouse_url) as conn:
+            barrier.wait()
+            try:
+                ensure_table(conn, table)
+            except psycopg.Error as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=first_load, args=(t,)) for t in tables]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []

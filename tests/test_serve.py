@@ -23,6 +23,7 @@ import psycopg
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 
+from glame_pipelines.defs.onec.source import pool as onec_pool
 from glame_pipelines.sandbox.ftp import FtpSandbox, write_counter_files
 from glame_pipelines.sandbox.onec import DEFAULT_LOGIN, DEFAULT_PASSWORD, OnecApi
 from glame_pipelines.sandbox.server import SandboxServer
@@ -292,6 +293,10 @@ def test_serve_sensor_run_models_pools_and_clean_stop(site):
         onec_spans = step_spans(instance, onec_runs, lambda key: key.startswith("onec__"))
         assert len(onec_spans) == 4
         assert_no_overlap(onec_spans)
+        # the 1C steps' pool is the base's, named from ONEC_API_URL; `glame serve` set its limit by that name
+        pools = instance.event_log_storage
+        assert pools.get_concurrency_info(onec_pool(env)).slot_count == 1
+        assert "onec" not in pools.get_concurrency_keys()
         finished = [r.run_id for r in model_runs(instance) if r.is_finished]  # the 1C loads' ones too
         # The dbt build steps (pool `dbt`); a models run's other steps are the marts' anomaly checks (reads only)
         dbt_spans = step_spans(instance, finished, lambda key: key == "glame_dbt_models")

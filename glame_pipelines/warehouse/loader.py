@@ -112,11 +112,13 @@ def table_exists(conn: psycopg.Connection, table: RawTable) -> bool:
 
 def ensure_table(conn: psycopg.Connection, table: RawTable) -> None:
     """Create the table or add new columns, only when needed: DDL takes an exclusive lock, which
-    would queue behind any long BI query on the table and then block every reader behind it."""
+    would queue behind any long BI query on the table and then block every reader behind it. One lock per
+    schema: two first loads of different tables each create the schema, and `create schema if not exists`
+    fails against a concurrent one."""
     if not _missing_columns(conn, table) and not _missing_indexes(conn, table):
         return
     with conn.transaction():
-        _lock(conn, f"ddl:{table.schema}.{table.name}")
+        _lock(conn, f"ddl:{table.schema}")
         for statement in table.create_statements():
             conn.execute(statement)
 

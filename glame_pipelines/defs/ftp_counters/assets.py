@@ -1,7 +1,6 @@
 """People-counter files from FTP: one dynamic partition per file, loaded as soon as the sensor sees it."""
 
 import csv
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -21,7 +20,6 @@ GROUP, LABEL = SOURCE.name, SOURCE.label
 STORE_MAPPING = DBT_PROJECT_DIR / "seeds" / "store_mapping.csv"
 counter_files = dg.DynamicPartitionsDefinition(name="ftp_counter_files")
 BATCH_FILES = 100  # files written per warehouse transaction
-EVENT_BATCH = 1000  # partition materialisations stored per insert
 
 
 def store_mapping() -> dict[str, dict]:
@@ -149,13 +147,6 @@ def batched(items: list, size: int) -> list[list]:
     return [items[n : n + size] for n in range(0, len(items), size)]
 
 
-def _batch_partition_events() -> None:
-    """A run over 1,095 partitions reports 1,095 materialisations; written one by one they took ~110 s of
-    the backlog's run. With a batch size Dagster stores a step's partition events in one insert
-    (`DAGSTER_EVENT_BATCH_SIZE`, read when the events are written); a value set by the operator wins."""
-    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", str(EVENT_BATCH))
-
-
 @dg.asset(
     key_prefix=GROUP,
     group_name=GROUP,
@@ -190,7 +181,6 @@ def visits(context: dg.AssetExecutionContext, ftp_counters: FtpResource, warehou
                 context.log.info(f"{LABEL}: {len(loaded)} of {len(present)} files loaded")
     if failures:
         raise dg.Failure(description="; ".join(failures), metadata={"loaded_files": len(loaded)}, allow_retries=False)
-    _batch_partition_events()
     rows = sum(item["rows"] for item in loaded.values())
     return dg.MaterializeResult(
         metadata={

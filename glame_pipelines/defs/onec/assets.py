@@ -20,6 +20,7 @@ from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.warehouse.loader import LoadResult, RawTable, Rejects, Window, convert_records, load
 
 GROUP, LABEL = SOURCE.name, SOURCE.label
+POOL = SOURCE.pool_name()  # one per base, named from the configuration the definitions load with
 MIGRATION_DOCUMENT = "Document_ВводНачальныхОстатков"
 
 
@@ -275,7 +276,7 @@ def _register_asset(register: Register) -> dg.AssetsDefinition:
         name=register.name,
         key_prefix=GROUP,
         group_name=GROUP,
-        pool=GROUP,
+        pool=POOL,
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=register.description,
@@ -332,7 +333,7 @@ def _catalog_asset(catalog: Catalog) -> dg.AssetsDefinition:
         name=catalog.name,
         key_prefix=GROUP,
         group_name=GROUP,
-        pool=GROUP,
+        pool=POOL,
         description=catalog.description,
         kinds={"odata", "postgres"},
         metadata={"table": f"raw.{catalog.table.name}"},
@@ -354,7 +355,7 @@ def _catalog_asset(catalog: Catalog) -> dg.AssetsDefinition:
 @dg.asset(
     key_prefix=GROUP,
     group_name=GROUP,
-    pool=GROUP,
+    pool=POOL,
     kinds={"odata", "postgres"},
     metadata={"table": "raw.onec_opening_balances"},
 )
@@ -385,7 +386,7 @@ def opening_balances(
 @dg.asset(
     key_prefix=GROUP,
     group_name=GROUP,
-    pool=GROUP,
+    pool=POOL,
     kinds={"odata", "postgres"},
     metadata={"table": "raw.onec_bonus_balances"},
     output_required=False,

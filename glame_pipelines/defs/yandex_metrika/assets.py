@@ -23,6 +23,7 @@ from glame_pipelines.defs.yandex_metrika.source import SOURCE
 from glame_pipelines.defs.yandex_metrika.tables import YANDEX_METRIKA_DEMOGRAPHICS, YANDEX_METRIKA_TRAFFIC
 
 GROUP, LABEL = SOURCE.name, SOURCE.label
+POOL = SOURCE.pool_name()  # one per counter, named from the configuration the definitions load with
 SAMPLED = -3  # rows end with (sampled, sample_share, payload)
 
 
@@ -111,7 +112,7 @@ def _load(context, metrika: MetrikaResource, warehouse: WarehouseResource, table
 @dg.asset(
     key_prefix=GROUP,
     group_name=GROUP,
-    pool=GROUP,
+    pool=POOL,
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"api", "postgres"},
@@ -131,7 +132,7 @@ def traffic(context: dg.AssetExecutionContext, yandex_metrika: MetrikaResource, 
 @dg.asset(
     key_prefix=GROUP,
     group_name=GROUP,
-    pool=GROUP,
+    pool=POOL,
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"api", "postgres"},

@@ -1,9 +1,16 @@
 """Yandex.Metrika (Reporting API): site traffic by day and traffic source, and demographics."""
 
+from collections.abc import Mapping
+
 from glame_pipelines.defs.yandex_metrika.resources import ENV, MetrikaResource
 from glame_pipelines.defs.yandex_metrika.tables import TABLES
 from glame_pipelines.sandbox.web import MetrikaApi
-from glame_pipelines.sources import SandboxHook, Source, check_retry
+from glame_pipelines.sources import SandboxHook, Source, check_retry, pool_for
+
+
+def pool(env: Mapping[str, str]) -> str:
+    """Reporting API quotas are per user and counter: one request stream at a time per counter."""
+    return pool_for("yandex_metrika", (env.get(ENV["counter_id"]) or "").strip())
 
 
 def check(resource: MetrikaResource) -> str:
@@ -30,4 +37,5 @@ SOURCE = Source(
     check=check,
     tables=TABLES,
     sandbox=SandboxHook(env=sandbox_env, apis=lambda world: [MetrikaApi(world.seed)]),
+    pool=pool,
 )
