@@ -46,8 +46,9 @@ def render(base: str, password: str, slugs: list[str], out: Path) -> list[dict]:
         capture_output=True,
         text=True,
         timeout=900,
-        check=True,
     )
+    if result.returncode != 0:
+        raise RuntimeError(f"render.py {' '.join(slugs)} exited with {result.returncode}:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout)
 
 
