@@ -1,4 +1,5 @@
-{{ config(meta={'dagster': {'ref': {'name': 'customer_profile'}}}) }}  -- an asset check of customer_profile, whose lookup uses it
+-- An asset check of customer_profile, whose lookup uses the function.
+{{ config(meta={'dagster': {'ref': {'name': 'customer_profile'}}}) }}
 -- A phone typed as people write it finds the customer stored as E.164 (the Покупатели dashboard's lookup).
 select typed, marts.phone_e164(typed) as got, expected
 from (
