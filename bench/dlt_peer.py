@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import tempfile
 import time
 
@@ -16,7 +15,7 @@ os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
 
 import dlt
 from dlt.sources.rest_api import rest_api_source
-from ingest_args import ingest_arguments
+from ingest_args import ingest_arguments, peak_rss_mb
 
 
 def source(url: str, page_size: int):
@@ -67,11 +66,7 @@ def main() -> None:
         pipeline.run(source(args.url, args.page_size))
         seconds = time.perf_counter() - started
         rows = pipeline.last_trace.last_normalize_info.row_counts.get("onec_sales", 0)
-    print(
-        json.dumps(
-            {"rows": rows, "seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-        )
-    )
+    print(json.dumps({"rows": rows, "seconds": seconds, "rss_mb": peak_rss_mb()}))
 
 
 if __name__ == "__main__":

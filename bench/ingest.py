@@ -4,12 +4,11 @@ Prints rows, seconds and this process's peak RSS as JSON."""
 from __future__ import annotations
 
 import json
-import resource
 import time
 from datetime import date
 
 import psycopg
-from ingest_args import ingest_arguments
+from ingest_args import ingest_arguments, peak_rss_mb
 
 from glame_pipelines.clients.onec import OnecClient, basic_token
 from glame_pipelines.defs.onec.assets import REGISTERS, _day_window, register_reader
@@ -36,7 +35,7 @@ def main() -> None:
                 "seconds": seconds,
                 "inserted": result.inserted,
                 "updated": result.updated,
-                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rss_mb": peak_rss_mb(),
             }
         )
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from glame_pipelines.definitions import defs
-from glame_pipelines.defs.dbt.assets import build_args
+from glame_pipelines.defs.dbt.assets import build_args, build_env, environment, keep_parse_state
 from glame_pipelines.defs.partitions import daily_partitions
 from glame_pipelines.sources import all_sources
 
@@ -111,13 +113,38 @@ def test_jobs_schedules_and_sensors():
     }
 
 
-def test_dbt_build_arguments():
-    assert build_args() == ["build"]
-    assert build_args(("2025-06-03", "2025-06-09")) == [
-        "build",
-        "--vars",
-        '{"start_date": "2025-06-03", "end_date": "2025-06-09"}',
-    ]
+def test_dbt_build_arguments_and_window():
+    """The run's days reach dbt through its environment; the arguments (and so dbt's vars, whose every
+    change re-parses the whole project) stay the same from one day's build to the next."""
+    assert build_args() == ["build", "--exclude-resource-type", "unit_test"]
+    assert build_args(["bonuses"])[-2:] == ["--vars", '{"onec_sets_off": ["bonuses"]}']
+    assert build_env(("2025-06-03", "2025-06-09")) == {
+        "DBT_INDIRECT_SELECTION": "cautious",
+        "GLAME_DBT_START_DATE": "2025-06-03",
+        "GLAME_DBT_END_DATE": "2025-06-09",
+    }
+    assert build_env(None)["GLAME_DBT_START_DATE"] is None  # unset: no window, dbt's own last week
+
+
+def test_dbt_environment_is_restored_after_the_invocation(monkeypatch):
+    monkeypatch.setenv("GLAME_DBT_START_DATE", "2020-01-01")
+    monkeypatch.delenv("GLAME_DBT_END_DATE", raising=False)
+    with environment({"GLAME_DBT_START_DATE": None, "GLAME_DBT_END_DATE": "2025-06-09"}):
+        assert "GLAME_DBT_START_DATE" not in os.environ
+        assert os.environ["GLAME_DBT_END_DATE"] == "2025-06-09"
+    assert os.environ["GLAME_DBT_START_DATE"] == "2020-01-01"
+    assert "GLAME_DBT_END_DATE" not in os.environ
+
+
+def test_a_builds_parse_state_is_kept_for_the_next(tmp_path):
+    invocation, project = tmp_path / "target" / "glame_dbt_models-abc", tmp_path / "target"
+    invocation.mkdir(parents=True)
+    keep_parse_state(invocation, project)  # dbt failed before parsing: nothing to keep, nothing broken
+    assert not (project / "partial_parse.msgpack").exists()
+    (invocation / "partial_parse.msgpack").write_bytes(b"state of this build")
+    keep_parse_state(invocation, project)
+    assert (project / "partial_parse.msgpack").read_bytes() == b"state of this build"
+    assert sorted(p.name for p in project.iterdir()) == ["glame_dbt_models-abc", "partial_parse.msgpack"]
 
 
 def test_models_are_daily_partitioned_and_follow_their_loads():

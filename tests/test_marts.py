@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 from marts_fixture import C1, C2, CENTRUM, D1, D2, ONLINE, P1, YALTA, at, load_fixture
 from sales_exports import pairs_pivot, quantity_pivot, write_sheet
 
@@ -25,8 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DBT = str(Path(sys.executable).with_name("dbt"))
 
 
-def dbt(url: str, *args: str, target: Path) -> subprocess.CompletedProcess:
+def dbt(url: str, *args: str, target: Path, window: tuple[date, date] | None = None) -> subprocess.CompletedProcess:
+    """dbt against the database at `url`; `window`: the run's days passed as Dagster passes them."""
     env = {**os.environ, **dbt_env(url)}
+    if window:
+        env.update(GLAME_DBT_START_DATE=str(window[0]), GLAME_DBT_END_DATE=str(window[1]))
     return subprocess.run(
         [
             DBT,
@@ -66,9 +70,17 @@ def rows(conn, query: str, *params) -> list[tuple]:
 
 
 def test_dbt_build_ran_every_test(marts):
+    """Singular tests and the unit tests (which Dagster's builds leave out: they prove the models' code on
+    fixed inputs, so they run here)."""
     assert "ERROR=0" in marts["build"].stdout and "PASS=" in marts["build"].stdout
     tests = {path.stem for path in (ROOT / "dbt_project" / "tests").glob("*.sql")}
     assert tests and all(f"PASS {name}" in marts["build"].stdout for name in tests)  # multi-parent ones too
+    unit_tests = {
+        f"{test['model']}::{test['name']}"
+        for doc in (ROOT / "dbt_project" / "models").rglob("*.yml")
+        for test in (yaml.safe_load(doc.read_text()) or {}).get("unit_tests", [])
+    }
+    assert len(unit_tests) >= 8 and all(f"PASS {name} " in marts["build"].stdout for name in unit_tests)
 
 
 def test_sales_daily_revenue_with_returns_and_order_counts(marts):
@@ -381,6 +393,21 @@ def test_a_window_build_tests_its_window(built):
     on_d1 = test_sales_daily("--vars", json.dumps({"start_date": str(D1), "end_date": str(D1)}))
     assert on_d1.returncode == 1 and "unique_combination_sales_daily" in on_d1.stdout
     assert test_sales_daily().returncode == 1
+
+
+def test_a_window_from_the_environment_is_the_same_window_and_keeps_partial_parsing(built):
+    """Dagster passes the run's days in GLAME_DBT_START_DATE/END_DATE: the same window as the vars, and a new
+    day's build re-parses only what reads them (new vars made dbt parse the whole project every time)."""
+    conn = built["conn"]
+    conn.execute("insert into marts.sales_daily select * from marts.sales_daily where sale_date = %s", (D1,))
+
+    def test_sales_daily(day: date) -> subprocess.CompletedProcess:
+        return dbt(built["url"], "test", "--select", "sales_daily", target=built["target"], window=(day, day))
+
+    on_d2, on_d1 = test_sales_daily(D2), test_sales_daily(D1)
+    assert on_d2.returncode == 0, on_d2.stdout[-3000:]
+    assert on_d1.returncode == 1 and "unique_combination_sales_daily" in on_d1.stdout
+    assert "Unable to do partial parsing" not in on_d1.stdout, on_d1.stdout[:3000]
 
 
 def overlapping_exports(folder: Path) -> list[Path]:

@@ -8,7 +8,7 @@
     {%- set meta = tested_model_meta(relation) -%}
     {%- set conditions = [] -%}
     {%- if where -%}{%- do conditions.append('(' ~ where ~ ')') -%}{%- endif -%}
-    {%- if meta.get('window_column') and var('start_date', none) -%}
+    {%- if meta.get('window_column') and window_day('start_date') -%}
         {%- do conditions.append(run_window(meta['window_column'], meta.get('window_is_timestamp', false))) -%}
     {%- endif -%}
     {%- if conditions -%}

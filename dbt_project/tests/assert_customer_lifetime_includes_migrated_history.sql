@@ -7,7 +7,7 @@ customers as (
 
     select customer_key, lifetime_revenue
     from {{ ref('customer_profile') }}
-    {% if var('start_date', none) %}
+    {% if window_day('start_date') %}
     where customer_key in (
         select customer_key from {{ ref('customer_purchases') }}
         where {{ run_window('purchase_date') }}

@@ -335,6 +335,8 @@ def start_server(bi: BiSettings, log_file: Path | None = None) -> subprocess.Pop
         "0",
         "--limit-request-field_size",
         "0",
+        "-c",
+        str(BI_DIR / "gunicorn_config.py"),
         "superset.app:create_app()",
     ]
     output = open(log_file or bi.home / "superset.log", "ab")  # noqa: SIM115 - owned by the process
