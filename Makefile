@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: venv demo test lint lint-sql check-defs test-production dev serve status bench bench-smoke check clean bi bi-venv
+.PHONY: venv demo test lint lint-sql check-defs list-defs test-production dev serve status bench bench-smoke check clean bi bi-venv
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: venv  ## ruff: lint and format over the Python code
 check-defs: venv  ## dg check defs
 	home=$$(mktemp -d) && DAGSTER_HOME=$$home VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 		$(VENV)/bin/dg check defs; status=$$?; rm -rf $$home; exit $$status
+
+list-defs: venv  ## dg list defs (assets, checks, jobs, schedules, sensors, resources)
+	home=$$(mktemp -d) && DAGSTER_HOME=$$home VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+		$(VENV)/bin/dg list defs; status=$$?; rm -rf $$home; exit $$status
 
 # sqlfluff's dbt templater compiles each model, and dbt's is_incremental() asks the database whether the model's
 # table exists: the lint connects to a Postgres and reads its catalog, nothing more. By default the local one CI

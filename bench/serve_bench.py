@@ -37,7 +37,7 @@ from sales_history import add_catalogs, add_sales  # noqa: E402
 
 from glame_pipelines.defs.ftp_counters.sensors import POLL_SECONDS  # noqa: E402
 from glame_pipelines.defs.schedules import daily_run_request  # noqa: E402
-from glame_pipelines.sandbox import build_sandbox  # noqa: E402
+from glame_pipelines.sandbox.build import build_sandbox  # noqa: E402
 from glame_pipelines.sandbox.ftp import FtpSandbox, write_counter_files  # noqa: E402
 from glame_pipelines.sandbox.retail import RetailWorld  # noqa: E402
 from glame_pipelines.warehouse.connection import dbt_env, ensure_database, sqlalchemy_url, with_database  # noqa: E402

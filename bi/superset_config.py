@@ -27,16 +27,31 @@ D3_TIME_FORMAT = {
     "periods": ["AM", "PM"],
     "days": ["воскресенье", "понедельник", "вторник", "среда", "четверг", "пятница", "суббота"],
     "shortDays": ["вс", "пн", "вт", "ср", "чт", "пт", "сб"],
-    "months": ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
-               "октября", "ноября", "декабря"],
+    "months": [
+        "января",
+        "февраля",
+        "марта",
+        "апреля",
+        "мая",
+        "июня",
+        "июля",
+        "августа",
+        "сентября",
+        "октября",
+        "ноября",
+        "декабря",
+    ],
     "shortMonths": ["янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"],
 }
 DEFAULT_TIMEZONE = "Europe/Moscow"
 
 # The phone lookup's dataset reads the typed phone through Jinja (filter_values).
 # Every chart renders at once (no virtualisation), so a screenshot or a first-render time covers the whole page.
-FEATURE_FLAGS = {"ENABLE_TEMPLATE_PROCESSING": True, "DASHBOARD_VIRTUALIZATION": False,
-                 "CHART_PLUGINS_EXPERIMENTAL": True}  # the big number with period comparison (pop_kpi)
+FEATURE_FLAGS = {
+    "ENABLE_TEMPLATE_PROCESSING": True,
+    "DASHBOARD_VIRTUALIZATION": False,
+    "CHART_PLUGINS_EXPERIMENTAL": True,
+}  # the big number with period comparison (pop_kpi)
 
 # Local single-user service: no CSRF exemptions, no example data, no outbound telemetry.
 WTF_CSRF_ENABLED = True

@@ -25,7 +25,7 @@ from glame_pipelines.digest.delivery import deliver
 from glame_pipelines.digest.report import make_digest
 from glame_pipelines.digest.text import readable
 from glame_pipelines.runtime import apply_pool_limits, prepare
-from glame_pipelines.sandbox import build_sandbox
+from glame_pipelines.sandbox.build import build_sandbox
 from glame_pipelines.sandbox.server import FaultPlan
 from glame_pipelines.settings import history_start, moscow_today
 from glame_pipelines.sources import CheckFailed, all_sources, resource_from_env

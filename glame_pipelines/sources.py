@@ -49,7 +49,7 @@ class SandboxHook:
     """How the demo and the tests point a source at its local simulator: the HTTP APIs it mounts on the
     sandbox server, and the variables that point the source at them once the sandbox is built."""
 
-    env: Callable[[Any], dict[str, str]]  # (the built glame_pipelines.sandbox.Sandbox) -> variables
+    env: Callable[[Any], dict[str, str]]  # (the built glame_pipelines.sandbox.build.Sandbox) -> variables
     apis: Callable[[Any], list] = lambda world: []  # (the sandbox's RetailWorld) -> HTTP simulators to mount
 
 

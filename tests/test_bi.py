@@ -48,7 +48,7 @@ def free_port() -> int:
 
 def load_demo(url: str) -> None:
     """`glame run` over the sandbox for the last DAYS Moscow days, as `glame demo` does."""
-    from glame_pipelines.sandbox import build_sandbox
+    from glame_pipelines.sandbox.build import build_sandbox
     from glame_pipelines.sandbox.retail import RetailWorld
 
     yesterday = moscow_today() - timedelta(1)

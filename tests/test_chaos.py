@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from glame_pipelines.sandbox import build_sandbox
+from glame_pipelines.sandbox.build import build_sandbox
 from glame_pipelines.sandbox.onec import DEFAULT_LOGIN, DEFAULT_PASSWORD
 from glame_pipelines.sandbox.retail import MOSCOW, RetailWorld
 from glame_pipelines.sandbox.server import FaultPlan

@@ -106,7 +106,7 @@ def _sqlalchemy(url: str) -> str:
 def full_sandbox():
     from conftest import SANDBOX_TODAY
 
-    from glame_pipelines.sandbox import build_sandbox
+    from glame_pipelines.sandbox.build import build_sandbox
     from glame_pipelines.sandbox.retail import RetailWorld
 
     server, env = build_sandbox(world=RetailWorld(customers=50, today=SANDBOX_TODAY))

@@ -13,6 +13,7 @@ rebuilds years of days (the tables are rebuilt whole in any run).
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 import dagster as dg
 
@@ -53,6 +54,7 @@ def upstream_failed(depth: int = FAILURE_DEPTH) -> dg.AutomationCondition:
     return condition.with_label("upstream_failed")
 
 
+@cache  # one immutable condition shared by every model: built once, not once per model at each load
 def model_condition() -> dg.AutomationCondition:
     """eager() adapted to days: the days a daily dependency loaded, or the latest week when an asset
     without days loaded; not while a dependency or the model itself is being built (one run at a time, a backlog
