@@ -24,7 +24,7 @@ from glame_pipelines.defs.onec_files.assets import import_sales_file
 from glame_pipelines.digest.delivery import deliver
 from glame_pipelines.digest.report import make_digest
 from glame_pipelines.digest.text import readable
-from glame_pipelines.runtime import apply_pool_limits, prepare
+from glame_pipelines.runtime import WarehouseUnavailable, apply_pool_limits, prepare
 from glame_pipelines.sandbox.build import build_sandbox
 from glame_pipelines.sandbox.server import FaultPlan
 from glame_pipelines.settings import history_start, moscow_today
@@ -345,5 +345,14 @@ def main(argv: list[str] | None = None) -> int:
     return demo(args.days)
 
 
+def entry_point() -> int:
+    """`glame`: a warehouse that cannot be reached is a one-line error, not a traceback."""
+    try:
+        return main()
+    except WarehouseUnavailable as error:
+        print(f"glame: {error}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry_point())

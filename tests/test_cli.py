@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -59,6 +60,19 @@ def test_check_reads_dotenv_without_overriding_exported(onec_env, tmp_path):
     env = {"ONEC_USERNAME": onec_env["ONEC_USERNAME"], "ONEC_PASSWORD": onec_env["ONEC_PASSWORD"]}
     result = glame("check", env=env, cwd=tmp_path)
     assert result.stdout.startswith("OK   onec"), result.stdout
+
+
+def test_a_warehouse_database_that_does_not_exist_is_named_with_the_remedy(pg_server_url, tmp_path):
+    """`GLAME_WAREHOUSE_URL=…/glame_demo make demo` on a server without that database printed psycopg's
+    traceback; it is one line naming the database and what to do, the password kept out of it."""
+    parts = urlsplit(pg_server_url)  # the test server's, with a password added (trust auth ignores it)
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    netloc = f"{parts.username or 'postgres'}:s3cret@{host}"
+    missing = urlunsplit(parts._replace(netloc=netloc, path="/glame_no_such_database"))
+    result = glame("demo", "--days", "1", env={"GLAME_WAREHOUSE_URL": missing}, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "'glame_no_such_database', which does not exist" in result.stderr and "createdb" in result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr + result.stdout
 
 
 def test_run_only_unconfigured_source_fails_naming_it(warehouse_url, tmp_path):
