@@ -44,32 +44,31 @@ class WarehouseUnavailable(RuntimeError):
     """GLAME_WAREHOUSE_URL is set and Postgres refuses it; the message says what to do (no password in it)."""
 
 
-def check_configured_warehouse(url: str) -> None:
-    try:
-        psycopg.connect(url, connect_timeout=10).close()
-    except psycopg.OperationalError as error:
-        target = redact_url(url)
-        name = urlsplit(url).path.lstrip("/")
-        if name and f'database "{name}" does not exist' in str(error):
-            raise WarehouseUnavailable(
-                f"{WAREHOUSE_URL_ENV} ({target}) names the database {name!r}, which does not exist on that server: "
-                f"create it (createdb {name}, or CREATE DATABASE on the server) or point {WAREHOUSE_URL_ENV} at "
-                "an existing one. Unset, `glame` uses its embedded Postgres."
-            ) from None
-        raise WarehouseUnavailable(
-            f"{WAREHOUSE_URL_ENV} ({target}): Postgres refused the connection: {redact_url(str(error)).strip()}"
-        ) from None
+def refused(url: str, error: psycopg.OperationalError) -> WarehouseUnavailable:
+    """What to tell the operator when Postgres refuses the warehouse's URL."""
+    target = redact_url(url)
+    name = urlsplit(url).path.lstrip("/")
+    if name and f'database "{name}" does not exist' in str(error):
+        return WarehouseUnavailable(
+            f"{WAREHOUSE_URL_ENV} ({target}) names the database {name!r}, which does not exist on that server: "
+            f"create it (createdb {name}, or CREATE DATABASE on the server) or point {WAREHOUSE_URL_ENV} at "
+            "an existing one. Unset, `glame` uses its embedded Postgres."
+        )
+    return WarehouseUnavailable(
+        f"{WAREHOUSE_URL_ENV} ({target}): Postgres refused the connection: {redact_url(str(error)).strip()}"
+    )
 
 
 def prepare() -> Runtime:
     """Resolve the warehouse (embedded when unset), create the Dagster database, export the settings."""
     server_url, embedded = resolve_or_start_embedded()
-    if not embedded:
-        check_configured_warehouse(server_url)
     warehouse_url = ensure_database(server_url, WAREHOUSE_DB) if embedded else server_url
     os.environ[WAREHOUSE_URL_ENV] = warehouse_url
     if not os.environ.get(DAGSTER_URL_ENV):
-        os.environ[DAGSTER_URL_ENV] = sqlalchemy_url(ensure_database(warehouse_url, "dagster"))
+        try:  # the first connection this process makes to the warehouse's server
+            os.environ[DAGSTER_URL_ENV] = sqlalchemy_url(ensure_database(warehouse_url, "dagster"))
+        except psycopg.OperationalError as error:
+            raise refused(warehouse_url, error) from None
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
     os.environ.setdefault("GLAME_DAGSTER_ARTIFACTS", str(EMBEDDED_DIR / "dagster"))
     os.environ.setdefault("GLAME_DAGSTER_COMPUTE_LOGS", str(EMBEDDED_DIR / "dagster" / "compute_logs"))

@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 from urllib.parse import quote
 
+import dagster as dg
 import psycopg
 
 BENCH_RUN = Path(__file__).resolve().parents[1] / "bench" / "run.py"
@@ -31,3 +32,13 @@ def test_dlt_is_given_the_socket_directory_as_its_host(warehouse_url: str):
     assert rebuilt == f"postgresql://postgres:bench@{quote(socket_dir, safe='')}:{port}/{dbname}"
     with psycopg.connect(rebuilt) as conn:  # libpq reads the percent-encoded host as the socket directory
         assert (conn.info.host, conn.info.dbname) == (socket_dir, dbname)
+
+
+def test_the_daily_bench_names_a_model_built_by_two_runs():
+    """After one daily load the models must be built once: the serve bench reports any model two runs built."""
+    serve_bench = load_bench().serve_bench
+    sales, social, unified = (dg.AssetKey(["marts", name]) for name in ("sales_daily", "social_daily", "unified_daily"))
+    assert serve_bench.built_more_than_once([{sales, social}, {unified}]) == "each built once"
+    assert serve_bench.built_more_than_once([{sales, social}, {social, unified}]) == (
+        "1 built more than once: marts/social_daily"
+    )

@@ -69,7 +69,9 @@ def test_a_warehouse_database_that_does_not_exist_is_named_with_the_remedy(pg_se
     host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     netloc = f"{parts.username or 'postgres'}:s3cret@{host}"
     missing = urlunsplit(parts._replace(netloc=netloc, path="/glame_no_such_database"))
-    result = glame("demo", "--days", "1", env={"GLAME_WAREHOUSE_URL": missing}, cwd=tmp_path)
+    result = glame(
+        "demo", "--days", "1", env={"GLAME_WAREHOUSE_URL": missing, "GLAME_DAGSTER_PG_URL": ""}, cwd=tmp_path
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "'glame_no_such_database', which does not exist" in result.stderr and "createdb" in result.stderr
     assert "Traceback" not in result.stderr and "s3cret" not in result.stderr + result.stdout
