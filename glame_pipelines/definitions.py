@@ -38,7 +38,7 @@ def with_day_tags(defs: dg.Definitions) -> dg.Definitions:
 def defs_folder() -> dg.Definitions:
     """Everything under `defs/`, found as `dg.load_from_defs_folder` finds it, without what that adds for a
     project made of components: a catalogue of every installed component type for the UI (this project has
-    none), read from the environment's plugins on every load, 0.3–0.5 s of each process that loads the
+    none), read from the environment's plugins on every load, 0.27–0.62 s measured of each process that loads the
     definitions (code server, each run, each step's server)."""
     tree = dg.ComponentTree.for_project(path_within_project=Path(__file__).parent)
     with warnings.catch_warnings():  # as load_from_defs_folder: its module loaders are "preview" in this version
