@@ -1,9 +1,11 @@
 """Which executor runs a job's steps, chosen by configuration alone (GLAME_EXECUTOR), never by code.
 
-- `multiprocess` (default): each step in a process of the run's machine, forked from a server that has
-  imported the definitions once per run (`forkserver`): a spawned step re-imported them, 10–25 s a step
-  on a loaded machine, and the 1C steps, one at a time in their pool, paid it one after another.
-- `in_process`: all steps in the run's process (fastest for small runs; no step isolation).
+- `in_process` (default): every step in the run's own process, one after another. A daily run's steps do
+  0.6–2 s of work each; under `multiprocess` each also paid a process start, and the run a forkserver
+  importing the definitions again (measured by `bench/serve_bench.py daily`: 47 s of steps for about 20 s
+  of work, 8.5 s before the first). Pools still hold across runs (1C one request stream per base).
+- `multiprocess`: each step in its own process, forked from a server that has imported the definitions
+  once per run (`forkserver`), as many at once as the machine has cores: isolation, and parallel steps.
 - `celery`: each step is a Celery task for workers on other machines (`dagster-celery worker start`),
   through GLAME_CELERY_BROKER (RabbitMQ `pyamqp://…` or Redis `redis://…`). A task is acknowledged only
   when its step ends, so a worker killed mid-step hands it to another worker; the loads are transactional
@@ -48,11 +50,11 @@ def worker_config_yaml(env=None) -> str:
 
 def executor_from_env(env=None) -> dg.ExecutorDefinition:
     env = os.environ if env is None else env
-    name = env.get(EXECUTOR_ENV) or "multiprocess"
+    name = env.get(EXECUTOR_ENV) or "in_process"
     if name == "celery":
         return celery_executor.configured(celery_config(env), name="glame_celery")
     if name == "in_process":
         return dg.in_process_executor
     if name == "multiprocess":
         return MULTIPROCESS
-    raise ValueError(f"{EXECUTOR_ENV}={name!r}: expected multiprocess, in_process or celery")
+    raise ValueError(f"{EXECUTOR_ENV}={name!r}: expected in_process, multiprocess or celery")
