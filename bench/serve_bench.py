@@ -380,6 +380,7 @@ def bench_daily(base: str) -> list[str]:
             timelines = [run_timeline(serve.instance, r) for r in [loads[0], *models]]
             steps = step_durations(serve.instance, [loads[0], *models])
             built_by_run = [materialized_keys(serve.instance, r) for r in models]
+            handoff = automation_handoff(serve.instance, loaded_at)
             built_at = built.at
             load_after = os.getloadavg()
     finally:
@@ -410,6 +411,13 @@ def bench_daily(base: str) -> list[str]:
             for run, t in zip([loads[0], *models], timelines, strict=True)
         ),
         "",
+        "From the load run's end to the models run: the `models_automation` sensor's ticks and any backfill they "
+        "requested (assets asking for different days; one range for all is one run), s from the tick:",
+        "",
+        "| event | at | until | requested |",
+        "| --- | ---: | ---: | --- |",
+        *(f"| {what} | {at - tick:.1f} | {until} | {detail} |" for what, at, until, detail in handoff(tick)),
+        "",
         "Each step (s from the tick; steps of one run may overlap, one pool each):",
         "",
         "| run | step | start | end | duration |",
@@ -420,6 +428,30 @@ def bench_daily(base: str) -> list[str]:
         ),
         "",
     ]
+
+
+def automation_handoff(instance: dg.DagsterInstance, since: float):
+    """The automation sensor's ticks and the backfills created after `since`, as table rows (relative to a
+    time given later): where the wait between a load and its models run goes."""
+    rows = []
+    for state in instance.all_instigator_state():
+        if state.name != "models_automation":
+            continue
+        for tick in instance.get_ticks(state.instigator_origin_id, state.selector_id, after=since - 60):
+            data = tick.tick_data
+            requested = len(data.run_requests or ()) if data.run_requests is not None else 0
+            rows.append(
+                ("automation tick", data.timestamp, data.end_timestamp, f"{requested} request(s), {data.status.value}")
+            )
+    for backfill in instance.get_backfills():
+        if backfill.backfill_timestamp >= since - 60:
+            rows.append(("backfill created", backfill.backfill_timestamp, None, backfill.backfill_id))
+    rows.sort(key=lambda row: row[1])
+
+    def relative(tick: float) -> list[tuple[str, float, str, str]]:
+        return [(what, at, "" if until is None else f"{until - tick:.1f}", detail) for what, at, until, detail in rows]
+
+    return relative
 
 
 def materialized_keys(instance: dg.DagsterInstance, run: dg.DagsterRun) -> set[dg.AssetKey]:

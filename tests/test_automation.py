@@ -186,6 +186,44 @@ def test_a_run_going_elsewhere_in_the_graph_holds_nothing_it_does_not_load():
     assert not set(requested) & {"sales_daily", "unified_daily"}  # both read 1C's sales, still loading
 
 
+class Sensor:
+    """The `models_automation` sensor itself, ticked on a site's instance as the daemon ticks it."""
+
+    def __init__(self, site: Site):
+        self.site, self.cursor = site, None
+        self.sensor = defs.resolve_sensor_def("models_automation")
+        self.tick()  # the first evaluation only sets the baseline
+
+    def tick(self) -> list[dg.RunRequest]:
+        context = dg.build_sensor_context(
+            instance=self.site.instance, repository_def=defs.get_repository_def(), cursor=self.cursor
+        )
+        data = self.sensor.evaluate_tick(context)
+        self.cursor = data.cursor
+        return list(data.run_requests or ())
+
+
+def test_a_range_of_days_goes_to_the_queue_as_one_run_not_through_the_backfill_daemon():
+    """The backfill daemon looks for new backfills every 30 s; one range for every asset is one run now."""
+    site = Site()
+    sensor = Sensor(site)
+    site.load(VK_STATS, ONEC_SALES)
+    (request,) = sensor.tick()
+    assert request.asset_graph_subset is None and not request.requires_backfill_daemon()
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == (WEEK[0], WEEK[-1])
+    assert {"social_daily", "sales_daily", "unified_daily"} <= {k.path[-1] for k in request.asset_selection}
+    assert request.tags["dagster/sensor_name"] == "models_automation"
+
+
+def test_assets_asking_for_different_days_stay_one_backfill():
+    site = Site()
+    sensor = Sensor(site)
+    site.load(VK_STATS, days=WEEK[:2])
+    site.load(ONEC_SALES, days=WEEK[4:])
+    (request,) = sensor.tick()
+    assert request.requires_backfill_daemon()  # the backfill orders the runs of the different ranges
+
+
 def test_a_year_of_backfill_is_one_build_of_the_year():
     site = Site()
     year = [d.isoformat() for d in (date(2024, 6, 10) + timedelta(n) for n in range(365))]

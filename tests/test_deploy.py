@@ -108,6 +108,8 @@ def test_helm_values_serve_the_module_and_mirror_dagster_yaml():
         instance["concurrency"]["pools"]["granularity"],
     )
     assert runs["maxConcurrentRuns"] == instance["concurrency"]["runs"]["max_concurrent_runs"]
+    queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert queue["dequeueIntervalSeconds"] == instance["run_coordinator"]["config"]["dequeue_interval_seconds"]
     monitoring, retries = values["dagsterDaemon"]["runMonitoring"], values["dagsterDaemon"]["runRetries"]
     for helm_key, yaml_key in (
         ("startTimeoutSeconds", "start_timeout_seconds"),
