@@ -15,7 +15,14 @@ from glame_pipelines.defs.yandex_metrika.assets import demographics, traffic
 from glame_pipelines.settings import moscow_today
 
 DAY = "2025-03-14"
-LATEST = (moscow_today() - timedelta(1)).isoformat()
+
+
+def latest() -> str:
+    """The latest complete Moscow day, read when a test runs: a constant read at import went stale when the
+    suite crossed Moscow's midnight (21:00 UTC), and the snapshot assets then had nothing to load."""
+    return (moscow_today() - timedelta(1)).isoformat()
+
+
 ALL_PARTITIONED = [traffic, demographics, account_daily, media_insights, group_stats, group_daily, channel_daily]
 UNPARTITIONED = [media, stories, wall_posts, channel_posts]
 TABLES = [
@@ -43,11 +50,11 @@ def snapshot(conn) -> dict[str, list]:
 
 def test_every_web_source_loads_and_a_rerun_changes_nothing(warehouse_url, web_sandbox, web_apis, conn):
     resources = web_resources(warehouse_url, web_sandbox, web_apis)
-    assert materialize(ALL_PARTITIONED, resources, partition_key=LATEST).success
+    assert materialize(ALL_PARTITIONED, resources, partition_key=latest()).success
     assert materialize(UNPARTITIONED, resources).success
     first = snapshot(conn)
     assert all(first[t] for t in TABLES), [t for t in TABLES if not first[t]]
-    assert materialize(ALL_PARTITIONED, resources, partition_key=LATEST).success
+    assert materialize(ALL_PARTITIONED, resources, partition_key=latest()).success
     assert materialize(UNPARTITIONED, resources).success
     assert snapshot(conn) == first
 
@@ -56,7 +63,7 @@ def test_snapshots_are_one_row_per_account_per_day(warehouse_url, web_sandbox, w
     """The old system appended a row on every sync and counted rows; a re-run must replace the day."""
     resources = web_resources(warehouse_url, web_sandbox, web_apis)
     for _ in range(3):
-        materialize([group_daily, channel_daily, account_daily], resources, partition_key=LATEST)
+        materialize([group_daily, channel_daily, account_daily], resources, partition_key=latest())
     for table in ("vk_group_daily", "telegram_channel_daily", "instagram_account_daily"):
         assert conn.execute(f"select count(*), count(distinct date) from raw.{table}").fetchone() == (1, 1)
     assert conn.execute("select followers_count from raw.instagram_account_daily").fetchone()[0] == 24817
@@ -144,7 +151,7 @@ def test_telegram_confirms_updates_only_when_told(warehouse_url, web_sandbox, we
 )
 def test_expired_credentials_fail_clearly_and_keep_the_table(warehouse_url, web_sandbox, web_apis, conn, source, asset):
     resources = web_resources(warehouse_url, web_sandbox, web_apis)
-    assert materialize([asset], resources, partition_key=LATEST).success
+    assert materialize([asset], resources, partition_key=latest()).success
     table = asset.key.path[0] + "_" + asset.key.path[1]
     before = conn.execute(f"select * from raw.{table}").fetchall()
     field = {
@@ -154,7 +161,7 @@ def test_expired_credentials_fail_clearly_and_keep_the_table(warehouse_url, web_
         "telegram": "bot_token",
     }[source]
     resources[source] = replaced(resources[source], **{field: "123:revoked-token-value"})
-    result = materialize([asset], resources, partition_key=LATEST, raise_on_error=False)
+    result = materialize([asset], resources, partition_key=latest(), raise_on_error=False)
     assert not result.success
     message = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
     assert "revoked-token-value" not in message and ("token" in message.lower())
