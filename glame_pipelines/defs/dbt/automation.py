@@ -2,8 +2,10 @@
 
 Every model and seed is daily-partitioned (Moscow days) and carries `model_condition()`. A load of days
 D1..Dn of a daily source requests those days of the models downstream, in the same evaluation, so the
-sensor asks for one range and Dagster launches ONE run for it (one partitions definition and a
-single-run backfill policy across the whole dbt project); the range becomes dbt's `start_date`/`end_date`.
+sensor asks for one range and submits ONE run for it (one partitions definition and a single-run
+backfill policy across the whole dbt project); the range becomes dbt's window (GLAME_DBT_START_DATE/END_DATE).
+The models wait until every run loading something upstream of them has ended, so a load run's models are
+one build after it.
 An asset without days (1C's catalogues, a counter file, an inbox file) requests the latest week, the
 daily schedule's window: then a daily run's catalogues and registers ask for the same days and stay one
 run (Dagster runs a parent and its child together only for the same days), and no load of a catalogue
