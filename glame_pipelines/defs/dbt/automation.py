@@ -69,27 +69,37 @@ class UpstreamFailed(dg.AutomationCondition):
     async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         held = context.get_empty_subset()
         for key in sorted(context.asset_graph.get_ancestor_asset_keys(context.key)):
-            failed = await failed_subset(context.asset_graph_view, key)
+            failed = await failed_partitions(context.asset_graph_view, key)
             requested = context.request_subsets_by_key.get(key)
-            if requested is not None:
-                failed = failed.compute_difference(requested)
-            if failed.is_empty:
+            if failed and requested is not None:
+                failed -= partition_keys(requested)
+            if not failed:
                 continue
             if context.partitions_def is None or context.asset_graph.get(key).partitions_def != context.partitions_def:
                 return dg.AutomationResult(context, context.candidate_subset)
-            days = set(failed.expensively_compute_partition_keys())
-            held = held.compute_union(context.candidate_subset.compute_intersection_with_partition_keys(days))
+            held = held.compute_union(context.candidate_subset.compute_intersection_with_partition_keys(failed))
         return dg.AutomationResult(context, held)
 
 
-_failed: weakref.WeakKeyDictionary[object, dict] = weakref.WeakKeyDictionary()
+# Per evaluation (its view of the instance), the failed partitions of each asset, as plain keys: a cached
+# subset would hold the view, and with it every evaluation's caches, alive (a weak key's value must not).
+_failed: weakref.WeakKeyDictionary[object, dict[dg.AssetKey, frozenset]] = weakref.WeakKeyDictionary()
 
 
-async def failed_subset(view, key: dg.AssetKey):
+def partition_keys(subset) -> frozenset:
+    """The subset's partition keys; an unpartitioned asset's is {None} when it is in the subset."""
+    if subset.is_empty:
+        return frozenset()
+    return frozenset(subset.expensively_compute_partition_keys()) if subset.is_partitioned else frozenset({None})
+
+
+async def failed_partitions(view, key: dg.AssetKey) -> frozenset:
     """The partitions of `key` whose latest execution failed, read once per evaluation."""
     known = _failed.setdefault(view, {})
     if key not in known:
-        known[key] = await view.compute_execution_failed_subset(key=key, from_subset=view.get_full_subset(key=key))
+        known[key] = partition_keys(
+            await view.compute_execution_failed_subset(key=key, from_subset=view.get_full_subset(key=key))
+        )
     return known[key]
 
 
