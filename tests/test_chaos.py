@@ -27,11 +27,22 @@ ROOT = Path(__file__).resolve().parents[1]
 DAYS = 30
 
 
-def new_database(server_url: str) -> str:
-    name = f"glame_chaos_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    return with_database(server_url, name)
+@pytest.fixture
+def new_database(pg_server_url):
+    """A fresh database on the test server per call, dropped after the test (CI's server is reused)."""
+    names = []
+
+    def create() -> str:
+        name = f"glame_chaos_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(f'create database "{name}"')
+        names.append(name)
+        return with_database(pg_server_url, name)
+
+    yield create
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 def glame_run(env: dict[str, str], url: str, logs: Path) -> subprocess.CompletedProcess:
@@ -128,10 +139,10 @@ def sandboxes(tmp_path_factory):
         yield {"calm": (calm, calm_env), "stormy": (stormy, stormy_env)}
 
 
-def test_faulted_run_equals_fault_free_run_and_permanent_failures_end_cleanly(sandboxes, pg_server_url, tmp_path):
+def test_faulted_run_equals_fault_free_run_and_permanent_failures_end_cleanly(sandboxes, new_database, tmp_path):
     _calm, calm_env = sandboxes["calm"]
     stormy, stormy_env = sandboxes["stormy"]
-    calm_url, stormy_url = new_database(pg_server_url), new_database(pg_server_url)
+    calm_url, stormy_url = new_database(), new_database()
 
     reference = glame_run(calm_env, calm_url, tmp_path / "calm")
     assert reference.returncode == 0, reference.stdout[-3000:] + reference.stderr[-3000:]
