@@ -439,7 +439,7 @@ def automation_handoff(instance: dg.DagsterInstance, since: float):
             continue
         for tick in instance.get_ticks(state.instigator_origin_id, state.selector_id, after=since - 60):
             data = tick.tick_data
-            requested = len(data.run_requests or ()) if data.run_requests is not None else 0
+            requested = len(data.run_requests or ())
             rows.append(
                 ("automation tick", data.timestamp, data.end_timestamp, f"{requested} request(s), {data.status.value}")
             )

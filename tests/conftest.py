@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
@@ -19,7 +19,15 @@ from glame_pipelines.clients.onec import OnecClient, basic_token
 from glame_pipelines.sandbox.onec import DEFAULT_LOGIN, DEFAULT_PASSWORD, OnecApi
 from glame_pipelines.sandbox.retail import RetailWorld
 from glame_pipelines.sandbox.server import SandboxServer
+from glame_pipelines.settings import moscow_today
 from glame_pipelines.warehouse.connection import EMBEDDED_DIR, start_embedded, with_database
+
+
+def latest() -> str:
+    """The latest complete Moscow day, read when a test runs: a constant read at import went stale when the
+    suite crossed Moscow's midnight (21:00 UTC), and the snapshot assets then had nothing to load."""
+    return (moscow_today() - timedelta(1)).isoformat()
+
 
 # The sandbox's "today": fixed, so every expectation is reproducible.
 SANDBOX_TODAY = date(2025, 6, 1)

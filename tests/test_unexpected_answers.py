@@ -11,7 +11,7 @@ from decimal import Decimal
 import dagster as dg
 import orjson
 import pytest
-from conftest import ftp_resource, web_resources
+from conftest import ftp_resource, latest, web_resources
 
 from glame_pipelines.clients.metrika import DEMOGRAPHIC_DIMENSIONS, DEMOGRAPHIC_METRICS, MetrikaUnexpectedResponse
 from glame_pipelines.defs.ftp_counters.assets import counter_files, visits
@@ -27,12 +27,6 @@ from glame_pipelines.sandbox.server import Api, Request, Response, SandboxServer
 from glame_pipelines.settings import moscow_today
 
 DAY = "2025-03-14"
-
-
-def latest() -> str:
-    """The latest complete Moscow day, read when a test runs: a constant read at import went stale when the
-    suite crossed Moscow's midnight (21:00 UTC), and the snapshot assets then had nothing to load."""
-    return (moscow_today() - timedelta(1)).isoformat()
 
 
 SALES = register_assets[0]

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 import pytest
-from conftest import replaced, web_resources
+from conftest import latest, replaced, web_resources
 
 from glame_pipelines.defs.instagram.assets import account_daily, media, media_insights, stories
 from glame_pipelines.defs.telegram.assets import channel_daily, channel_posts
 from glame_pipelines.defs.vk.assets import group_daily, group_stats, wall_posts
 from glame_pipelines.defs.yandex_metrika.assets import demographics, traffic
-from glame_pipelines.settings import moscow_today
 
 DAY = "2025-03-14"
-
-
-def latest() -> str:
-    """The latest complete Moscow day, read when a test runs: a constant read at import went stale when the
-    suite crossed Moscow's midnight (21:00 UTC), and the snapshot assets then had nothing to load."""
-    return (moscow_today() - timedelta(1)).isoformat()
 
 
 ALL_PARTITIONED = [traffic, demographics, account_daily, media_insights, group_stats, group_daily, channel_daily]

@@ -1,9 +1,9 @@
 """Which executor runs a job's steps, chosen by configuration alone (GLAME_EXECUTOR), never by code.
 
 - `in_process` (default): every step in the run's own process, one after another. A daily run's steps do
-  0.6–2 s of work each; under `multiprocess` each also paid a process start, and the run a forkserver
-  importing the definitions again (measured by `bench/serve_bench.py daily`: 47 s of steps for about 20 s
-  of work, 8.5 s before the first). Pools still hold across runs (1C one request stream per base).
+  0.1–2 s of work each; under `multiprocess` each also paid a process start, and the run a forkserver
+  importing the definitions again (`bench/serve_bench.py daily`: the load run took 66 s forked, 11 s in
+  process). Pools still hold across runs (1C one request stream per base).
 - `multiprocess`: each step in its own process, forked from a server that has imported the definitions
   once per run (`forkserver`), as many at once as the machine has cores: isolation, and parallel steps.
 - `celery`: each step is a Celery task for workers on other machines (`dagster-celery worker start`),
