@@ -113,17 +113,22 @@ def test_jobs_schedules_and_sensors():
     }
 
 
-def test_dbt_build_arguments_and_window():
+def test_dbt_build_arguments_and_window(monkeypatch):
     """The run's days reach dbt through its environment; the arguments (and so dbt's vars, whose every
-    change re-parses the whole project) stay the same from one day's build to the next."""
+    change re-parses the whole project) stay the same from one day's build to the next. dbt's log file is
+    at info unless the operator set DBT_LOG_LEVEL_FILE."""
+    monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
     assert build_args() == ["build", "--exclude-resource-type", "unit_test"]
     assert build_args(["bonuses"])[-2:] == ["--vars", '{"onec_sets_off": ["bonuses"]}']
     assert build_env(("2025-06-03", "2025-06-09")) == {
         "DBT_INDIRECT_SELECTION": "cautious",
+        "DBT_LOG_LEVEL_FILE": "info",
         "GLAME_DBT_START_DATE": "2025-06-03",
         "GLAME_DBT_END_DATE": "2025-06-09",
     }
     assert build_env(None)["GLAME_DBT_START_DATE"] is None  # unset: no window, dbt's own last week
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    assert build_env(None)["DBT_LOG_LEVEL_FILE"] == "debug"
 
 
 def test_dbt_environment_is_restored_after_the_invocation(monkeypatch):

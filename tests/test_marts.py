@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import yaml
-from marts_fixture import C1, C2, CENTRUM, D1, D2, ONLINE, P1, YALTA, at, load_fixture
+from marts_fixture import C1, C2, CENTRUM, D1, D2, K1, ONLINE, P1, YALTA, at, load_fixture
 from sales_exports import pairs_pivot, quantity_pivot, write_sheet
 
 from glame_pipelines.clients.sales_files import read
@@ -295,6 +295,7 @@ def test_rebuilding_a_staging_view_keeps_the_views_built_on_it(marts):
     The project's view materialization replaces a view in place when its columns keep their shape."""
     conn = marts["conn"]
     oid = rows(conn, "select 'intermediate.int_sales_lines_enriched'::regclass::oid")
+    conn.execute("comment on view staging.stg_onec__products is null")  # no fingerprint: it is rebuilt
     again = dbt(marts["url"], "run", "--select", "stg_onec__products", target=marts["target"])
     assert again.returncode == 0, again.stdout[-3000:]
     assert rows(conn, "select to_regclass('intermediate.int_sales_lines_enriched')::oid") == oid  # the same view
@@ -317,6 +318,26 @@ def built(pg_server_url, tmp_path):
         admin.execute(f'drop database if exists "{name}" with (force)')
 
 
+def test_a_view_that_would_come_out_the_same_is_not_rebuilt(built):
+    """A build leaves a view alone when its SQL and the columns of what it reads are unchanged (no DDL, no
+    lock the dashboards' queries would wait on); a column added to the raw table it reads rebuilds it."""
+    conn = built["conn"]
+    rule = "select xmin::text from pg_rewrite where ev_class = 'staging.stg_onec__products'::regclass"
+
+    def build() -> None:
+        result = dbt(built["url"], "run", "--select", "stg_onec__products", target=built["target"])
+        assert result.returncode == 0, result.stdout[-3000:]
+
+    build()
+    made = rows(conn, rule)
+    build()
+    assert rows(conn, rule) == made  # the view's rule was not rewritten
+    conn.execute("alter table raw.onec_products add column glame_probe text")
+    build()
+    assert rows(conn, rule) != made
+    assert rows(conn, "select count(*) > 0 from staging.stg_onec__products") == [(True,)]
+
+
 WINDOWED = (
     "marts.sales_daily",
     "marts.sales_monthly",
@@ -324,6 +345,7 @@ WINDOWED = (
     "marts.unified_daily",
     "marts.customer_purchases",
     "marts.customer_profile",
+    "marts.customer_activity_daily",
     "intermediate.int_document_stores",
     "intermediate.int_customer_totals",
 )
@@ -377,6 +399,39 @@ def test_window_builds_give_what_a_full_rebuild_gives(built):
     assert rows(
         conn, "select customer_key, orders, segment <> 'history_only' from marts.customer_profile order by 1"
     ) == [(C1, 1, True), (C2, 1, True)]
+
+
+def test_a_first_purchase_deleted_in_the_window_relabels_the_days_after_it(built):
+    """customer_activity_daily rebuilds from the window's first day on: when the lines of a customer's first
+    day are deleted in 1C, the next day they bought on becomes their first, and a build of the first day's
+    window alone must relabel it 'new', exactly as a full rebuild does."""
+    conn = built["conn"]
+    conn.execute(
+        "insert into raw.onec_card_sales (recorder, line_number, recorder_type, period, active, card_key, "
+        "owner_key, product_key, quantity, amount, discount, payload) values ('r8', 1, "
+        "'StandardODATA.Document_ЧекККМ', %s, true, %s, %s, %s, 1, 3000, 0, '{}')",
+        (at(D2, 11), K1, C1, P1),
+    )
+    conn.execute(
+        "insert into raw.onec_receipts (ref, document_type, document_date, customer_key, store_key, amount, "
+        "payload) values ('r8', 'StandardODATA.Document_ЧекККМ', %s, %s, %s, 3000, '{}')",
+        (at(D2, 11), C1, CENTRUM),
+    )
+    second_day = dbt(built["url"], "build", target=built["target"], window=(D2, D2))
+    assert second_day.returncode == 0, second_day.stdout[-4000:]
+    activity = "select date, customer_type, customers from marts.customer_activity_daily order by 1, 2"
+    assert (D2, "returning", 1) in rows(conn, activity)
+
+    conn.execute("delete from raw.onec_sales where recorder = 'ord1'")
+    conn.execute("delete from raw.onec_card_sales where recorder = 'r1'")
+    conn.execute("delete from raw.onec_receipts where ref = 'r1'")
+    first_day = dbt(built["url"], "build", target=built["target"], window=(D1, D1))
+    assert first_day.returncode == 0, first_day.stdout[-4000:]
+    after_window = rows(conn, activity)
+    assert (D2, "new", 1) in after_window and (D2, "returning", 1) not in after_window
+    full = dbt(built["url"], "build", "--full-refresh", target=built["target"])
+    assert full.returncode == 0, full.stdout[-4000:]
+    assert rows(conn, activity) == after_window
 
 
 def test_a_window_build_tests_its_window(built):

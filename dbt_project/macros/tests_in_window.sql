@@ -18,8 +18,15 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# The tested model's meta. Looked up by its unique id first: a test's compilation runs this once, and a walk
+   over every node of the graph made it most of a test's compile time (a day's build runs 122 tests). The
+   walk stays for a model whose alias differs from its name. #}
 {% macro tested_model_meta(relation) -%}
     {%- if execute -%}
+        {%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ relation.identifier) -%}
+        {%- if node and node.schema == relation.schema -%}
+            {%- do return(node.config.meta) -%}
+        {%- endif -%}
         {%- for node in graph.nodes.values() -%}
             {%- if node.resource_type == 'model' and node.alias == relation.identifier
                     and node.schema == relation.schema -%}
