@@ -264,6 +264,7 @@ def run_timeline(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dict[str, 
         "created": record.create_timestamp.timestamp(),
         "planned_first": min(stamps.get("ASSET_MATERIALIZATION_PLANNED", [0])),
         "planned_last": max(stamps.get("ASSET_MATERIALIZATION_PLANNED", [0])),
+        "enqueued": min(stamps.get("PIPELINE_ENQUEUED", [0])),
         "started": record.start_time,
         "step_started": min(stamps.get("STEP_START", [0])),
         "first_materialised": min(stamps.get("ASSET_MATERIALIZATION", [0])),
@@ -403,10 +404,11 @@ def bench_daily(base: str) -> list[str]:
         "",
         "Each run, from the tick (s):",
         "",
-        "| run | created | started (queue, run process) | first step started | finished |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| run | created | queued | started (run process) | first step started | finished |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
         *(
-            f"| {run.job_name} {run.run_id[:8]} | {t['created'] - tick:.1f} | {t['started'] - tick:.1f} "
+            f"| {run.job_name} {run.run_id[:8]} | {t['created'] - tick:.1f} | {t['enqueued'] - tick:.1f} "
+            f"| {t['started'] - tick:.1f} "
             f"| {t['step_started'] - tick:.1f} | {t['finished'] - tick:.1f} |"
             for run, t in zip([loads[0], *models], timelines, strict=True)
         ),
