@@ -11,6 +11,8 @@ from conftest import fast_retry  # noqa: F401 - shared helpers live there
 
 from glame_pipelines.definitions import defs
 from glame_pipelines.defs import alerts, schedules
+from glame_pipelines.defs.dbt import automation
+from glame_pipelines.orchestration import MODEL_GROUPS
 from glame_pipelines.settings import RANGE_END, RANGE_START
 
 ONEC_ENV = {"ONEC_API_URL": "http://x/odata/standard.odata", "ONEC_API_TOKEN": "t"}
@@ -26,7 +28,11 @@ def test_daily_run_takes_yesterday_and_a_trailing_week_of_configured_sources_onl
     request = schedules.daily_run_request(date(2025, 6, 10), defs.resolve_asset_graph(), env={**ONEC_ENV, **VK_ENV})
     assert request.tags["dagster/asset_partition_range_start"] == "2025-06-03"
     assert request.tags["dagster/asset_partition_range_end"] == "2025-06-09"
-    assert groups_of(request.asset_selection) == {"onec", "vk"}
+    loads = {k for k in request.asset_selection if k.path[0] not in MODEL_GROUPS}
+    assert groups_of(loads) == {"onec", "vk"}
+    models = {k.path[-1] for k in request.asset_selection if k.path[0] in MODEL_GROUPS}  # what they feed, one run
+    assert {"stg_onec__sales", "sales_daily", "social_daily", "unified_daily"} <= models
+    assert "web_traffic_daily" not in models  # Metrika is not configured
     assert (
         "yandex_metrika (set YANDEX_METRIKA_COUNTER_ID, YANDEX_METRIKA_OAUTH_TOKEN)"
         in request.tags["glame/skipped_sources"]
@@ -95,6 +101,42 @@ class Site:
         self.instance.report_dagster_event(
             dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_SUCCESS.value, job_name=run.job_name), run.run_id
         )
+
+    def daily(self, *loads: dg.AssetKey, failing=(), tags=None) -> dg.DagsterRun:
+        """The daily run: `loads` and the models they feed in one run over the week, the models one step (named
+        as the dbt step) after the loads; a failing load leaves it skipped."""
+        models = sorted(
+            (dg.AssetSelection.assets(*loads).downstream() & dg.AssetSelection.groups(*MODEL_GROUPS)).resolve(
+                self.graph
+            )
+        )
+        in_run = {*loads, *models}
+        specs = [
+            dg.AssetSpec(
+                key,
+                deps=[parent for parent in self.graph.get(key).parent_keys if parent in in_run],
+                partitions_def=self.graph.get(key).partitions_def,
+            )
+            for key in models
+        ]
+
+        @dg.multi_asset(specs=specs, name="glame_dbt_models")
+        def dbt_step():
+            for key in self.graph.toposorted_asset_keys:  # as dbt yields them: parents first
+                if key in in_run and key in models:
+                    yield dg.MaterializeResult(asset_key=key)
+
+        assets = [*(self._stub(key, key in failing) for key in loads), dbt_step]
+        job = dg.define_asset_job("daily_analytics_job").resolve(
+            asset_graph=dg.Definitions(assets=assets).resolve_asset_graph()
+        )
+        result = job.execute_in_process(
+            instance=self.instance,
+            asset_selection=sorted(in_run),  # the run's asset selection, as the schedule's request sets it
+            tags={**(tags or {}), RANGE_START: WEEK[0], RANGE_END: WEEK[-1]},
+            raise_on_error=False,
+        )
+        return result.dagster_run
 
     def load_files(self, paths: list[str]) -> None:
         self.instance.add_dynamic_partitions("ftp_counter_files", paths)
@@ -184,6 +226,51 @@ def test_a_run_going_elsewhere_in_the_graph_holds_nothing_it_does_not_load():
     requested = site.tick()
     assert "social_daily" in requested
     assert not set(requested) & {"sales_daily", "unified_daily"}  # both read 1C's sales, still loading
+
+
+def test_the_daily_run_builds_its_models_itself_and_the_automation_nothing_after():
+    """The daily run holds its loads and the models they feed: the models' step starts when the last load
+    ends, with no second run to wait for; the automation must not build them again."""
+    site = Site()
+    run = site.daily(VK_STATS, ONEC_SALES)
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    assert site.tick() == {}
+    assert automation.models_left_unbuilt(site.instance, run, site.graph) == []
+
+
+def failed_daily_run_sensor(site: Site, run: dg.DagsterRun):
+    """`models_after_failed_loads` evaluated for a failed run, as the daemon evaluates it."""
+    failure = next(iter(site.instance.all_logs(run.run_id, of_type=dg.DagsterEventType.PIPELINE_FAILURE)))
+    context = dg.build_run_status_sensor_context(
+        sensor_name="models_after_failed_loads",
+        dagster_event=failure.dagster_event,
+        dagster_instance=site.instance,
+        dagster_run=run,
+        repository_def=defs.get_repository_def(),
+    ).for_run_failure()
+    return automation.models_after_failed_loads(context)
+
+
+def test_after_a_failed_load_of_the_daily_run_the_models_not_reading_it_are_built_once():
+    """A failed load skips the models' step of the daily run. `models_after_failed_loads` requests the models
+    downstream of the loads that succeeded and of no failed one, over all the run's days; the automation adds
+    nothing (each model built once: left to it, it asked for six of the seven days); a run Dagster will retry
+    is left to its retry."""
+    site = Site()
+    daily = {"glame/models": "in_run"}
+    run = site.daily(VK_STATS, ONEC_SALES, failing={ONEC_SALES}, tags=daily)
+    assert run.status == dg.DagsterRunStatus.FAILURE
+    assert site.tick() == {}
+    request = failed_daily_run_sensor(site, run)
+    names = {key.path[-1] for key in request.asset_selection}
+    assert {"stg_vk__group_stats", "social_daily"} <= names
+    assert not names & {"stg_onec__sales", "sales_daily", "unified_daily"}
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == (WEEK[0], WEEK[-1])
+    assert request.run_key == f"models-after-{run.run_id}"
+    retried = site.daily(VK_STATS, ONEC_SALES, failing={ONEC_SALES}, tags={**daily, "dagster/will_retry": "true"})
+    assert isinstance(failed_daily_run_sensor(site, retried), dg.SkipReason)
+    built = site.daily(VK_STATS, ONEC_SALES, tags=daily)  # its models built: nothing left for the sensor
+    assert automation.models_left_unbuilt(site.instance, built, site.graph) == []
 
 
 class Sensor:

@@ -339,6 +339,21 @@ def test_digest_is_registered_downstream_of_the_marts():
     }
 
 
+def test_sensor_follows_a_daily_run_that_built_its_models_itself():
+    """The daily run holds the models its loads feed: when it built sales_daily, no later run is waited for."""
+    instance = dg.DagsterInstance.ephemeral()
+
+    @dg.op(name="glame_dbt_models")
+    def models():
+        yield dg.AssetMaterialization(asset_key=dg.AssetKey(["marts", "sales_daily"]))
+        yield dg.Output(None)
+
+    job = dg.JobDefinition(graph_def=dg.GraphDefinition(name="daily_analytics_job", node_defs=[models]))
+    schedule = {"dagster/schedule_name": "daily_analytics_schedule", RANGE_END: "2025-12-02"}
+    assert job.execute_in_process(instance=instance, tags=schedule).success
+    assert digest_request(instance, date(2025, 12, 3)).run_key == "digest-2025-12-02"
+
+
 def models_run(mart: str) -> dg.DagsterRun:
     return dg.DagsterRun(
         job_name="models_job",

@@ -24,8 +24,8 @@ sources_job = dg.define_asset_job(
 
 daily_analytics_job = dg.define_asset_job(
     "daily_analytics_job",
-    selection=daily_selection() - OWN_SCHEDULE,
-    description="Every configured source for yesterday and a trailing week; the models follow.",
+    selection=(daily_selection() - OWN_SCHEDULE) | dg.AssetSelection.groups(*MODEL_GROUPS),
+    description="Every configured source for yesterday and a trailing week, then the models they feed, in one run.",
     tags={"glame/kind": "sources"},
     op_retry_policy=step_retry_policy(),
 )

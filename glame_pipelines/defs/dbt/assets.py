@@ -189,6 +189,8 @@ def with_figures(events: Iterator, warehouse: WarehouseResource, manifest: Mappi
     pool="dbt",
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    # not the loads' step retries in the daily job: a failed build is a data or model error, the next load rebuilds
+    retry_policy=dg.RetryPolicy(max_retries=0),
 )
 def glame_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, onec: OnecResource

@@ -19,9 +19,11 @@ from datetime import timedelta
 from functools import cache
 
 import dagster as dg
+from dagster._core.storage.tags import WILL_RETRY_TAG  # set on a failed run that run retries will retry
 from dagster._record import copy  # SensorExecutionData is a Dagster record
 
-from glame_pipelines.defs.schedules import TRAILING_DAYS
+from glame_pipelines.defs import jobs
+from glame_pipelines.defs.schedules import IN_RUN, TRAILING_DAYS
 from glame_pipelines.orchestration import MODEL_GROUPS
 from glame_pipelines.settings import RANGE_END, RANGE_START
 
@@ -41,13 +43,14 @@ def days() -> dg.AssetSelection:
 
 
 def loaded() -> dg.AutomationCondition:
-    """New data in a dependency: a materialisation since the last evaluation, except one of `glame run`
-    (which builds its models itself) or of a run that also builds this model; or a dependency that is
-    requested in this same evaluation (so the whole chain goes into one run)."""
+    """New data in a dependency: a materialisation since the last evaluation, except one of `glame run` or of
+    the daily run (both build their models themselves) or of a run that also builds this model; or a
+    dependency that is requested in this same evaluation (so the whole chain goes into one run)."""
     return (
         dg.AutomationCondition.newly_updated()
         & ~dg.AutomationCondition.executed_with_root_target()
         & ~dg.AutomationCondition.all_new_updates_have_run_tags(tag_values=GLAME_RUN)
+        & ~LoadedWithItsModels()
     ).with_label("newly_loaded") | dg.AutomationCondition.will_be_requested()
 
 
@@ -111,6 +114,38 @@ async def failed_partitions(view, key: dg.AssetKey) -> frozenset:
             await view.compute_execution_failed_subset(key=key, from_subset=view.get_full_subset(key=key))
         )
     return known[key]
+
+
+class LoadedWithItsModels(PythonCondition):
+    """The dependency's partitions whose latest materialisation came from a run that builds its models itself
+    (the daily run, tagged `IN_RUN`): those are not the automation's to build.
+
+    Not `all_new_updates_have_run_tags`: on a run over a range of days it saw the tag on the range's last
+    day only, and the automation asked for the six days before it (tests/test_automation.py). Read per
+    partition here, once for the dependency's candidate days, and only where the dependency was updated."""
+
+    label = "loaded_with_its_models"
+
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        candidate = context.candidate_subset
+        if candidate.is_empty:
+            return dg.AutomationResult(context, candidate)
+        instance = context.asset_graph_view.instance
+        days = sorted(partition_keys(candidate) - {None})
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=context.key, asset_partitions=days or None), limit=max(len(days), 1) * 20
+        ).records
+        latest: dict[str | None, str] = {}
+        for record in records:  # newest first
+            latest.setdefault(record.partition_key, record.run_id)
+        tagged = {
+            partition
+            for partition, run_id in latest.items()
+            if (run := instance.get_run_by_id(run_id)) and all(run.tags.get(k) == v for k, v in IN_RUN.items())
+        }
+        if not candidate.is_partitioned:
+            return dg.AutomationResult(context, candidate if None in tagged else context.get_empty_subset())
+        return dg.AutomationResult(context, candidate.compute_intersection_with_partition_keys(tagged))
 
 
 class UpstreamRunGoing(PythonCondition):
@@ -247,6 +282,56 @@ def models_automation(selection: dg.AssetSelection) -> dg.AutomationConditionSen
     )
 
 
+def models_left_unbuilt(instance: dg.DagsterInstance, run: dg.DagsterRun, graph) -> list[dg.AssetKey]:
+    """The models a failed run of loads and their models (the daily run) did not build because a load failed:
+    those downstream of the loads it made and of none it did not make. None once its models' step has started
+    (a model that failed is a data or model error; what the step built stays built)."""
+    selected = set(run.asset_selection or ())
+    models = {key for key in selected if graph.has(key) and graph.get(key).group_name in MODEL_GROUPS}
+    if not models:
+        return []
+    model_steps = {graph.assets_def_for_key(key).op.name for key in models}
+    started = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+    if any(entry.step_key in model_steps for entry in started):
+        return []
+    made = {
+        entry.dagster_event.asset_key
+        for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        if entry.dagster_event and entry.dagster_event.asset_key
+    }
+    not_made = selected - models - made
+    fed = dg.AssetSelection.assets(*(made - models)).downstream().resolve(graph) if made - models else set()
+    held = dg.AssetSelection.assets(*not_made).downstream().resolve(graph) if not_made else set()
+    return sorted((models & fed) - held)
+
+
+@dg.run_failure_sensor(
+    name="models_after_failed_loads",
+    monitored_jobs=[jobs.daily_analytics_job],
+    request_job=jobs.models_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=AUTOMATION_SECONDS,
+)
+def models_after_failed_loads(context: dg.RunFailureSensorContext):
+    """After a daily run whose load failed, the models that do not read the failed load, over the run's days.
+
+    The daily run holds its models (one run: no handoff between a load run and a models run); a failed load
+    skips their step. Dagster's automation, left to it, requested them for six of the run's seven days, not
+    its last (tests/test_automation.py measured it: `executed_with_root_target` on a run over a range), so the
+    daily run's loads are not the automation's (`IN_RUN`) and this sensor requests the exact days. A run that
+    Dagster will retry is left to its retry, which re-executes the skipped step."""
+    run = context.dagster_run
+    if run.tags.get(WILL_RETRY_TAG) == "true":
+        return dg.SkipReason(f"run {run.run_id[:8]} will be retried")
+    models = models_left_unbuilt(context.instance, run, context.repository_def.asset_graph)
+    if not models:
+        return dg.SkipReason(f"run {run.run_id[:8]} left no model unbuilt by a failed load")
+    window = {tag: run.tags[tag] for tag in (RANGE_START, RANGE_END) if tag in run.tags}
+    return dg.RunRequest(run_key=f"models-after-{run.run_id}", asset_selection=models, tags=window)
+
+
 @dg.definitions
 def automation_definitions() -> dg.Definitions:
-    return dg.Definitions(sensors=[models_automation(dg.AssetSelection.groups(*MODEL_GROUPS))])
+    return dg.Definitions(
+        sensors=[models_automation(dg.AssetSelection.groups(*MODEL_GROUPS)), models_after_failed_loads]
+    )

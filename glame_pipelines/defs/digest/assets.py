@@ -2,8 +2,8 @@
 
 When it is sent: `digest_after_daily_models` polls every few minutes for the day the daily schedule
 loaded (yesterday in Moscow). Once the schedule's run for that day has finished (succeeded or partly
-failed) and runs started after it have built every mart of the digest that it fed (the models'
-automation requests them after the load), it requests `digest_job` with the run key `digest-<day>`, so
+failed) and every mart of the digest that it fed is built (by that run, whose models follow its loads, or
+after a failed load by the runs started after it), it requests `digest_job` with the run key `digest-<day>`, so
 Dagster launches it at most once per day whatever else runs: the counter-file and inbox loads rebuild
 models all day long but never carry the schedule's tag, so they never send a digest.
 The digest and each alert are also recorded in `ops.telegram_messages` as they are sent, so re-executing
@@ -23,7 +23,7 @@ from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.digest.delivery import deliver
 from glame_pipelines.digest.report import make_digest
 from glame_pipelines.digest.text import readable
-from glame_pipelines.orchestration import failed_assets_of
+from glame_pipelines.orchestration import MODEL_GROUPS, failed_assets_of
 from glame_pipelines.settings import RANGE_END, moscow_today
 
 DAY_TAG, DAILY_RUN_TAG = "glame/digest_day", "glame/daily_run"
@@ -170,19 +170,26 @@ def fed_marts(instance: dg.DagsterInstance, daily: dg.DagsterRun, graph) -> set[
     loaded = set(daily.asset_selection or ())
     if not loaded or graph is None:
         return {dg.AssetKey(["marts", "sales_daily"])}
+    loaded = {key for key in loaded if graph.has(key) and graph.get(key).group_name not in MODEL_GROUPS}
     loaded -= failed_assets_of(instance, daily, graph)
     marts = dg.AssetSelection.assets(*(dg.AssetKey(["marts", m]) for m in MARTS))
     return (dg.AssetSelection.assets(*loaded).downstream() & marts).resolve(graph) if loaded else set()
 
 
 def _models_built_after(instance: dg.DagsterInstance, daily: dg.RunRecord, graph=None) -> bool:
-    """Successful runs started after the daily run ended (the automation's, whatever their job) have built
-    every mart of the digest the daily run fed: a counter file's store_traffic_daily alone is not it."""
+    """Every mart of the digest the daily run fed is built: by the daily run itself (its models follow its
+    loads), or by successful runs started after it ended (the models after a failed load, whatever their
+    job): a counter file's store_traffic_daily alone is not it."""
     ended = datetime.fromtimestamp(daily.end_time or 0, UTC)
     later = instance.get_run_records(
         dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS], created_after=ended), limit=50
     )
     built = {key for r in later for key in (r.dagster_run.asset_selection or ())}
+    built |= {
+        entry.dagster_event.asset_key
+        for entry in instance.all_logs(daily.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        if entry.dagster_event and entry.dagster_event.asset_key
+    }
     return fed_marts(instance, daily.dagster_run, graph) <= built
 
 
