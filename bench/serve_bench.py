@@ -402,7 +402,7 @@ def bench_daily(base: str) -> list[str]:
         "",
         "| from the tick to | wall, s |",
         "| --- | ---: |",
-        f"| the sources loaded (the load run finished) | {loaded_at - tick:.0f} |",
+        f"| the daily run finished (its loads, then its models) | {loaded_at - tick:.0f} |",
         f"| the last mart built | {built_at - tick:.0f} |",
         "",
         "Each run, from the tick (s):",

@@ -10,6 +10,9 @@ An asset without days (1C's catalogues, a counter file, an inbox file) requests 
 daily schedule's window: then a daily run's catalogues and registers ask for the same days and stay one
 run (Dagster runs a parent and its child together only for the same days), and no load of a catalogue
 rebuilds years of days (the tables are rebuilt whole in any run).
+
+The daily schedule's run holds its models itself (defs/schedules.py); its loads are not the automation's
+(`LoadedWithItsModels`), and `models_after_failed_loads` builds what a failed load of it skipped.
 """
 
 from __future__ import annotations
