@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 from conftest import fast_retry  # noqa: F401 - shared helpers live there
+from dagster._core.utils import make_new_run_id
 
 from glame_pipelines.definitions import defs
 from glame_pipelines.defs import alerts, schedules
@@ -269,6 +270,13 @@ def test_after_a_failed_load_of_the_daily_run_the_models_not_reading_it_are_buil
     assert request.run_key == f"models-after-{run.run_id}"
     retried = site.daily(VK_STATS, ONEC_SALES, failing={ONEC_SALES}, tags={**daily, "dagster/will_retry": "true"})
     assert isinstance(failed_daily_run_sensor(site, retried), dg.SkipReason)
+    # Its retry re-executes the failed load (and the skipped step) only, and fails again: the loads its parent
+    # made still feed the models the sensor asks for.
+    retry = retried.with_status(dg.DagsterRunStatus.FAILURE)._replace(
+        run_id=make_new_run_id(), parent_run_id=retried.run_id, root_run_id=retried.run_id, tags=daily
+    )
+    site.instance.add_run(retry)
+    assert {key.path[-1] for key in automation.models_left_unbuilt(site.instance, retry, site.graph)} == names
     built = site.daily(VK_STATS, ONEC_SALES, tags=daily)  # its models built: nothing left for the sensor
     assert automation.models_left_unbuilt(site.instance, built, site.graph) == []
 

@@ -287,19 +287,23 @@ def models_automation(selection: dg.AssetSelection) -> dg.AutomationConditionSen
 
 def models_left_unbuilt(instance: dg.DagsterInstance, run: dg.DagsterRun, graph) -> list[dg.AssetKey]:
     """The models a failed run of loads and their models (the daily run) did not build because a load failed:
-    those downstream of the loads it made and of none it did not make. None once its models' step has started
-    (a model that failed is a data or model error; what the step built stays built)."""
+    those downstream of the loads made and of none not made, by the run or the runs it re-executes (a run
+    retry re-executes only what failed). None once the models' step has started (a model that failed is a
+    data or model error; what the step built stays built)."""
     selected = set(run.asset_selection or ())
     models = {key for key in selected if graph.has(key) and graph.get(key).group_name in MODEL_GROUPS}
     if not models:
         return []
+    group = instance.get_run_group(run.run_id)
+    run_ids = [r.run_id for r in group[1]] if group else [run.run_id]
     model_steps = {graph.assets_def_for_key(key).op.name for key in models}
-    started = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+    started = [e for run_id in run_ids for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)]
     if any(entry.step_key in model_steps for entry in started):
         return []
     made = {
         entry.dagster_event.asset_key
-        for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        for run_id in run_ids
+        for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
         if entry.dagster_event and entry.dagster_event.asset_key
     }
     not_made = selected - models - made
