@@ -141,14 +141,16 @@ class LoadedWithItsModels(PythonCondition):
         latest: dict[str | None, str] = {}
         for record in records:  # newest first
             latest.setdefault(record.partition_key, record.run_id)
-        tagged = {
-            partition
-            for partition, run_id in latest.items()
-            if (run := instance.get_run_by_id(run_id)) and all(run.tags.get(k) == v for k, v in IN_RUN.items())
-        }
+        in_run = {run_id: builds_its_models(instance, run_id) for run_id in set(latest.values())}  # a run read once
+        tagged = {partition for partition, run_id in latest.items() if in_run[run_id]}
         if not candidate.is_partitioned:
             return dg.AutomationResult(context, candidate if None in tagged else context.get_empty_subset())
         return dg.AutomationResult(context, candidate.compute_intersection_with_partition_keys(tagged))
+
+
+def builds_its_models(instance: dg.DagsterInstance, run_id: str) -> bool:
+    run = instance.get_run_by_id(run_id)
+    return run is not None and all(run.tags.get(name) == value for name, value in IN_RUN.items())
 
 
 class UpstreamRunGoing(PythonCondition):
@@ -324,9 +326,10 @@ def models_after_failed_loads(context: dg.RunFailureSensorContext):
 
     The daily run holds its models (one run: no handoff between a load run and a models run); a failed load
     skips their step. Dagster's automation, left to it, requested them for six of the run's seven days, not
-    its last (tests/test_automation.py measured it: `executed_with_root_target` on a run over a range), so the
-    daily run's loads are not the automation's (`IN_RUN`) and this sensor requests the exact days. A run that
-    Dagster will retry is left to its retry, which re-executes the skipped step."""
+    its last (seen in tests/test_automation.py: its run-level conditions recognised a run over a range of days
+    on the range's last day only), so the daily run's loads are not the automation's (`LoadedWithItsModels`)
+    and this sensor requests the exact days. A run that Dagster will retry is left to its retry, which
+    re-executes the skipped step."""
     run = context.dagster_run
     if run.tags.get(WILL_RETRY_TAG) == "true":
         return dg.SkipReason(f"run {run.run_id[:8]} will be retried")
