@@ -345,6 +345,16 @@ def test_a_backlog_of_files_does_not_queue_one_models_run_per_file():
         assert "store_traffic_daily" not in site.tick()
 
 
+def test_a_year_of_counter_files_at_once_is_one_request():
+    """The first day of an installation: 1,095 files of 3 stores loaded by one run, then one evaluation asks
+    for the store-traffic models once (a condition reading each file's materialisation must stay within
+    Dagster's 10,000 records a query: a first version asked for 21,900 and failed the evaluation)."""
+    site = Site()
+    site.load_files([f"{store}/{date(2025, 1, 1) + timedelta(n):%y%m%d}.txt" for store in "ABC" for n in range(365)])
+    assert {"stg_ftp_counters__visits", "store_traffic_daily", "unified_daily"} <= set(site.tick())
+    assert site.tick() == {}
+
+
 def failure_context(job_name: str, reason: str) -> dg.RunFailureSensorContext:
     """A real failed run, and the context the failure sensor gets for it."""
 

@@ -26,6 +26,7 @@ from dagster._core.storage.tags import WILL_RETRY_TAG  # set on a failed run tha
 from dagster._record import copy  # SensorExecutionData is a Dagster record
 
 from glame_pipelines.defs import jobs
+from glame_pipelines.defs.partitions import daily_partitions
 from glame_pipelines.defs.schedules import IN_RUN, TRAILING_DAYS
 from glame_pipelines.orchestration import MODEL_GROUPS
 from glame_pipelines.settings import RANGE_END, RANGE_START
@@ -131,16 +132,18 @@ class LoadedWithItsModels(PythonCondition):
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         candidate = context.candidate_subset
-        if candidate.is_empty:
-            return dg.AutomationResult(context, candidate)
+        partitions_def = context.asset_graph.get(context.key).partitions_def
+        if candidate.is_empty or partitions_def not in (None, daily_partitions):
+            return dg.AutomationResult(context, context.get_empty_subset())  # not an asset of the daily run
         instance = context.asset_graph_view.instance
         days = sorted(partition_keys(candidate) - {None})
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=context.key, asset_partitions=days or None), limit=max(len(days), 1) * 20
-        ).records
         latest: dict[str | None, str] = {}
-        for record in records:  # newest first
-            latest.setdefault(record.partition_key, record.run_id)
+        for chunk in [days[i : i + 100] for i in range(0, len(days), 100)] or [None]:  # a year's backfill too
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=context.key, asset_partitions=chunk), limit=10_000
+            ).records
+            for record in records:  # newest first
+                latest.setdefault(record.partition_key, record.run_id)
         in_run = {run_id: builds_its_models(instance, run_id) for run_id in set(latest.values())}  # a run read once
         tagged = {partition for partition, run_id in latest.items() if in_run[run_id]}
         if not candidate.is_partitioned:
