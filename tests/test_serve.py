@@ -407,3 +407,89 @@ def test_a_run_lost_with_its_machine_is_failed_alerted_and_redone(site):
     with psycopg.connect(site["url"]) as conn:
         loaded = [row for row in conn.execute(VISITS).fetchall() if row[1] in set(paths)]
     assert loaded == clean_visits(site, paths)
+
+
+def test_a_failed_load_of_the_daily_run_is_followed_by_the_models_it_did_not_feed(site):
+    """The daily run through the daemon with one 1C register unpublished (HTTP 404, not retried): the run fails,
+    its models' step is skipped, and `models_after_failed_loads` queues one models run over the daily run's days
+    with the models downstream of the loads that succeeded and of no failed one; it succeeds and the sales marts
+    hold the window's days. Nothing else builds them again (one build per day)."""
+    from glame_pipelines.definitions import defs
+    from glame_pipelines.defs.schedules import daily_run_request
+
+    instance = site["instance"]
+    env = {**site["env"], "ONEC_BONUS_POINTS_ENDPOINT": "AccumulationRegister_БонусныеБаллыНетТакого_RecordType"}
+    graph = defs.resolve_asset_graph()
+    request = daily_run_request(date(2025, 5, 10), graph, env)
+    failing = dg.AssetKey(["onec", "bonus_points"])
+    assert failing in request.asset_selection
+    sales_daily = dg.AssetKey(["marts", "sales_daily"])
+    before = {r.run_id for r in model_runs(instance)}
+    topology = Topology(env, site["home"] / "serve-3.log")
+    topology.start()
+    try:
+        client = DagsterGraphQLClient("127.0.0.1", port_number=int(env["GLAME_UI_PORT"]))
+        daily_id = client.submit_job_execution(
+            "daily_analytics_job",
+            asset_selection=[list(key.path) for key in request.asset_selection],
+            tags=request.tags,
+        )
+        daily = wait_for(
+            lambda: (
+                topology.watch() and instance.get_run_by_id(daily_id).is_finished and instance.get_run_by_id(daily_id)
+            ),
+            600,
+            "the daily run",
+        )
+        assert daily.status == dg.DagsterRunStatus.FAILURE
+        failed_steps = {
+            entry.step_key for entry in instance.all_logs(daily_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+        }
+        assert failed_steps == {"onec__bonus_points"}, failed_steps
+        after = wait_for(
+            lambda: (
+                topology.watch()
+                and runs(instance, "models_job")
+                and [
+                    r
+                    for r in runs(instance, "models_job")
+                    if r.tags.get("dagster/sensor_name") == "models_after_failed_loads"
+                ]
+            ),
+            300,
+            "the models run after the failed load",
+        )
+        assert len(after) == 1
+        models = set(after[0].asset_selection)
+        assert (after[0].tags[RANGE_START], after[0].tags[RANGE_END]) == (
+            request.tags[RANGE_START],
+            request.tags[RANGE_END],
+        )
+        held = dg.AssetSelection.assets(failing).downstream().resolve(graph)
+        assert not models & held
+        assert {sales_daily, dg.AssetKey(["staging", "stg_onec__sales"])} <= models
+        done = wait_for(
+            lambda: (
+                topology.watch()
+                and instance.get_run_by_id(after[0].run_id).is_finished
+                and instance.get_run_by_id(after[0].run_id)
+            ),
+            600,
+            "the models run",
+        )
+        assert done.status == dg.DagsterRunStatus.SUCCESS
+        with psycopg.connect(site["url"]) as conn:
+            days = conn.execute(
+                "select count(distinct sale_date) from marts.sales_daily where sale_date between %s and %s",
+                (request.tags[RANGE_START], request.tags[RANGE_END]),
+            ).fetchone()[0]
+        assert days == 7
+        time.sleep(15)  # a further automation tick: nothing builds the models of those days again
+        again = [
+            r
+            for r in model_runs(instance)
+            if r.run_id not in before | {after[0].run_id} and sales_daily in (r.asset_selection or ())
+        ]
+        assert again == [], [(r.run_id[:8], r.tags) for r in again]
+    finally:
+        stop(topology)
