@@ -1,4 +1,5 @@
-"""Runs and compute logs are pruned after their retention, so a year of sensors does not grow the instance."""
+"""Runs, compute logs and dbt build folders are pruned after their retention, so a year of sensors does not grow
+the instance or the disk."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from glame_pipelines.defs.housekeeping import prune_files, prune_runs
+from glame_pipelines.defs.housekeeping import prune_dbt_invocations, prune_files, prune_runs
 from glame_pipelines.warehouse.connection import sqlalchemy_url
 
 
@@ -37,3 +38,19 @@ def test_compute_logs_older_than_the_limit_are_removed(tmp_path):
     os.utime(old, (ten_days_ago, ten_days_ago))
     assert prune_files(tmp_path, 7 * 86400) == 1
     assert not old.exists() and not old.parent.exists() and new.exists()
+
+
+def test_dbt_build_folders_older_than_the_limit_are_removed_and_the_projects_files_kept(tmp_path):
+    """dagster-dbt makes a target folder per build; old ones go, recent ones and the project's own files stay."""
+    old, recent = tmp_path / "glame_dbt_models-297628f-318f8a0", tmp_path / "glame_dbt_models-b9c9a40-c7e8561"
+    own = tmp_path / "compiled"  # `dbt parse`'s, the project's
+    for folder in (old, recent, own):
+        (folder / "run").mkdir(parents=True)
+        (folder / "manifest.json").write_text("{}")
+    (tmp_path / "partial_parse.msgpack").write_bytes(b"state")
+    ten_days_ago = time.time() - 10 * 86400
+    for path in (old, old / "manifest.json", old / "run", own, own / "manifest.json"):
+        os.utime(path, (ten_days_ago, ten_days_ago))
+    assert prune_dbt_invocations(tmp_path, 7 * 86400) == 1
+    assert not old.exists() and recent.exists() and own.exists() and (tmp_path / "partial_parse.msgpack").exists()
+    assert prune_dbt_invocations(tmp_path / "missing", 7 * 86400) == 0
