@@ -152,3 +152,11 @@ def test_prepare_keeps_an_operators_dagster_setting(monkeypatch):
     monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "50")
     prepare()
     assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "50"
+
+
+def test_every_compose_service_caps_its_log():
+    """Docker's json-file driver keeps all a container prints unless told a size: years unattended fill the disk."""
+    services = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
+    for name, service in services.items():
+        options = (service.get("logging") or {}).get("options") or {}
+        assert options.get("max-size") and int(options.get("max-file", 0)) >= 1, name
