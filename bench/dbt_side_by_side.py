@@ -70,10 +70,9 @@ def window_by_environment(checkout: Path) -> bool:
 def day_build(checkout: Path) -> tuple[list[str], dict[str, str | None]]:
     if checkout == ROOT:
         return build_args(), build_env((str(NEW_DAY), str(NEW_DAY)))
-    window = {"start_date": str(NEW_DAY), "end_date": str(NEW_DAY)}
     if window_by_environment(checkout):
         return ["build"], {"GLAME_DBT_START_DATE": str(NEW_DAY), "GLAME_DBT_END_DATE": str(NEW_DAY)}
-    return ["build", "--vars", json.dumps(window)], {}
+    return ["build", "--vars", json.dumps({"start_date": str(NEW_DAY), "end_date": str(NEW_DAY)})], {}
 
 
 def dbt(checkout: Path, url: str, args: list[str], extra: dict[str, str | None]) -> tuple[float, list[dict]]:

@@ -79,7 +79,9 @@ def prune_instance(context: dg.OpExecutionContext) -> dg.Output:
     runs = prune_runs(context.instance, datetime.now(UTC) - timedelta(days=run_days))
     logs_dir = os.environ.get("GLAME_DAGSTER_COMPUTE_LOGS")
     files = prune_files(Path(logs_dir), log_days * 86400) if logs_dir else 0
-    builds = prune_dbt_invocations(dbt_project.project_dir / dbt_project.target_path, log_days * 86400)
+    # where dagster-dbt puts them: DBT_TARGET_PATH when set (absolute, or relative to the project), else target/
+    target = dbt_project.project_dir / os.environ.get("DBT_TARGET_PATH", str(dbt_project.target_path))
+    builds = prune_dbt_invocations(target, log_days * 86400)
     context.log.info(
         f"pruned {runs} runs older than {run_days} days, {files} compute-log files and {builds} dbt build "
         f"folders older than {log_days} days"
