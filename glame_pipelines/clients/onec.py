@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 EMPTY_REF = "00000000-0000-0000-0000-000000000000"
 EMPTY_DATE = "0001-01-01T00:00:00"
+EMPTY_DAY = EMPTY_DATE[:10]  # 1C writes "no date" with or without the time
 DEFAULT_PAGE_SIZE = 500
 _GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _MISSING_FIELD_MARKERS = ("сегмент пути", "path segment", "не найден", "not found", "неизвестн")
@@ -100,7 +101,7 @@ def parse_onec_datetime(value: str | None) -> datetime | None:
     """1C dates are naive local time; `0001-01-01T00:00:00` means "no date"."""
     if value is not None and not isinstance(value, str):
         raise ValueError(f"not a 1C date: {value!r}")
-    if not value or value.startswith("0001-01-01"):
+    if not value or value.startswith(EMPTY_DAY):
         return None
     return datetime.fromisoformat(value[:19])
 
@@ -306,7 +307,8 @@ class OnecClient:
         shape = self._shape(entity_set, params)
         page = shape.items(shape.field(body, "value", f"the answer for {entity_set}"), "'value'")
         for n, record in enumerate(page, 1):
-            shape.obj(record, f"record {n} of 'value'")
+            if type(record) is not dict:  # the message is built only when it is needed: pages are long
+                shape.obj(record, f"record {n} of 'value'")
         return page
 
     def iter_window(

@@ -3,13 +3,13 @@
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import dagster as dg
 
 from glame_pipelines.clients.http import MalformedRecord, required, whole_number
-from glame_pipelines.clients.onec import OnecClient, clean_ref, parse_onec_datetime
+from glame_pipelines.clients.onec import EMPTY_DAY, EMPTY_REF, OnecClient, clean_ref, parse_onec_datetime
 from glame_pipelines.defs.failures import reported_as_failure
 from glame_pipelines.defs.loads import replace_rejects
 from glame_pipelines.defs.onec import tables
@@ -80,37 +80,73 @@ def _resource(r: dict, key: str) -> str:
     return _number(r[key])
 
 
-def sales_row(r: dict) -> tuple:
-    return (
-        *_register_head(r),
-        clean_ref(r.get("Склад_Key")),
-        clean_ref(r.get("Номенклатура_Key")),
-        clean_ref(r.get("Контрагент_Key")),
-        _resource(r, "Количество"),
-        _resource(r, "Сумма"),
-    )
+def register_row(
+    *, extra: tuple[str, ...] = (), refs: tuple[str, ...] = (), resources: tuple[str, ...] = ()
+) -> Callable[[dict], tuple]:
+    """A register's record → row: the head, `extra` fields as they are, references, resources.
+
+    A day of sales is a million records, so a record of the usual shape (text, whole numbers, finite
+    JSON numbers) is read inline in one call; anything else goes through the checked path, which reads
+    numbers written as text and raises the error that names what is wrong. The fast path only ever
+    returns what the checked one would (`tests/test_onec_assets.py` compares them field by field)."""
+
+    def checked(r: dict) -> tuple:
+        return (
+            *_register_head(r),
+            *[r.get(key) for key in extra],
+            *[clean_ref(r.get(key)) for key in refs],
+            *[_resource(r, key) for key in resources],
+        )
+
+    def to_row(r: dict) -> tuple:
+        if type(r) is not dict:
+            return checked(r)
+        recorder, line, period, active = r.get("Recorder"), r.get("LineNumber"), r.get("Period"), r.get("Active", True)
+        if not (
+            type(recorder) is str
+            and type(line) is int
+            and type(period) is str
+            and type(active) is bool
+            and period
+            and not period.startswith(EMPTY_DAY)
+        ):
+            return checked(r)
+        try:
+            values = [recorder, line, r.get("Recorder_Type"), datetime.fromisoformat(period[:19]), active]
+        except ValueError:
+            return checked(r)
+        for key in extra:
+            values.append(r.get(key))
+        for key in refs:
+            value = r.get(key)
+            if value is None or value == EMPTY_REF or value == "":
+                values.append(None)
+            elif type(value) is str:
+                values.append(value)
+            else:
+                return checked(r)
+        for key in resources:
+            value = r.get(key)
+            kind = type(value)
+            if kind is int:
+                values.append(str(value))
+            elif kind is float and math.isfinite(value):
+                values.append(repr(value))
+            else:
+                return checked(r)
+        return tuple(values)
+
+    to_row.checked = checked  # type: ignore[attr-defined]
+    return to_row
 
 
-def card_sales_row(r: dict) -> tuple:
-    return (
-        *_register_head(r),
-        clean_ref(r.get("ДисконтнаяКарта_Key")),
-        clean_ref(r.get("ВладелецКарты_Key")),
-        clean_ref(r.get("Номенклатура_Key")),
-        _resource(r, "Количество"),
-        _resource(r, "Сумма"),
-        _resource(r, "Скидка"),
-    )
-
-
-def bonus_points_row(r: dict) -> tuple:
-    return (
-        *_register_head(r),
-        r.get("RecordType"),
-        clean_ref(r.get("БонуснаяКарта_Key")),
-        _resource(r, "Начислено"),
-        _resource(r, "КСписанию"),
-    )
+sales_row = register_row(refs=("Склад_Key", "Номенклатура_Key", "Контрагент_Key"), resources=("Количество", "Сумма"))
+card_sales_row = register_row(
+    refs=("ДисконтнаяКарта_Key", "ВладелецКарты_Key", "Номенклатура_Key"), resources=("Количество", "Сумма", "Скидка")
+)
+bonus_points_row = register_row(
+    extra=("RecordType",), refs=("БонуснаяКарта_Key",), resources=("Начислено", "КСписанию")
+)
 
 
 def bonus_balance_row(r: dict) -> tuple:
