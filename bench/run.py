@@ -194,23 +194,26 @@ def bench_ingestion(base: str) -> list[str]:
         "raw.onec_sales (primary key and period index), through the real OnecClient and loader. Raw COPY: "
         "the same rows from a CSV file into an empty table without keys or indexes (the floor). dlt: its "
         "REST API source and Postgres destination in merge mode on the same server and bench server "
-        "(bench/dlt_peer.py, dlt 1.31.0 in its own virtualenv).",
+        "(bench/dlt_peer.py, dlt 1.31.0 in its own virtualenv). CPU µs a row: the ingesting process's own "
+        "CPU time (client and loader, all its threads) per row; unlike the wall time it does not move with the "
+        "bench server's and Postgres's share of the cores, so it is the figure to compare between commits.",
         "",
-        "| rows | ours, rows/s | raw COPY, rows/s | ours ÷ raw COPY | dlt, rows/s | ours ÷ dlt "
+        "| rows | ours, rows/s | raw COPY, rows/s | ours ÷ raw COPY | ours, CPU µs a row | dlt, rows/s | ours ÷ dlt "
         "| peak RSS ours, MB | peak RSS dlt, MB | runs |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     warehouse = fresh_db(base)
     dlt_missing = False
     try:
         for rows in SIZES:
             server = BenchServer(rows)
-            ours, rss = [], []
+            ours, cpu, rss = [], [], []
             for _ in range(RUNS):
                 reset_table(warehouse)
                 result = ingest(server.url, warehouse)
                 assert result["rows"] == rows == result["inserted"], result
                 ours.append(rows / result["seconds"])
+                cpu.append(result["cpu_seconds"] / rows * 1e6)
                 rss.append(result["rss_mb"])
             peers = []
             for _ in range(DLT_RUNS):
