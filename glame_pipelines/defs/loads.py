@@ -1,5 +1,5 @@
-"""What the day-by-day loaders share: replacing one day of a raw table, and keeping the records that
-could not be read (with the reason) instead of failing the day for them."""
+"""What the loaders share: the asset decorator of a raw table's load, replacing one day of a raw table, and
+keeping the records that could not be read (with the reason) instead of failing the day for them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,28 @@ from datetime import date
 import dagster as dg
 import psycopg
 
-from glame_pipelines.warehouse.loader import Window, load
+from glame_pipelines.defs.partitions import daily_partitions
+from glame_pipelines.warehouse.loader import RawTable, Window, load
 from glame_pipelines.warehouse.tables import LOAD_REJECTS
+
+
+def raw_table_asset(group: str, table: RawTable, kind: str, *, daily: bool = False, **asset_args) -> Callable:
+    """The decorator of an asset loading `table`: its source's group and key prefix, what it reads (`kind`:
+    api, odata, ftp, file) and writes, the table in its metadata, and, for a day-by-day load, the daily
+    partitions with a backfill in one run (each day of the range is replaced in its own transaction)."""
+    if daily:
+        asset_args = {
+            "partitions_def": daily_partitions,
+            "backfill_policy": dg.BackfillPolicy.single_run(),
+            **asset_args,
+        }
+    return dg.asset(
+        key_prefix=group,
+        group_name=group,
+        kinds={kind, "postgres"},
+        metadata={"table": f"{table.schema}.{table.name}"},
+        **asset_args,
+    )
 
 
 def readable(records: Iterable, to_row: Callable, rejects) -> Iterator:

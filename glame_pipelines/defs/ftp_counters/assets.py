@@ -12,6 +12,7 @@ from glame_pipelines.defs.failures import reported_as_failure
 from glame_pipelines.defs.ftp_counters.resources import FtpResource
 from glame_pipelines.defs.ftp_counters.source import SOURCE
 from glame_pipelines.defs.ftp_counters.tables import FTP_COUNTER_FILES, FTP_COUNTER_REJECTS, FTP_COUNTER_VISITS
+from glame_pipelines.defs.loads import raw_table_asset
 from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.settings import moscow_today
 from glame_pipelines.warehouse.loader import Window, load, table_exists
@@ -147,13 +148,12 @@ def batched(items: list, size: int) -> list[list]:
     return [items[n : n + size] for n in range(0, len(items), size)]
 
 
-@dg.asset(
-    key_prefix=GROUP,
-    group_name=GROUP,
+@raw_table_asset(
+    GROUP,
+    FTP_COUNTER_VISITS,
+    "ftp",
     partitions_def=counter_files,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"ftp", "postgres"},
-    metadata={"table": "raw.ftp_counter_visits"},
 )
 def visits(context: dg.AssetExecutionContext, ftp_counters: FtpResource, warehouse: WarehouseResource):
     """Visitors in and out per counter file (partition = `STORE/YYMMDD.txt`). A corrected re-upload of a

@@ -15,8 +15,8 @@ from glame_pipelines.defs.instagram.tables import (
     INSTAGRAM_MEDIA_INSIGHTS,
     INSTAGRAM_STORIES,
 )
-from glame_pipelines.defs.loads import count_rows, load_day, readable, replace_rejects
-from glame_pipelines.defs.partitions import daily_partitions, is_latest_day, moscow_midnight, partition_days
+from glame_pipelines.defs.loads import count_rows, load_day, raw_table_asset, readable, replace_rejects
+from glame_pipelines.defs.partitions import is_latest_day, moscow_midnight, partition_days
 from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.warehouse.loader import Rejects, Window, load, table_exists
 
@@ -35,14 +35,7 @@ def account_day_row(client: InstagramClient, day: date, snapshot: dict | None, k
     return (client.account_id, day, *counts, *(totals[m] for m in ACCOUNT_TOTAL_METRICS), new_followers, payload)
 
 
-@dg.asset(
-    key_prefix=GROUP,
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"api", "postgres"},
-    metadata={"table": "raw.instagram_account_daily"},
-)
+@raw_table_asset(GROUP, INSTAGRAM_ACCOUNT_DAILY, "api", daily=True)
 def account_daily(context: dg.AssetExecutionContext, instagram: InstagramResource, warehouse: WarehouseResource):
     """One row per account per day: reach, views, engagement, likes, comments, shares, saves, profile views
     (metric_type=total_value), new followers, and followers/follows/media counts snapshotted on the latest day."""
@@ -104,7 +97,7 @@ def media_row(account_id: str, media: dict) -> tuple:
     )
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"api", "postgres"}, metadata={"table": "raw.instagram_media"})
+@raw_table_asset(GROUP, INSTAGRAM_MEDIA, "api")
 def media(context: dg.AssetExecutionContext, instagram: InstagramResource, warehouse: WarehouseResource):
     """Every post and reel of the account (paging.next followed to the end), upserted with its counters.
     A media item without an id or time is kept in raw.load_rejects with the reason."""
@@ -130,14 +123,7 @@ def _quarantine(context, conn, source: str, partition: str, rejects: Rejects) ->
     return rejected
 
 
-@dg.asset(
-    key_prefix=GROUP,
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"api", "postgres"},
-    metadata={"table": "raw.instagram_media_insights"},
-)
+@raw_table_asset(GROUP, INSTAGRAM_MEDIA_INSIGHTS, "api", daily=True)
 def media_insights(context: dg.AssetExecutionContext, instagram: InstagramResource, warehouse: WarehouseResource):
     """Lifetime metrics of recent media (INSTAGRAM_MEDIA_INSIGHTS_DAYS) as of the latest day. Insights are
     only readable now, so older partitions are left as they were loaded."""
@@ -186,13 +172,8 @@ def _day(day: date) -> Window:
     return Window("date = %s", (day,), day.isoformat())
 
 
-@dg.asset(
-    key_prefix=GROUP,
-    group_name=GROUP,
-    kinds={"api", "postgres"},
-    metadata={"table": "raw.instagram_stories"},
-    tags={"glame/schedule": "own"},
-)  # every 4 hours (schedules.py), not in the daily run
+# every 4 hours (schedules.py), not in the daily run
+@raw_table_asset(GROUP, INSTAGRAM_STORIES, "api", tags={"glame/schedule": "own"})
 def stories(context: dg.AssetExecutionContext, instagram: InstagramResource, warehouse: WarehouseResource):
     """Current stories and their insights. A story lives 24 hours: its own schedule runs every few hours,
     and each capture updates the story's row, so the last one before it expires stays."""

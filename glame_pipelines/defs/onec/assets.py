@@ -11,11 +11,11 @@ import dagster as dg
 from glame_pipelines.clients.http import MalformedRecord, required, whole_number
 from glame_pipelines.clients.onec import EMPTY_DAY, EMPTY_REF, OnecClient, clean_ref, parse_onec_datetime
 from glame_pipelines.defs.failures import reported_as_failure
-from glame_pipelines.defs.loads import replace_rejects
+from glame_pipelines.defs.loads import raw_table_asset, replace_rejects
 from glame_pipelines.defs.onec import tables
 from glame_pipelines.defs.onec.resources import OnecResource, env_variable
 from glame_pipelines.defs.onec.source import SOURCE
-from glame_pipelines.defs.partitions import daily_partitions, partition_days
+from glame_pipelines.defs.partitions import partition_days
 from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.warehouse.loader import LoadResult, RawTable, Rejects, Window, convert_records, load
 
@@ -308,16 +308,14 @@ def configured_set(context: dg.AssetExecutionContext, onec: OnecResource, field:
 
 
 def _register_asset(register: Register) -> dg.AssetsDefinition:
-    @dg.asset(
+    @raw_table_asset(
+        GROUP,
+        register.table,
+        "odata",
+        daily=True,
         name=register.name,
-        key_prefix=GROUP,
-        group_name=GROUP,
         pool=POOL,
-        partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         description=register.description,
-        kinds={"odata", "postgres"},
-        metadata={"table": f"raw.{register.table.name}"},
         output_required=register.endpoint not in OnecResource.empty_means_off,
     )
     def _asset(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource):
@@ -365,15 +363,7 @@ def _load_whole(context, conn, table: RawTable, records, to_row, source: str, wi
 
 
 def _catalog_asset(catalog: Catalog) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=catalog.name,
-        key_prefix=GROUP,
-        group_name=GROUP,
-        pool=POOL,
-        description=catalog.description,
-        kinds={"odata", "postgres"},
-        metadata={"table": f"raw.{catalog.table.name}"},
-    )
+    @raw_table_asset(GROUP, catalog.table, "odata", name=catalog.name, pool=POOL, description=catalog.description)
     def _asset(
         context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
@@ -388,13 +378,7 @@ def _catalog_asset(catalog: Catalog) -> dg.AssetsDefinition:
     return _asset
 
 
-@dg.asset(
-    key_prefix=GROUP,
-    group_name=GROUP,
-    pool=POOL,
-    kinds={"odata", "postgres"},
-    metadata={"table": "raw.onec_opening_balances"},
-)
+@raw_table_asset(GROUP, tables.ONEC_OPENING_BALANCES, "odata", pool=POOL)
 def opening_balances(
     context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -419,14 +403,7 @@ def opening_balances(
         )
 
 
-@dg.asset(
-    key_prefix=GROUP,
-    group_name=GROUP,
-    pool=POOL,
-    kinds={"odata", "postgres"},
-    metadata={"table": "raw.onec_bonus_balances"},
-    output_required=False,
-)
+@raw_table_asset(GROUP, tables.ONEC_BONUS_BALANCES, "odata", pool=POOL, output_required=False)
 def bonus_balances(context: dg.AssetExecutionContext, onec: OnecResource, warehouse: WarehouseResource):
     """Current bonus balance per card, from the register's Balance virtual table (not the newest row)."""
     entity_set = configured_set(context, onec, "bonus_balances_endpoint")

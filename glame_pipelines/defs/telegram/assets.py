@@ -5,8 +5,8 @@ import dagster as dg
 from glame_pipelines.clients.http import required, unix_time, whole_number
 from glame_pipelines.clients.telegram import UpdatesUnavailable
 from glame_pipelines.defs.failures import reported_as_failure
-from glame_pipelines.defs.loads import count_rows, load_day, readable, replace_rejects
-from glame_pipelines.defs.partitions import daily_partitions, is_latest_day, partition_days
+from glame_pipelines.defs.loads import count_rows, load_day, raw_table_asset, readable, replace_rejects
+from glame_pipelines.defs.partitions import is_latest_day, partition_days
 from glame_pipelines.defs.telegram.resources import TelegramResource
 from glame_pipelines.defs.telegram.source import SOURCE
 from glame_pipelines.defs.telegram.tables import TELEGRAM_CHANNEL_DAILY, TELEGRAM_CHANNEL_POSTS
@@ -18,14 +18,7 @@ GROUP, LABEL = SOURCE.name, SOURCE.label
 OFFSET_STATE = "telegram:update_offset"
 
 
-@dg.asset(
-    key_prefix=GROUP,
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"api", "postgres"},
-    metadata={"table": "raw.telegram_channel_daily"},
-)
+@raw_table_asset(GROUP, TELEGRAM_CHANNEL_DAILY, "api", daily=True)
 def channel_daily(context: dg.AssetExecutionContext, telegram: TelegramResource, warehouse: WarehouseResource):
     """Title, type, description and subscribers of the channel, one row per day. The Bot API has no
     history: the count is recorded for the latest day; a re-run replaces that day's row."""
@@ -68,9 +61,7 @@ def post_row(update: dict) -> tuple | None:
     )
 
 
-@dg.asset(
-    key_prefix=GROUP, group_name=GROUP, kinds={"api", "postgres"}, metadata={"table": "raw.telegram_channel_posts"}
-)
+@raw_table_asset(GROUP, TELEGRAM_CHANNEL_POSTS, "api")
 def channel_posts(context: dg.AssetExecutionContext, telegram: TelegramResource, warehouse: WarehouseResource):
     """Channel posts from `channel_post` updates (the bot must be a channel admin, with no webhook set).
     Updates are confirmed only with TELEGRAM_CONSUME_UPDATES=true, so another consumer of the bot never

@@ -8,8 +8,8 @@ import dagster as dg
 from glame_pipelines.clients.http import MalformedRecord, number, required, unix_time, whole_number
 from glame_pipelines.clients.vk import STAT_FIELDS
 from glame_pipelines.defs.failures import reported_as_failure
-from glame_pipelines.defs.loads import count_rows, load_day, readable, replace_rejects
-from glame_pipelines.defs.partitions import daily_partitions, is_latest_day, moscow_midnight, partition_days
+from glame_pipelines.defs.loads import count_rows, load_day, raw_table_asset, readable, replace_rejects
+from glame_pipelines.defs.partitions import is_latest_day, moscow_midnight, partition_days
 from glame_pipelines.defs.vk.resources import VkResource
 from glame_pipelines.defs.vk.source import SOURCE
 from glame_pipelines.defs.vk.tables import VK_GROUP_DAILY, VK_GROUP_STATS, VK_WALL_POSTS
@@ -32,14 +32,7 @@ def stats_row(group_id: str, period: dict) -> tuple:
     return (group_id, day, *values, period)
 
 
-@dg.asset(
-    key_prefix=GROUP,
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"api", "postgres"},
-    metadata={"table": "raw.vk_group_stats"},
-)
+@raw_table_asset(GROUP, VK_GROUP_STATS, "api", daily=True)
 def group_stats(context: dg.AssetExecutionContext, vk: VkResource, warehouse: WarehouseResource):
     """stats.get with interval=day: views and visitors, reach (total, subscribers, mobile), and activity
     (likes, comments, copies, subscribed, unsubscribed, hidden)."""
@@ -56,14 +49,7 @@ def group_stats(context: dg.AssetExecutionContext, vk: VkResource, warehouse: Wa
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "days": len(days)})
 
 
-@dg.asset(
-    key_prefix=GROUP,
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"api", "postgres"},
-    metadata={"table": "raw.vk_group_daily"},
-)
+@raw_table_asset(GROUP, VK_GROUP_DAILY, "api", daily=True)
 def group_daily(context: dg.AssetExecutionContext, vk: VkResource, warehouse: WarehouseResource):
     """Members count, one row per group per day. VK gives only the current count: it is recorded for the
     latest day, and a re-run replaces that day's row instead of adding one."""
@@ -105,7 +91,7 @@ def _counter(post: dict, name: str) -> int | None:
     return None if count is None else whole_number(count, f"the post's '{name}.count'")
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, kinds={"api", "postgres"}, metadata={"table": "raw.vk_wall_posts"})
+@raw_table_asset(GROUP, VK_WALL_POSTS, "api")
 def wall_posts(context: dg.AssetExecutionContext, vk: VkResource, warehouse: WarehouseResource):
     """Wall posts (wall.get by 100, offset paging) of the last VK_WALL_LOOKBACK_DAYS, upserted with likes,
     comments, reposts and views as they are now. An unreadable post is kept in raw.load_rejects."""

@@ -15,8 +15,8 @@ from glame_pipelines.clients.metrika import (
     ReportRow,
 )
 from glame_pipelines.defs.failures import reported_as_failure
-from glame_pipelines.defs.loads import count_rows, load_day
-from glame_pipelines.defs.partitions import daily_partitions, partition_days
+from glame_pipelines.defs.loads import count_rows, load_day, raw_table_asset
+from glame_pipelines.defs.partitions import partition_days
 from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.defs.yandex_metrika.resources import MetrikaResource
 from glame_pipelines.defs.yandex_metrika.source import SOURCE
@@ -109,15 +109,7 @@ def _load(context, metrika: MetrikaResource, warehouse: WarehouseResource, table
         )
 
 
-@dg.asset(
-    key_prefix=GROUP,
-    group_name=GROUP,
-    pool=POOL,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"api", "postgres"},
-    metadata={"table": "raw.yandex_metrika_traffic"},
-)
+@raw_table_asset(GROUP, YANDEX_METRIKA_TRAFFIC, "api", daily=True, pool=POOL)
 def traffic(context: dg.AssetExecutionContext, yandex_metrika: MetrikaResource, warehouse: WarehouseResource):
     """Visits, users, new users, pageviews, bounce rate, depth, duration and e-commerce by day and last
     traffic source. Each run also re-pulls the days before its window (YANDEX_METRIKA_LOOKBACK_DAYS)."""
@@ -129,15 +121,7 @@ def traffic(context: dg.AssetExecutionContext, yandex_metrika: MetrikaResource, 
     return _load(context, yandex_metrika, warehouse, YANDEX_METRIKA_TRAFFIC, fetch)
 
 
-@dg.asset(
-    key_prefix=GROUP,
-    group_name=GROUP,
-    pool=POOL,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"api", "postgres"},
-    metadata={"table": "raw.yandex_metrika_demographics"},
-)
+@raw_table_asset(GROUP, YANDEX_METRIKA_DEMOGRAPHICS, "api", daily=True, pool=POOL)
 def demographics(context: dg.AssetExecutionContext, yandex_metrika: MetrikaResource, warehouse: WarehouseResource):
     """Visits and users by gender and age interval, per day."""
     return _load(context, yandex_metrika, warehouse, YANDEX_METRIKA_DEMOGRAPHICS, demographic_rows)
