@@ -5,19 +5,13 @@ import dagster as dg
 from glame_extra.defs.wildberries.source import SOURCE, WildberriesResource
 from glame_extra.defs.wildberries.tables import WILDBERRIES_ORDERS
 from glame_pipelines.defs.failures import reported_as_failure
-from glame_pipelines.defs.loads import load_day
-from glame_pipelines.defs.partitions import daily_partitions, partition_days
+from glame_pipelines.defs.loads import load_day, raw_table_asset
+from glame_pipelines.defs.partitions import partition_days
 from glame_pipelines.defs.warehouse import WarehouseResource
 from glame_pipelines.warehouse.loader import ensure_table
 
 
-@dg.asset(
-    key=[SOURCE.name, "orders"],
-    group_name=SOURCE.name,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"api", "postgres"},
-)
+@raw_table_asset(SOURCE.name, WILDBERRIES_ORDERS, "api", daily=True)
 def orders(context: dg.AssetExecutionContext, wildberries: WildberriesResource, warehouse: WarehouseResource):
     """One row per day: the day's number as its order count, so a test can check what was loaded."""
     with reported_as_failure(SOURCE.label), warehouse.connect() as conn:
