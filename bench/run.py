@@ -195,8 +195,8 @@ def bench_ingestion(base: str) -> list[str]:
         "the same rows from a CSV file into an empty table without keys or indexes (the floor). dlt: its "
         "REST API source and Postgres destination in merge mode on the same server and bench server "
         "(bench/dlt_peer.py, dlt 1.31.0 in its own virtualenv). CPU µs a row: the ingesting process's own "
-        "CPU time (client and loader, all its threads) per row; unlike the wall time it does not move with the "
-        "bench server's and Postgres's share of the cores, so it is the figure to compare between commits.",
+        "CPU time (client and loader, all its threads) per row; it moves less than the wall time with the bench "
+        "server's and Postgres's share of the cores, so it is the figure to compare between commits.",
         "",
         "| rows | ours, rows/s | raw COPY, rows/s | ours ÷ raw COPY | ours, CPU µs a row | dlt, rows/s | ours ÷ dlt "
         "| peak RSS ours, MB | peak RSS dlt, MB | runs |",

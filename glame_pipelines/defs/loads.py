@@ -16,7 +16,7 @@ from glame_pipelines.warehouse.tables import LOAD_REJECTS
 
 def raw_table_asset(group: str, table: RawTable, kind: str, *, daily: bool = False, **asset_args) -> Callable:
     """The decorator of an asset loading `table`: its source's group and key prefix, what it reads (`kind`:
-    api, odata, ftp, file) and writes, the table in its metadata, and, for a day-by-day load, the daily
+    api, odata, ftp) and writes, the table in its metadata, and, for a day-by-day load, the daily
     partitions with a backfill in one run (each day of the range is replaced in its own transaction)."""
     if daily:
         asset_args = {

@@ -88,7 +88,7 @@ def register_row(
     A day of sales is a million records, so a record of the usual shape (text, whole numbers, finite
     JSON numbers) is read inline in one call; anything else goes through the checked path, which reads
     numbers written as text and raises the error that names what is wrong. The fast path only ever
-    returns what the checked one would (`tests/test_onec_assets.py` compares them field by field)."""
+    returns what the checked one would (`tests/test_onec_rows.py` compares them field by field)."""
 
     def checked(r: dict) -> tuple:
         return (
